@@ -1,0 +1,27 @@
+"""traceapp: agricultural product traceability and regional-brand registry.
+
+``create_app`` imports Flask and the web layers inside the function so that the pure
+ledger package (``traceapp.ledger``) and its offline verifier can be imported without
+pulling in Flask or SQLAlchemy through this package's ``__init__``.
+"""
+
+from __future__ import annotations
+
+
+def create_app(test_config: dict | None = None):
+    """Create and configure the Flask application."""
+    from flask import Flask
+
+    from traceapp import audit, cli, config, db, errors, i18n, public
+
+    app = Flask(__name__, instance_path=config.instance_path(),
+                template_folder="../templates", static_folder="../static")
+    config.load(app, test_config)
+    app.json.ensure_ascii = False
+    i18n.init_app(app)
+    db.init_app(app)
+    errors.init_app(app)
+    public.init_app(app)
+    audit.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Api: arrives with its issue."""

@@ -1,0 +1,10 @@
+"""Audit: the public ledger endpoints for auditors and verifiers, and the ledger CLI."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from traceapp.audit import cli, views
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.ledger_cli)

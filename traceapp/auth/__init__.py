@@ -1,0 +1,1 @@
+"""Auth: arrives with its issue."""

@@ -1,0 +1,1 @@
+"""Brands: arrives with its issue."""

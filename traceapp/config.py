@@ -1,0 +1,60 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment, then the
+test config. The secret key is generated into the instance folder on first run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from traceapp.instance_files import read_or_create
+
+ENV_KEYS = ("DATABASE_URL", "TRACEAPP_PUBLIC_URL", "TRACEAPP_LEDGER_ORIGIN", "SECRET_KEY",
+            "TRACEAPP_ENV")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEV_SECRET_KEYS = {"dev", "development", "changeme", "secret"}
+
+
+def instance_path() -> str:
+    """Return the absolute instance folder: ``TRACEAPP_INSTANCE_PATH`` or ``./instance``."""
+    return str(Path(os.environ.get("TRACEAPP_INSTANCE_PATH", "instance")).resolve())
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` from defaults, instance/config.py, environment and test config."""
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        TRACEAPP_PUBLIC_URL=DEFAULT_PUBLIC_URL,
+        TRACEAPP_LEDGER_ORIGIN=None,
+        SECRET_KEY=None,
+        TRACEAPP_ENV="development",
+        LANGUAGES=("zh", "en"),
+        BABEL_DEFAULT_LOCALE="zh",
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if test_config:
+        app.config.update(test_config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'traceapp.db'}"
+    app.config["TRACEAPP_PUBLIC_URL"] = app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
+    if not app.config["TRACEAPP_LEDGER_ORIGIN"]:
+        app.config["TRACEAPP_LEDGER_ORIGIN"] = default_origin(app.config["TRACEAPP_PUBLIC_URL"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = read_or_create(
+            Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
+    if app.config["TRACEAPP_ENV"] == "production" and (
+            app.config["SECRET_KEY"] in DEV_SECRET_KEYS or len(app.config["SECRET_KEY"]) < 16):
+        raise RuntimeError("refusing to start in production with a development SECRET_KEY")
+
+
+def default_origin(public_url: str) -> str:
+    """Return the ledger origin for a public URL: its host (and port) + ``/ledger``."""
+    return f"{urlsplit(public_url).netloc}/ledger"

@@ -1,0 +1,82 @@
+"""Domain errors and the one handler that answers them: JSON under /api/ and /ledger/,
+an HTML page elsewhere. Nothing here lets an exception become a bare 500 page with a
+traceback; unexpected errors are logged and answered with a generic message."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from traceapp.i18n import lazy_gettext as _l
+
+JSON_PREFIXES = ("/api/", "/ledger/")
+
+
+class DomainError(Exception):
+    """A request the domain refuses; ``status`` is its HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidField(DomainError):
+    """One field breaks a rule; the message names the field and the rule."""
+
+    code = "invalid_field"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message, {field: message})
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Rejected(DomainError):
+    status = 422
+    code = "rejected"
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+
+
+HTTP_MESSAGES = {
+    404: ("not_found", _l("没有找到这个地址。")),
+    405: ("method_not_allowed", _l("这个地址不接受这种请求方法。")),
+    400: ("bad_request", _l("请求有误。")),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description))
+        return error_response(exc.code or 500, code, str(message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_response(500, "internal_error", str(_l("服务器内部错误，请稍后再试。")))

@@ -1,0 +1,62 @@
+"""Translations: Chinese source strings, an English catalog, and the locale chosen per
+request from ``?lang=``, then the ``lang`` cookie, then Accept-Language; Chinese by default.
+
+The English catalog is compiled from its .po file when the .mo is missing or older, so a
+fresh checkout needs no separate build step."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+
+__all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def select_locale() -> str:
+    languages = ("zh", "en")
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or "zh"
+
+
+def current_language() -> str:
+    return str(get_locale() or "zh").split("_")[0]
+
+
+def compile_catalogs() -> None:
+    """Compile every translations/*/LC_MESSAGES/messages.po whose .mo is stale."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as f:
+            write_mo(f, catalog)
+        os.replace(tmp, mo)
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogs()
+    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+
+    @app.after_request
+    def _remember_language(response):
+        lang = request.args.get("lang")
+        if lang in ("zh", "en"):
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.headers.setdefault("Content-Language", "zh-CN" if current_language() == "zh" else "en")
+        return response
+
+    app.jinja_env.globals["current_language"] = current_language

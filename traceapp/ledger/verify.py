@@ -1,0 +1,290 @@
+"""Full verification of a ledger, and the offline verifier for audit bundles.
+
+``verify_log`` streams every entry once (never loading the log) and checks, in order:
+the entry is at its sequence number (missing or reordered entries), its bytes hash to the
+stored chain hash (altered entry), its ``prev`` is the previous entry's chain hash (broken
+chain link), and at each kept checkpoint's size the RFC 6962 root recomputed from the
+entry bytes equals the signed root and the Ed25519 signature is valid. A log shorter than
+a signed checkpoint is truncated; entries beyond the last checkpoint were never signed.
+The first problem raises :class:`VerificationError` naming its sequence number.
+
+Run as ``python -m traceapp.ledger.verify BUNDLE [--key KEYFILE] [--checkpoint FILE]`` to
+check an audit bundle with no database and no Flask: this module imports only the
+standard library, ``cryptography`` and ``rfc8785``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from traceapp.ledger.encoding import GENESIS_PREV
+from traceapp.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
+from traceapp.ledger.tree import HashReader, stored_hash_index
+
+# The kinds of damage, as named in reports.
+ALTERED = "altered entry"
+BROKEN_LINK = "broken chain link"
+MISSING = "missing entry"
+REORDERED = "reordered entry"
+MALFORMED = "malformed entry"
+TRUNCATED = "truncated log"
+BAD_SIGNATURE = "bad checkpoint signature"
+ROOT_MISMATCH = "checkpoint root mismatch"
+UNSIGNED = "unsigned entry"
+INCONSISTENT = "inconsistent checkpoint"
+
+
+class VerificationError(Exception):
+    """A failed check: the sequence number of the first bad entry, the kind of damage and why."""
+
+    def __init__(self, seq: int, kind: str, reason: str):
+        super().__init__(f"seq {seq}: {kind}: {reason}")
+        self.seq = seq
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a successful verification covered."""
+
+    size: int
+    checkpoints: int
+    root: bytes
+    origin: str
+
+    def line(self) -> str:
+        return (f"ledger intact: {self.size} entries chained, {self.checkpoints} signed checkpoints "
+                f"verified, root {self.root.hex()} ({self.origin})")
+
+
+# In RFC 8785 bytes the top-level keys are sorted, so an entry ends with
+# ,"prev":"<64 hex>","seq":<n>,"subject":"…","ts":"…"}. JSON strings cannot hold a raw '"',
+# so the last ',"prev":"' in the bytes is the top-level one.
+_PREV_KEY = b',"prev":"'
+_SEQ_KEY = b'","seq":'
+
+
+def verify_log(entries: Iterable[tuple[int, bytes, str]],
+               checkpoints: Iterable[tuple[int, str]],
+               verifier: Verifier,
+               *,
+               read_hashes: HashReader | None = None,
+               at_size: Callable[[int, bytes], None] | None = None,
+               progress: Callable[[int], None] | None = None) -> Summary:
+    """Verify a whole log and return a Summary; raise VerificationError at the first damage.
+
+    ``entries`` yields (seq, entry bytes, stored chain hash in hex) in seq order;
+    ``checkpoints`` yields (size, signed note) in size order. ``read_hashes`` (optional)
+    reads stored tree hashes, used only to tell which entry an altered root points at.
+    ``at_size(size, root)`` is called with the recomputed root after every entry.
+    """
+    sha = hashlib.sha256
+    cps = iter(checkpoints)
+    next_cp = _next_checkpoint(cps)
+    signed = 0
+    last_root = hashlib.sha256(b"").digest()
+    last_signed_size = 0
+    prev = GENESIS_PREV.encode()
+    stack: list[bytes] = []  # the compact range: roots of the maximal complete subtrees
+    pending_leaves: list[bytes] = []  # leaf hashes since the last checkpoint, for diagnosis
+    n = 0
+    while next_cp is not None and next_cp[0] == 0:
+        _check_checkpoint(next_cp, 0, last_root, verifier)
+        signed += 1
+        next_cp = _next_checkpoint(cps)
+    for seq, body, stored in entries:
+        if seq != n:
+            if seq > n:
+                raise VerificationError(n, MISSING, f"the log jumps from seq {n - 1} to seq {seq}")
+            raise VerificationError(n, REORDERED, f"seq {seq} appears again after seq {n - 1}")
+        digest = sha(body).hexdigest()
+        p = body.rfind(_PREV_KEY)
+        if p < 0 or body[p + 73:p + 81] != _SEQ_KEY or not body.endswith(b'"}'):
+            if digest != stored:
+                raise VerificationError(n, ALTERED, "the entry bytes no longer hash to the stored chain hash")
+            raise VerificationError(n, MALFORMED, "the entry bytes are not a canonical ledger entry")
+        q = body.find(b",", p + 81)
+        if body[p + 81:q] != b"%d" % n:
+            raise VerificationError(n, REORDERED, f"row {n} holds the entry with seq {body[p + 81:q].decode()}")
+        if digest != stored:
+            raise VerificationError(n, ALTERED, "the entry bytes no longer hash to the stored chain hash")
+        if body[p + 9:p + 73] != prev:
+            raise VerificationError(
+                *_diagnose_link(n, prev.decode(), body[p + 9:p + 73].decode(), pending_leaves, read_hashes))
+        prev = digest.encode()
+        leaf = sha(b"\x00" + body).digest()
+        pending_leaves.append(leaf)
+        h, k = leaf, n
+        while k & 1:
+            h = sha(b"\x01" + stack.pop() + h).digest()
+            k >>= 1
+        stack.append(h)
+        n += 1
+        if at_size is not None or (next_cp is not None and next_cp[0] == n):
+            root = _fold(stack)
+            if at_size is not None:
+                at_size(n, root)
+            while next_cp is not None and next_cp[0] == n:
+                if _root_of(next_cp, n, verifier) != root:
+                    bad = _first_altered_leaf(n - len(pending_leaves), pending_leaves, read_hashes)
+                    if bad is not None:
+                        raise VerificationError(bad, ALTERED,
+                                                "the entry bytes differ from those hashed into the signed tree")
+                    raise VerificationError(n - 1, ROOT_MISMATCH,
+                                            f"the signed checkpoint of size {n} has another root than the entries")
+                signed += 1
+                last_root, last_signed_size = root, n
+                pending_leaves.clear()
+                next_cp = _next_checkpoint(cps)
+        if progress is not None and n % 65536 == 0:
+            progress(n)
+    if next_cp is not None:
+        raise VerificationError(n, TRUNCATED,
+                                f"a checkpoint of size {next_cp[0]} was signed but the log ends at {n} entries")
+    if n > last_signed_size:
+        raise VerificationError(last_signed_size, UNSIGNED,
+                                f"entries {last_signed_size}..{n - 1} are covered by no signed checkpoint")
+    if progress is not None:
+        progress(n)
+    return Summary(n, signed, last_root, verifier.name)
+
+
+def _next_checkpoint(cps: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
+    return next(cps, None)
+
+
+def _root_of(cp: tuple[int, str], n: int, verifier: Verifier) -> bytes:
+    return _check_checkpoint(cp, n, None, verifier)
+
+
+def _check_checkpoint(cp: tuple[int, str], n: int, root: bytes | None, verifier: Verifier) -> bytes:
+    size, note = cp
+    try:
+        checkpoint = open_checkpoint(note, verifier)
+    except NoteError as exc:
+        raise VerificationError(max(size - 1, 0), BAD_SIGNATURE, f"checkpoint of size {size}: {exc}") from exc
+    if checkpoint.size != size:
+        raise VerificationError(max(size - 1, 0), BAD_SIGNATURE,
+                                f"checkpoint stored for size {size} signs size {checkpoint.size}")
+    if root is not None and checkpoint.root != root:
+        raise VerificationError(0, ROOT_MISMATCH, "the signed empty checkpoint has a non-empty root")
+    return checkpoint.root
+
+
+def _fold(stack: list[bytes]) -> bytes:
+    if not stack:
+        return hashlib.sha256(b"").digest()
+    h = stack[-1]
+    for left in reversed(stack[:-1]):
+        h = hashlib.sha256(b"\x01" + left + h).digest()
+    return h
+
+
+def _stored_leaves(start: int, count: int, read_hashes: HashReader) -> list[bytes]:
+    return list(read_hashes([stored_hash_index(0, i) for i in range(start, start + count)]))
+
+
+def _first_altered_leaf(start: int, leaves: list[bytes], read_hashes: HashReader | None) -> int | None:
+    """Return the first seq from ``start`` whose recomputed leaf hash differs from the stored one."""
+    if read_hashes is None or not leaves:
+        return None
+    try:
+        stored = _stored_leaves(start, len(leaves), read_hashes)
+    except LookupError:
+        return None
+    for i, (a, b) in enumerate(zip(leaves, stored, strict=True)):
+        if a != b:
+            return start + i
+    return None
+
+
+def _diagnose_link(n: int, expected: str, found: str, pending: list[bytes],
+                   read_hashes: HashReader | None) -> tuple[int, str, str]:
+    # Entry n's prev records the chain hash entry n-1 had when n was appended. If entry n-1's
+    # bytes no longer give the leaf hash stored for it then, n-1 was rewritten (stored hash
+    # and all); otherwise the link in entry n itself was changed.
+    if n > 0 and pending and _first_altered_leaf(n - 1, pending[-1:], read_hashes) == n - 1:
+        return n - 1, ALTERED, "the entry was rewritten: its bytes differ from those the next entry chained to"
+    return n, BROKEN_LINK, f"prev is {found} but the previous entry hashes to {expected}"
+
+
+# --- the offline verifier ---------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Verify an audit bundle offline; return 0 when intact (and consistent), 1 otherwise."""
+    from traceapp.ledger.bundle import BundleError, read_bundle
+
+    parser = argparse.ArgumentParser(
+        prog="python -m traceapp.ledger.verify",
+        description="Verify a traceapp ledger audit bundle offline (no database, no server).")
+    parser.add_argument("bundle", help="the audit bundle (JSON lines, optionally .gz)")
+    parser.add_argument("--key", help="file holding the verifier key to trust "
+                                      "(default: the key inside the bundle)")
+    parser.add_argument("--checkpoint", help="a previously saved signed checkpoint to prove "
+                                             "consistent with the bundle's latest")
+    args = parser.parse_args(argv)
+    try:
+        trusted = Verifier.parse(_read_text(args.key)) if args.key else None
+        old_note = _read_text(args.checkpoint) if args.checkpoint else None
+        bundle = read_bundle(args.bundle)
+        verifier = trusted or bundle.verifier
+        if trusted is not None and trusted != bundle.verifier:
+            print("note: the bundle names another key than --key; checking with --key", file=sys.stderr)
+        old = open_checkpoint(old_note, verifier) if old_note is not None else None
+    except (OSError, NoteError, BundleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, NoteError) else 1
+    roots: dict[int, bytes] = {}
+    watch = old.size if old is not None else -1
+
+    def remember(size: int, root: bytes) -> None:
+        if size == watch:
+            roots[size] = root
+
+    try:
+        summary = verify_log(bundle.entries(), bundle.checkpoints, verifier, at_size=remember)
+        if old is not None:
+            check_saved_checkpoint(old, summary, roots.get(old.size))
+    except VerificationError as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"OK: {summary.line()}")
+    if old is not None:
+        print(f"OK: your checkpoint of size {old.size} is consistent with the latest of size {summary.size}")
+    return 0
+
+
+def check_saved_checkpoint(old: Checkpoint, latest: Summary, root_at_old_size: bytes | None) -> None:
+    """Raise VerificationError unless a saved checkpoint is a prefix of the verified log.
+
+    Every entry was re-hashed, so the root recomputed at the old size is what an RFC 6962
+    consistency proof would establish, without trusting any server-supplied hash.
+    """
+    if old.origin != latest.origin:
+        raise VerificationError(0, INCONSISTENT, f"your checkpoint is for origin {old.origin!r}, not {latest.origin!r}")
+    if old.size > latest.size:
+        raise VerificationError(latest.size, TRUNCATED,
+                                f"your checkpoint has size {old.size} but the log has only {latest.size} entries")
+    expected = root_at_old_size if old.size else hashlib.sha256(b"").digest()
+    if expected != old.root:
+        raise VerificationError(max(old.size - 1, 0), INCONSISTENT,
+                                f"the log was rewritten: your checkpoint's root at size {old.size} is "
+                                f"{old.root.hex()} but the entries give {expected.hex() if expected else '?'}")
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

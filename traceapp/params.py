@@ -1,0 +1,27 @@
+"""Query-string parameters checked with messages that name the parameter and the rule."""
+
+from __future__ import annotations
+
+from flask import request
+
+from traceapp.errors import InvalidField
+from traceapp.i18n import gettext as _
+
+
+def int_arg(name: str, *, default: int | None = None, minimum: int = 0, maximum: int | None = None) -> int:
+    """Return query parameter ``name`` as an int in [minimum, maximum]; raise InvalidField."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise InvalidField(name, _("缺少参数 %(name)s：它是必填的整数。", name=name))
+        return default
+    if not raw.isascii() or not raw.isdigit() and not (raw.startswith("-") and raw[1:].isdigit()):
+        raise InvalidField(name, _("参数 %(name)s 必须是整数，收到的是“%(value)s”。", name=name, value=raw[:40]))
+    value = int(raw)
+    if value < minimum:
+        raise InvalidField(name, _("参数 %(name)s 不能小于 %(min)d，收到的是 %(value)d。",
+                                   name=name, min=minimum, value=value))
+    if maximum is not None and value > maximum:
+        raise InvalidField(name, _("参数 %(name)s 不能大于 %(max)d，收到的是 %(value)d。",
+                                   name=name, max=maximum, value=value))
+    return value

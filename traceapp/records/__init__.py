@@ -1,0 +1,1 @@
+"""Records: arrives with its issue."""
