@@ -14,7 +14,7 @@ def create_app(test_config: dict | None = None):
 
     from traceapp import audit, cli, config, db, errors, i18n, public
 
-    app = Flask(__name__, instance_path=config.instance_path(),
+    app = Flask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
     config.load(app, test_config)
     app.json.ensure_ascii = False

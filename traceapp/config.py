@@ -18,9 +18,11 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEV_SECRET_KEYS = {"dev", "development", "changeme", "secret"}
 
 
-def instance_path() -> str:
-    """Return the absolute instance folder: ``TRACEAPP_INSTANCE_PATH`` or ``./instance``."""
-    return str(Path(os.environ.get("TRACEAPP_INSTANCE_PATH", "instance")).resolve())
+def instance_path(test_config: dict | None = None) -> str:
+    """Return the absolute instance folder: the test config's or the environment's
+    ``TRACEAPP_INSTANCE_PATH``, else ``./instance``."""
+    chosen = (test_config or {}).get("TRACEAPP_INSTANCE_PATH") or os.environ.get("TRACEAPP_INSTANCE_PATH")
+    return str(Path(chosen or "instance").resolve())
 
 
 def load(app: Flask, test_config: dict | None) -> None:

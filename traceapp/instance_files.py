@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -25,10 +26,8 @@ def read_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
         os.write(fd, make())
         os.fsync(fd)
         os.close(fd)
-        try:
-            os.link(tmp, path)  # fails if another process created it first
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process created it first
+            os.link(tmp, path)
     finally:
         os.unlink(tmp)
     return path.read_bytes()

@@ -298,8 +298,13 @@ class Ledger:
     def verify(self, conn: Connection | Session, progress=None) -> Summary:
         """Verify the whole stored log (see :func:`verify_log`); raises VerificationError."""
         conn = _connection(conn)
-        return verify_log(stream_entries(conn), stream_checkpoints(conn), self.verifier,
-                          read_hashes=_read_hashes(conn), progress=progress)
+        entries, checkpoints = stream_entries(conn), stream_checkpoints(conn)
+        try:
+            return verify_log(entries, checkpoints, self.verifier, read_hashes=_read_hashes(conn),
+                              progress=progress)
+        finally:
+            entries.close()  # closes the server-side cursors of a verification that stopped early
+            checkpoints.close()
 
 
 def _forget(session: Session) -> None:
@@ -314,17 +319,19 @@ def stream_entries(conn: Connection, batch: int = 20000) -> Iterator[tuple[int, 
     """Yield (seq, bytes, chain hash hex) for every entry in seq order, a batch at a time."""
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(
         select(LedgerEntry.seq, LedgerEntry.body, LedgerEntry.hash).order_by(LedgerEntry.seq))
-    for rows in result.partitions():
-        for seq, body, digest in rows:
-            yield seq, body if isinstance(body, bytes) else bytes(body), digest
+    with result:
+        for rows in result.partitions():
+            for seq, body, digest in rows:
+                yield seq, body if isinstance(body, bytes) else bytes(body), digest
 
 
 def stream_checkpoints(conn: Connection) -> Iterator[tuple[int, str]]:
     """Yield (size, signed note) for every kept checkpoint in size order."""
     result = conn.execution_options(stream_results=True, yield_per=5000).execute(
         select(LedgerCheckpoint.size, LedgerCheckpoint.note).order_by(LedgerCheckpoint.size))
-    for rows in result.partitions():
-        yield from rows
+    with result:
+        for rows in result.partitions():
+            yield from rows
 
 
 def parse_checkpoint(note: str) -> Checkpoint:

@@ -253,12 +253,12 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     """
     if old_size <= 0 or new_size < old_size:
         return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
     if len(old_root) != HASH_SIZE or len(new_root) != HASH_SIZE:
         return False
     if any(len(p) != HASH_SIZE for p in proof):
         return False
-    if old_size == new_size:
-        return not proof and old_root == new_root
     path = list(proof)
     if not path:
         return False

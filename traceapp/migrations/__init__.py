@@ -15,6 +15,7 @@ def alembic_config(engine: Engine) -> Config:
     """Return an Alembic config that migrates the database behind ``engine``."""
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(HERE / "versions"))
     cfg.attributes["engine"] = engine
     return cfg
