@@ -36,8 +36,9 @@ run: install
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: dev
-	@command -v chromium >/dev/null 2>&1 || ! grep -rqs "chromium" tests/e2e || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@test -x /usr/bin/chromium || (echo "installing Debian's chromium for the browser tests" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "could not install chromium: the browser tests will skip (CI fails them)"
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: dev

@@ -61,6 +61,8 @@ def pg_url(worker_id) -> str:
                     "set TRACEAPP_TEST_DATABASE_URL to run them")
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from traceapp import db, migrations
 
 
-@click.group("db", help="Create and migrate the database schema.")
+@click.group("db", cls=AppGroup, help="Create and migrate the database schema.")
 def db_cli():
     pass
 
@@ -40,12 +41,14 @@ def current_command():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Same as ``db upgrade``."""
     _upgrade()
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--force", is_flag=True, help="load the demo data even if the ledger has entries")
 def seed_demo_command(force: bool):
     """Load the demo data set when the ledger is empty."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import AppGroup
 
 from traceapp import db
 from traceapp.ledger import tree
@@ -14,7 +15,7 @@ from traceapp.ledger.store import stream_checkpoints, stream_entries
 from traceapp.ledger.verify import VerificationError
 
 
-@click.group("ledger", help="Audit the ledger: verify, export, consistency.")
+@click.group("ledger", cls=AppGroup, help="Audit the ledger: verify, export, consistency.")
 def ledger_cli():
     pass
 
