@@ -193,3 +193,29 @@ def test_an_entry_slipped_in_without_a_checkpoint_is_reported_as_unsigned(log, s
                      {"b": forged, "h": hashlib.sha256(forged).hexdigest()})
     err = failure(sessions, ledger)
     assert (err.seq, err.kind) == (20, UNSIGNED)
+
+
+def test_a_write_transaction_holds_the_single_writer_lock_from_its_start(engine, sessions, ledger):
+    import threading
+    import time
+
+    events = []
+    with sessions() as first:
+        begin_write(first)
+
+        def second_writer():
+            with sessions() as second:
+                begin_write(second)
+                events.append(("second has the lock", time.monotonic()))
+                ledger.append(second, "batch.registered", ACTOR, "batch:2", {})
+                second.commit()
+
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)
+        ledger.append(first, "batch.registered", ACTOR, "batch:1", {})
+        events.append(("first commits", time.monotonic()))
+        first.commit()
+        thread.join(timeout=30)
+    assert [name for name, _ in events] == ["first commits", "second has the lock"]
+    assert verify(sessions, ledger).size == 2

@@ -37,7 +37,7 @@ def checkpoint():
 
 @bp.get("/key")
 def key():
-    response = _text(db.ledger().verifier.encode() + "\n")
+    response = _text(db.ledger().verifier.encode())  # exactly the C2SP key text, no newline
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 

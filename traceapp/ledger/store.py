@@ -140,10 +140,19 @@ def configure_engine(engine: Engine) -> None:
 def begin_write(session: Session) -> Connection:
     """Start the session's transaction as a write transaction and return its connection.
 
-    Must come before anything else in the transaction: on SQLite it makes the transaction
-    begin with ``BEGIN IMMEDIATE`` so it holds the write lock from its first read.
+    Must come before anything else in the transaction, so that what the transaction reads
+    to validate a write cannot change before it appends: SQLite begins it with
+    ``BEGIN IMMEDIATE``; PostgreSQL takes the ledger's advisory lock at once.
     """
-    return session.connection(execution_options={WRITE_OPTION: True})
+    conn = session.connection(execution_options={WRITE_OPTION: True})
+    _lock(conn)
+    return conn
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        # Transaction-level: released by COMMIT or ROLLBACK, also when the process dies.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
 
 
 def _read_hashes(conn: Connection):
@@ -204,10 +213,10 @@ class Ledger:
 
     def _open(self, session: Session) -> _Transaction:
         conn = session.connection()
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-        elif conn.dialect.name == "sqlite" and not conn.get_execution_options().get(WRITE_OPTION):
-            raise LedgerLockError("ledger appends need a write transaction: call begin_write(session) first")
+        if not conn.get_execution_options().get(WRITE_OPTION):
+            if conn.dialect.name == "sqlite":
+                raise LedgerLockError("ledger appends need a write transaction: call begin_write(session) first")
+            _lock(conn)
         head = conn.execute(select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)).first()
         size = head.seq + 1 if head else 0
         edge = tree.CompactRange.load(size, _read_hashes(conn))
