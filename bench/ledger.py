@@ -140,7 +140,7 @@ def bench_proofs(t: Target, samples: int = 200) -> dict:
 
 
 VERIFY_CHILD = """
-import resource, sys, time
+import sys
 sys.path.insert(0, {root!r})
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -148,11 +148,15 @@ from traceapp.ledger.note import Signer
 from traceapp.ledger.store import Ledger, configure_engine
 engine = create_engine({url!r}); configure_engine(engine)
 ledger = Ledger(Signer.from_seed("bench.traceapp.example/ledger", bytes(32)))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():
+    # VmHWM belongs to this process's own address space; ru_maxrss would carry the
+    # parent's peak across fork and exec.
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+before = hwm()
 with sessionmaker(engine)() as s:
     ledger.verify(s)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after)
+print(before, hwm())
 """
 
 

@@ -84,6 +84,10 @@ class LedgerCheckpoint(LedgerBase):
 
     size: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=False)
     note: Mapped[str] = mapped_column(Text)
+    # The head of the log at this size, so the next append reads one row: the chain hash of
+    # entry size-1 and the right edge of the tree (its subtree roots, 32 bytes each).
+    last_hash: Mapped[str] = mapped_column(String(64))
+    edge: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 LEDGER_TABLES = ("ledger_entries", "ledger_hashes", "ledger_checkpoints")
@@ -219,10 +223,14 @@ class Ledger:
             if conn.dialect.name == "sqlite":
                 raise LedgerLockError("ledger appends need a write transaction: call begin_write(session) first")
             _lock(conn)
-        head = conn.execute(select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)).first()
-        size = head.seq + 1 if head else 0
-        edge = tree.CompactRange.load(size, _read_hashes(conn))
-        tx = _Transaction(size, head.hash if head else GENESIS_PREV, edge)
+        head = conn.execute(select(LedgerCheckpoint.size, LedgerCheckpoint.last_hash, LedgerCheckpoint.edge)
+                            .order_by(LedgerCheckpoint.size.desc()).limit(1)).first()
+        if head is None:
+            tx = _Transaction(0, GENESIS_PREV, tree.CompactRange())
+        else:
+            edge = bytes(head.edge)
+            hashes = [edge[i:i + tree.HASH_SIZE] for i in range(0, len(edge), tree.HASH_SIZE)]
+            tx = _Transaction(head.size, head.last_hash, tree.CompactRange(head.size, hashes))
         session.info[_STATE] = tx
         return tx
 
@@ -236,9 +244,10 @@ class Ledger:
         if tx is None or not tx.entries:
             return None
         note = sign_checkpoint(self.signer, tx.size, tx.edge.root())
-        session.execute(insert(LedgerEntry), tx.entries)
-        session.execute(insert(LedgerHash), tx.hashes)
-        session.execute(insert(LedgerCheckpoint), [{"size": tx.size, "note": note}])
+        conn = session.connection()
+        conn.execute(insert(LedgerEntry.__table__), tx.entries)
+        conn.execute(insert(LedgerHash.__table__), tx.hashes)
+        conn.execute(insert(LedgerCheckpoint.__table__), [_checkpoint_row(tx.size, note, tx.prev, tx.edge)])
         return note
 
     def sign_empty(self, session: Session) -> str | None:
@@ -249,7 +258,7 @@ class Ledger:
         if session.execute(select(LedgerCheckpoint.size).limit(1)).first() is not None:
             return None
         note = sign_checkpoint(self.signer, 0, tree.EMPTY_ROOT)
-        session.execute(insert(LedgerCheckpoint), [{"size": 0, "note": note}])
+        session.execute(insert(LedgerCheckpoint), [_checkpoint_row(0, note, GENESIS_PREV, tree.CompactRange())])
         return note
 
     # --- reading ---------------------------------------------------------------------
@@ -316,6 +325,10 @@ class Ledger:
         finally:
             entries.close()  # closes the server-side cursors of a verification that stopped early
             checkpoints.close()
+
+
+def _checkpoint_row(size: int, note: str, last_hash: str, edge: tree.CompactRange) -> dict:
+    return {"size": size, "note": note, "last_hash": last_hash, "edge": b"".join(edge.hashes)}
 
 
 def ledger_of(session: Session) -> Ledger:

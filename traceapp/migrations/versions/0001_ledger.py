@@ -38,6 +38,8 @@ def upgrade():
         "ledger_checkpoints",
         sa.Column("size", SEQ, primary_key=True, autoincrement=False),
         sa.Column("note", sa.Text, nullable=False),
+        sa.Column("last_hash", sa.String(64), nullable=False),
+        sa.Column("edge", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("size", name="pk_ledger_checkpoints"),
     )
     if op.get_bind().dialect.name == "postgresql":
