@@ -31,7 +31,7 @@ run: install
 	@echo
 	@echo "traceapp is starting on http://$(HOST):$(PORT)/"
 	@echo "  ledger:  http://$(HOST):$(PORT)/ledger/checkpoint  (audit: $(BIN)/python ../shared/tools/ledger-audit http://$(HOST):$(PORT))"
-	@echo "  accounts: user accounts and login arrive with the records issue; no login is needed yet."
+	@echo "  log in:  http://$(HOST):$(PORT)/login with a demo account listed above (password traceapp-demo)"
 	@echo
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 

@@ -61,6 +61,12 @@ def seed_demo_command(force: bool):
     else:
         click.echo("the ledger already has entries; demo data not loaded (use --force to add it anyway)")
     click.echo(f"public URL: {current_app.config['TRACEAPP_PUBLIC_URL']}")
+    from traceapp.demo import DEMO_PASSWORD, DEMO_USERS
+
+    login = current_app.config["TRACEAPP_PUBLIC_URL"] + "/login"
+    click.echo(f"demo accounts (password {DEMO_PASSWORD}), log in at {login}:")
+    for username, role, _org in DEMO_USERS:
+        click.echo(f"  {username:<10} {role}")
 
 
 def init_app(app: Flask) -> None:

@@ -35,6 +35,8 @@ def load(app: Flask, test_config: dict | None) -> None:
         TRACEAPP_ENV="development",
         LANGUAGES=("zh", "en"),
         BABEL_DEFAULT_LOCALE="zh",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ENV_KEYS:
@@ -47,6 +49,8 @@ def load(app: Flask, test_config: dict | None) -> None:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'traceapp.db'}"
     app.config["TRACEAPP_PUBLIC_URL"] = app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
+    if app.config["TRACEAPP_PUBLIC_URL"].startswith("https:"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config["TRACEAPP_LEDGER_ORIGIN"]:
         app.config["TRACEAPP_LEDGER_ORIGIN"] = default_origin(app.config["TRACEAPP_PUBLIC_URL"])
     if not app.config["SECRET_KEY"]:

@@ -1,42 +1,60 @@
 """The demo data set: real brand names from the provincial plans, fictitious producers
-marked ``demo``. For now it writes ledger entries only; the records and brand-registry
-issues add the domain tables and replace this with the full demo set."""
+marked ``demo``. Organizations go through their service; brands, licences, batches,
+inspections and certificates are, for now, ledger entries only: the records and
+brand-registry issues write them through their services too."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from traceapp.auth.services import create_user
 from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
+from traceapp.records.services import register_organization
+from traceapp.records.uscc import compose
 
 SYSTEM = {"user": "seed-demo", "org": None}
+DEMO_PASSWORD = "traceapp-demo"
+# (username, role, organization key or None)
+DEMO_USERS = [
+    ("admin", "admin", None),
+    ("luyuan", "producer", "luyuan"),
+    ("teafarm", "producer", "tea_farm"),
+    ("inspector", "inspector", "lab"),
+    ("certifier", "certifier", "certifier"),
+    ("brand", "brand_manager", "association"),
+    ("regulator", "regulator", "regulator"),
+]
 
+# (key, kind, name, region, USCC prefix or None); the credit codes are fictitious: the
+# prefix (authority, category, division) plus a made-up organization code, with valid
+# GB 11714 and GB 32100 check characters.
 ORGS = [
-    ("org:1", "brand_owner", "炎陵县黄桃产业协会（演示）", "430225"),
-    ("org:2", "cooperative", "炎陵县鹿原镇黄桃专业合作社（演示）", "430225"),
-    ("org:3", "cooperative", "炎陵县策源乡果蔬专业合作社（演示）", "430225"),
-    ("org:4", "inspection_body", "株洲市农产品质量安全检测站（演示）", "430200"),
-    ("org:5", "certification_body", "湖南省绿色食品认证示范中心（演示）", "430000"),
-    ("org:6", "brand_owner", "襄阳市茶叶产业协会（演示）", "420600"),
-    ("org:7", "enterprise", "襄阳市汉水高香茶业有限公司（演示）", "420624"),
-    ("org:8", "family_farm", "谷城县五山镇李家茶园家庭农场（演示）", "420625"),
-    ("org:9", "regulator", "炎陵县市场监督管理局（演示）", "430225"),
+    ("association", "brand_owner", "炎陵县黄桃产业协会（演示）", "430225", "51430225"),
+    ("luyuan", "cooperative", "炎陵县鹿原镇黄桃专业合作社（演示）", "430225", "93430225"),
+    ("ceyuan", "cooperative", "炎陵县策源乡果蔬专业合作社（演示）", "430225", "93430225"),
+    ("lab", "inspection_body", "株洲市农产品质量安全检测站（演示）", "430200", "12430200"),
+    ("certifier", "certification_body", "湖南省绿色食品认证示范中心（演示）", "430000", "12430000"),
+    ("tea_association", "brand_owner", "襄阳市茶叶产业协会（演示）", "420600", "51420600"),
+    ("tea_company", "enterprise", "襄阳市汉水高香茶业有限公司（演示）", "420625", "91420625"),
+    ("tea_farm", "family_farm", "谷城县五山镇李家茶园家庭农场（演示）", "420625", None),
+    ("regulator", "regulator", "炎陵县市场监督管理局（演示）", "430225", "11430225"),
 ]
 
 BRANDS = [
-    ("brand:yanling-huangtao", "炎陵黄桃", "org:1", ["430225"], "county", ["黄桃"]),
-    ("brand:xiangyang-gaoxiangcha", "襄阳高香茶", "org:6", ["420600"], "city", ["绿茶", "红茶"]),
+    ("brand:yanling-huangtao", "炎陵黄桃", "association", ["430225"], "county", ["黄桃"]),
+    ("brand:xiangyang-gaoxiangcha", "襄阳高香茶", "tea_association", ["420600"], "city", ["绿茶", "红茶"]),
 ]
 
 
 def _batches():
-    peaches = [("org:2", "黄桃", "1200", "2026-07-28", "鹿原镇九龙村基地"),
-               ("org:2", "黄桃", "850.5", "2026-08-02", "鹿原镇九龙村基地"),
-               ("org:3", "黄桃", "640", "2026-08-05", "策源乡梨树洲基地"),
-               ("org:3", "黄桃", "990", "2026-08-09", "策源乡梨树洲基地")]
-    teas = [("org:7", "绿茶", "320", "2026-04-12", "谷城县五山镇茶园基地"),
-            ("org:8", "绿茶", "85.2", "2026-04-15", "李家茶园"),
-            ("org:7", "红茶", "150", "2026-05-20", "谷城县五山镇茶园基地")]
+    peaches = [("luyuan", "黄桃", "1200", "2026-07-28", "鹿原镇九龙村基地"),
+               ("luyuan", "黄桃", "850.5", "2026-08-02", "鹿原镇九龙村基地"),
+               ("ceyuan", "黄桃", "640", "2026-08-05", "策源乡梨树洲基地"),
+               ("ceyuan", "黄桃", "990", "2026-08-09", "策源乡梨树洲基地")]
+    teas = [("tea_company", "绿茶", "320", "2026-04-12", "谷城县五山镇茶园基地"),
+            ("tea_farm", "绿茶", "85.2", "2026-04-15", "李家茶园"),
+            ("tea_company", "红茶", "150", "2026-05-20", "谷城县五山镇茶园基地")]
     for i, (org, product, qty, date, base) in enumerate(peaches):
         yield f"DEMO{i + 1:02d}YLHT", org, product, qty, date, base, "yanling-huangtao", "430225"
     for i, (org, product, qty, date, base) in enumerate(teas):
@@ -57,35 +75,44 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
         begin_write(session)
         count += 1
 
-    for org_id, kind, name, region in ORGS:
-        add("org.registered", SYSTEM, org_id, {"name": name, "kind": kind, "region": region, "demo": True})
+    orgs = {}
+    for key, kind, name, region, credit in ORGS:
+        uscc = compose(credit, f"D{len(orgs) + 1:07d}") if credit else None
+        data = {"name": name, "kind": kind, "region": region, "address": "", "contact": "", "uscc": uscc}
+        org = register_organization(session, data, actor=SYSTEM, demo=True)
+        session.commit()
+        begin_write(session)
+        orgs[key] = f"org:{org.id}"
+        count += 1
+    for username, role, key in DEMO_USERS:
+        create_user(session, username, role, int(orgs[key][4:]) if key else None, DEMO_PASSWORD)
     for brand_id, name, owner, area, level, products in BRANDS:
-        add("brand.registered", {"user": "brand-admin", "org": owner}, brand_id,
-            {"name": name, "owner": owner, "area": area, "level": level, "products": products})
-    add("brand.licensed", {"user": "brand-admin", "org": "org:1"}, "license:1",
-        {"brand": "yanling-huangtao", "licensee": "org:2", "products": ["黄桃"], "valid_from": "2026-01-01",
+        add("brand.registered", {"user": "brand-admin", "org": orgs[owner]}, brand_id,
+            {"name": name, "owner": orgs[owner], "area": area, "level": level, "products": products})
+    add("brand.licensed", {"user": "brand-admin", "org": orgs["association"]}, "license:1",
+        {"brand": "yanling-huangtao", "licensee": orgs["luyuan"], "products": ["黄桃"], "valid_from": "2026-01-01",
          "valid_to": "2026-12-31", "quantity": "50000", "unit": "kg"})
-    add("brand.licensed", {"user": "brand-admin", "org": "org:1"}, "license:2",
-        {"brand": "yanling-huangtao", "licensee": "org:3", "products": ["黄桃"], "valid_from": "2026-01-01",
+    add("brand.licensed", {"user": "brand-admin", "org": orgs["association"]}, "license:2",
+        {"brand": "yanling-huangtao", "licensee": orgs["ceyuan"], "products": ["黄桃"], "valid_from": "2026-01-01",
          "valid_to": "2026-12-31", "quantity": "30000", "unit": "kg"})
-    add("brand.licensed", {"user": "brand-admin", "org": "org:6"}, "license:3",
-        {"brand": "xiangyang-gaoxiangcha", "licensee": "org:7", "products": ["绿茶", "红茶"],
+    add("brand.licensed", {"user": "brand-admin", "org": orgs["tea_association"]}, "license:3",
+        {"brand": "xiangyang-gaoxiangcha", "licensee": orgs["tea_company"], "products": ["绿茶", "红茶"],
          "valid_from": "2026-01-01", "valid_to": "2027-12-31", "quantity": "20000", "unit": "kg"})
-    add("certification.issued", {"user": "certifier", "org": "org:5"}, "certificate:1",
-        {"kind": "green_food", "number": "GF430225260001", "holder": "org:2", "products": ["黄桃"],
-         "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": "org:5"})
+    add("certification.issued", {"user": "certifier", "org": orgs["certifier"]}, "certificate:1",
+        {"kind": "green_food", "number": "GF430225260001", "holder": orgs["luyuan"], "products": ["黄桃"],
+         "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": orgs["certifier"]})
     for n, (code, org, product, qty, date, base, brand, region) in enumerate(_batches(), 1):
-        add("batch.registered", {"user": f"producer-{org[4:]}", "org": org}, f"batch:{code}",
+        add("batch.registered", {"user": f"producer-{org}", "org": orgs[org]}, f"batch:{code}",
             {"product": product, "quantity": qty, "unit": "kg", "harvest_date": date,
              "origin": region, "base": base, "brand": brand})
         verdict = "fail" if n == 6 else "pass"
-        add("inspection.recorded", {"user": "inspector", "org": "org:4"}, f"inspection:{n}",
-            {"batch": code, "date": date, "body": "org:4", "report_number": f"ZZJC-2026-{n:04d}",
+        add("inspection.recorded", {"user": "inspector", "org": orgs["lab"]}, f"inspection:{n}",
+            {"batch": code, "date": date, "body": orgs["lab"], "report_number": f"ZZJC-2026-{n:04d}",
              "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01" if verdict == "pass" else "0.35",
                         "limit": "0.02", "unit": "mg/kg", "verdict": verdict}],
              "verdict": verdict})
-    add("batch.corrected", {"user": "producer-2", "org": "org:2"}, "batch:DEMO02YLHT",
+    add("batch.corrected", {"user": "producer-2", "org": orgs["luyuan"]}, "batch:DEMO02YLHT",
         {"corrects": "batch:DEMO02YLHT", "fields": {"quantity": "850"}, "reason": "复核称重后更正数量"})
-    add("batch.recalled", {"user": "regulator", "org": "org:9"}, "batch:DEMO06XYGX",
+    add("batch.recalled", {"user": "regulator", "org": orgs["regulator"]}, "batch:DEMO06XYGX",
         {"reason": "抽检农药残留超标", "scope": "batch"})
     return count

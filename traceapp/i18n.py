@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
@@ -20,6 +20,8 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 
 def select_locale() -> str:
     languages = ("zh", "en")
+    if not has_request_context():  # CLI commands speak Chinese, like the default UI
+        return "zh"
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in languages:
         return chosen

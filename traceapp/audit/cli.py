@@ -23,13 +23,20 @@ def ledger_cli():
 @ledger_cli.command("verify")
 def verify_command():
     """Verify every entry, chain hash, tree root and checkpoint signature."""
+    from traceapp.records.projections import differences
+
     with db.database().sessions() as session:
         try:
             summary = db.ledger().verify(session)
         except VerificationError as exc:
             click.echo(f"FAILED: {exc}", err=True)
             sys.exit(1)
-    click.echo(f"OK: {summary.line()}")
+        problems = differences(session)
+    if problems:
+        for line in problems:
+            click.echo(f"FAILED: projection: {line}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {summary.line()}; projection tables match the entries")
 
 
 @ledger_cli.command("export")

@@ -1,0 +1,71 @@
+"""Collecting field errors for one write, so a rejected request names every bad field."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from traceapp.errors import DomainError
+from traceapp.i18n import gettext as _
+
+
+class InvalidInput(DomainError):
+    """One or more fields break their rules; nothing was written."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class Fields:
+    """Reads fields from a mapping and records what is wrong with them."""
+
+    def __init__(self, data: dict):
+        self.data = data if isinstance(data, dict) else {}
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def text(self, field: str, *, required: bool = True, max_length: int = 200) -> str:
+        value = self.data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(field, _("%(field)s 是必填项。", field=field))
+            return ""
+        if not isinstance(value, str):
+            self.fail(field, _("%(field)s 必须是文本。", field=field))
+            return ""
+        value = value.strip()
+        if len(value) > max_length:
+            self.fail(field, _("%(field)s 不能超过 %(max)d 个字符。", field=field, max=max_length))
+        return value
+
+    def choice(self, field: str, choices: tuple[str, ...]) -> str:
+        value = self.text(field, max_length=64)
+        if value and value not in choices:
+            self.fail(field, _("%(field)s 必须是以下之一：%(choices)s。", field=field, choices=", ".join(choices)))
+        return value
+
+    def pattern(self, field: str, regex: str, rule: str, *, required: bool = True) -> str:
+        value = self.text(field, required=required, max_length=100)
+        if value and not re.fullmatch(regex, value):
+            self.fail(field, rule)
+        return value
+
+    def date(self, field: str, *, required: bool = True) -> date | None:
+        value = self.text(field, required=required, max_length=10)
+        if not value:
+            return None
+        try:
+            if not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(field, _("%(field)s 必须是 YYYY-MM-DD 格式的日期。", field=field))
+            return None
+
+    def check(self) -> None:
+        """Raise InvalidInput naming every bad field, if any."""
+        if self.errors:
+            first = next(iter(self.errors.values()))
+            raise InvalidInput(first, dict(self.errors))
