@@ -76,3 +76,18 @@ def test_messages_follow_the_request_language(app):
     with app.test_request_context("/?lang=en"), pytest.raises(InvalidInput) as info, db.write_session() as s:
         services.register_organization(s, org_data(name=""), actor={"user": "t", "org": None})
     assert info.value.fields["name"] == "name is required."
+
+
+def test_a_projection_row_written_behind_the_services_back_does_not_commit(app):
+    from traceapp.ledger.store import begin_write
+    from traceapp.records.guard import UnrecordedWrite
+
+    with app.app_context():
+        s = db.database().sessions()
+        begin_write(s)
+        s.add(Organization(name="绕过服务", kind="cooperative", uscc=None, region="430225", address="",
+                           contact="", demo=False, ledger_seq=0))
+        with pytest.raises(UnrecordedWrite):
+            s.commit()
+        s.close()
+        assert counts(db.session()) == (0, 0)

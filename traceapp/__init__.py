@@ -12,7 +12,7 @@ def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
     from flask import Flask
 
-    from traceapp import audit, auth, cli, config, db, errors, i18n, public
+    from traceapp import audit, auth, cli, config, db, errors, i18n, public, records
 
     app = Flask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None):
     app.json.ensure_ascii = False
     i18n.init_app(app)
     db.init_app(app)
+    records.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     public.init_app(app)

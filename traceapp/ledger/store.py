@@ -217,6 +217,12 @@ class Ledger:
         tx.size, tx.prev = seq + 1, digest
         return Appended(seq, entry, body, digest)
 
+    @staticmethod
+    def pending(session: Session) -> int:
+        """Return how many entries the session's transaction has appended so far."""
+        tx = session.info.get(_STATE)
+        return len(tx.entries) if tx is not None else 0
+
     def _open(self, session: Session) -> _Transaction:
         conn = session.connection()
         if not conn.get_execution_options().get(WRITE_OPTION):
