@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from traceapp.ledger.store import Ledger, begin_write, configure_engine
+from traceapp.ledger.store import NAMING_CONVENTION, Ledger, begin_write, configure_engine
 from traceapp.signing import load_signer
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -18,13 +18,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 class Base(DeclarativeBase):
     """Declarative base of the domain models (projections of the ledger)."""
 
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Database:
