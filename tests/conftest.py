@@ -45,10 +45,10 @@ def _admin_engine(url: str):
 
 
 @pytest.fixture(scope="session")
-def pg_url(worker_id) -> str:
+def pg_url() -> str:
     """A PostgreSQL database of this test worker's own (created once per session)."""
     base, required = _pg_base_url()
-    name = f"{make_url(base).database}_{worker_id}"
+    name = f"{make_url(base).database}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     try:
         admin = _admin_engine(base)
         with admin.connect() as conn:

@@ -11,7 +11,7 @@ from traceapp import db
 from traceapp.ledger import tree
 from traceapp.ledger.bundle import write_bundle
 from traceapp.ledger.note import NoteError, open_checkpoint
-from traceapp.ledger.store import stream_checkpoints, stream_entries
+from traceapp.ledger.store import begin_snapshot, stream_checkpoints, stream_entries
 from traceapp.ledger.verify import VerificationError
 
 
@@ -26,6 +26,7 @@ def verify_command():
     from traceapp.records.projections import differences
 
     with db.database().sessions() as session:
+        begin_snapshot(session)
         try:
             summary = db.ledger().verify(session)
         except VerificationError as exc:
@@ -45,7 +46,7 @@ def export_command(path: str):
     """Write the audit bundle (JSON lines; gzip when PATH ends in .gz)."""
     ledger = db.ledger()
     with db.database().sessions() as session:
-        conn = session.connection()
+        conn = begin_snapshot(session)
         latest = ledger.latest_checkpoint(conn)
         size = latest[0] if latest else 0
         checkpoints = list(stream_checkpoints(conn))

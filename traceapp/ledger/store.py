@@ -158,6 +158,18 @@ def begin_write(session: Session) -> Connection:
     return conn
 
 
+def begin_snapshot(session: Session) -> Connection:
+    """Start the session's transaction as a read of one consistent snapshot of the log.
+
+    Must come before anything else in the transaction. PostgreSQL runs it REPEATABLE READ,
+    so entries and checkpoints read by separate statements belong together even while
+    others append; SQLite's WAL read transactions are snapshots already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return session.connection()
+
+
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         # Transaction-level: released by COMMIT or ROLLBACK, also when the process dies.
@@ -326,7 +338,10 @@ class Ledger:
     # --- verification ----------------------------------------------------------------
 
     def verify(self, conn: Connection | Session, progress=None) -> Summary:
-        """Verify the whole stored log (see :func:`verify_log`); raises VerificationError."""
+        """Verify the whole stored log (see :func:`verify_log`); raises VerificationError.
+
+        Give it a session begun with :func:`begin_snapshot` when others may be appending.
+        """
         conn = _connection(conn)
         entries, checkpoints = stream_entries(conn), stream_checkpoints(conn)
         try:

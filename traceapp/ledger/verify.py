@@ -257,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if summary.size != bundle.size:
+        print(f"FAILED: the bundle's header announces {bundle.size} entries but it holds {summary.size}")
+        return 1
     print(f"OK: {summary.line()}")
     if old is not None:
         print(f"OK: your checkpoint of size {old.size} is consistent with the latest of size {summary.size}")
