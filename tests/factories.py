@@ -25,3 +25,21 @@ def org_data(**overrides) -> dict:
 
 def make_org(session, **overrides):
     return services.register_organization(session, org_data(**overrides), actor=SYSTEM)
+
+
+def make_user(session, role: str = "producer", org_id: int | None = None, name: str | None = None):
+    from traceapp.auth.services import create_user
+
+    return create_user(session, name or f"user{next(_serial)}", role, org_id, "password-123")
+
+
+def batch_data(**overrides) -> dict:
+    data = {"product": "黄桃", "category": "fruit", "brand": "yanling-huangtao", "quantity": "1200.5", "unit": "kg",
+            "harvest_date": "2026-08-01", "pack_date": "2026-08-02", "origin_region": "430225",
+            "base": "鹿原镇九龙村基地"}
+    data.update(overrides)
+    return data
+
+
+def make_batch(session, user, **overrides):
+    return services.register_batch(session, batch_data(**overrides), user=user)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from traceapp.auth.services import create_user
 from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
-from traceapp.records.services import register_organization
+from traceapp.records.services import register_batch, register_organization
 from traceapp.records.uscc import compose
 
 SYSTEM = {"user": "seed-demo", "org": None}
@@ -19,6 +19,8 @@ DEMO_PASSWORD = "traceapp-demo"
 DEMO_USERS = [
     ("admin", "admin", None),
     ("luyuan", "producer", "luyuan"),
+    ("ceyuan", "producer", "ceyuan"),
+    ("teaco", "producer", "tea_company"),
     ("teafarm", "producer", "tea_farm"),
     ("inspector", "inspector", "lab"),
     ("certifier", "certifier", "certifier"),
@@ -48,17 +50,14 @@ BRANDS = [
 
 
 def _batches():
-    peaches = [("luyuan", "黄桃", "1200", "2026-07-28", "鹿原镇九龙村基地"),
-               ("luyuan", "黄桃", "850.5", "2026-08-02", "鹿原镇九龙村基地"),
-               ("ceyuan", "黄桃", "640", "2026-08-05", "策源乡梨树洲基地"),
-               ("ceyuan", "黄桃", "990", "2026-08-09", "策源乡梨树洲基地")]
-    teas = [("tea_company", "绿茶", "320", "2026-04-12", "谷城县五山镇茶园基地"),
-            ("tea_farm", "绿茶", "85.2", "2026-04-15", "李家茶园"),
-            ("tea_company", "红茶", "150", "2026-05-20", "谷城县五山镇茶园基地")]
-    for i, (org, product, qty, date, base) in enumerate(peaches):
-        yield f"DEMO{i + 1:02d}YLHT", org, product, qty, date, base, "yanling-huangtao", "430225"
-    for i, (org, product, qty, date, base) in enumerate(teas):
-        yield f"DEMO{i + 1:02d}XYGX", org, product, qty, date, base, "xiangyang-gaoxiangcha", "420625"
+    """Yield (producer username, product, category, quantity, harvest date, base, brand, region)."""
+    yield "luyuan", "黄桃", "fruit", "1200", "2026-07-28", "鹿原镇九龙村基地", "yanling-huangtao", "430225"
+    yield "luyuan", "黄桃", "fruit", "850.5", "2026-08-02", "鹿原镇九龙村基地", "yanling-huangtao", "430225"
+    yield "ceyuan", "黄桃", "fruit", "640", "2026-08-05", "策源乡梨树洲基地", "yanling-huangtao", "430225"
+    yield "ceyuan", "黄桃", "fruit", "990", "2026-08-09", "策源乡梨树洲基地", "yanling-huangtao", "430225"
+    yield "teaco", "绿茶", "tea", "320", "2026-04-12", "谷城县五山镇茶园基地", "xiangyang-gaoxiangcha", "420625"
+    yield "teafarm", "绿茶", "tea", "85.2", "2026-04-15", "李家茶园", "xiangyang-gaoxiangcha", "420625"
+    yield "teaco", "红茶", "tea", "150", "2026-05-20", "谷城县五山镇茶园基地", "xiangyang-gaoxiangcha", "420625"
 
 
 def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
@@ -84,8 +83,8 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
         begin_write(session)
         orgs[key] = f"org:{org.id}"
         count += 1
-    for username, role, key in DEMO_USERS:
-        create_user(session, username, role, int(orgs[key][4:]) if key else None, DEMO_PASSWORD)
+    users = {username: create_user(session, username, role, int(orgs[key][4:]) if key else None, DEMO_PASSWORD)
+             for username, role, key in DEMO_USERS}
     for brand_id, name, owner, area, level, products in BRANDS:
         add("brand.registered", {"user": "brand-admin", "org": orgs[owner]}, brand_id,
             {"name": name, "owner": orgs[owner], "area": area, "level": level, "products": products})
@@ -101,18 +100,23 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
     add("certification.issued", {"user": "certifier", "org": orgs["certifier"]}, "certificate:1",
         {"kind": "green_food", "number": "GF430225260001", "holder": orgs["luyuan"], "products": ["黄桃"],
          "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": orgs["certifier"]})
-    for n, (code, org, product, qty, date, base, brand, region) in enumerate(_batches(), 1):
-        add("batch.registered", {"user": f"producer-{org}", "org": orgs[org]}, f"batch:{code}",
-            {"product": product, "quantity": qty, "unit": "kg", "harvest_date": date,
-             "origin": region, "base": base, "brand": brand})
+    codes = []
+    for n, (username, product, category, qty, harvest, base, brand, region) in enumerate(_batches(), 1):
+        batch = register_batch(session, {"product": product, "category": category, "quantity": qty, "unit": "kg",
+                                         "harvest_date": harvest, "origin_region": region, "base": base,
+                                         "brand": brand}, user=users[username])
+        session.commit()
+        begin_write(session)
+        count += 1
+        codes.append(batch.code)
         verdict = "fail" if n == 6 else "pass"
         add("inspection.recorded", {"user": "inspector", "org": orgs["lab"]}, f"inspection:{n}",
-            {"batch": code, "date": date, "body": orgs["lab"], "report_number": f"ZZJC-2026-{n:04d}",
+            {"batch": batch.code, "inspected_on": harvest, "body": orgs["lab"], "report_no": f"ZZJC-2026-{n:04d}",
              "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01" if verdict == "pass" else "0.35",
                         "limit": "0.02", "unit": "mg/kg", "verdict": verdict}],
              "verdict": verdict})
-    add("batch.corrected", {"user": "producer-2", "org": orgs["luyuan"]}, "batch:DEMO02YLHT",
-        {"corrects": "batch:DEMO02YLHT", "fields": {"quantity": "850"}, "reason": "复核称重后更正数量"})
-    add("batch.recalled", {"user": "regulator", "org": orgs["regulator"]}, "batch:DEMO06XYGX",
+    add("batch.corrected", users["luyuan"].actor(), f"batch:{codes[1]}",
+        {"corrects": f"batch:{codes[1]}", "fields": {"quantity": "850"}, "reason": "复核称重后更正数量"})
+    add("batch.recalled", users["regulator"].actor(), f"batch:{codes[5]}",
         {"reason": "抽检农药残留超标", "scope": "batch"})
     return count

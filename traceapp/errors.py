@@ -33,6 +33,11 @@ class InvalidField(DomainError):
         super().__init__(message, {field: message})
 
 
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from traceapp.errors import DomainError
 from traceapp.i18n import gettext as _
@@ -63,6 +64,22 @@ class Fields:
         except ValueError:
             self.fail(field, _("%(field)s 必须是 YYYY-MM-DD 格式的日期。", field=field))
             return None
+
+    def quantity(self, field: str, value=None) -> Decimal | None:
+        """Read a positive decimal quantity with at most 3 decimal places (a string or int)."""
+        raw = self.data.get(field) if value is None else value
+        if raw is None or raw == "":
+            self.fail(field, _("%(field)s 是必填项。", field=field))
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not re.fullmatch(
+                r"\d{1,15}(\.\d{1,3})?", str(raw).strip()):
+            self.fail(field, _("%(field)s 必须是十进制数字字符串，最多 3 位小数，例如 \"1250.5\"。", field=field))
+            return None
+        amount = Decimal(str(raw).strip())
+        if amount <= 0:
+            self.fail(field, _("%(field)s 必须大于 0。", field=field))
+            return None
+        return amount
 
     def check(self) -> None:
         """Raise InvalidInput naming every bad field, if any."""

@@ -9,9 +9,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from traceapp.ledger.store import Ledger
-from traceapp.records.models import Organization
+from traceapp.records.models import Batch, BatchInput, Organization
 
-PROJECTED = (Organization,)
+PROJECTED = (Organization, Batch, BatchInput)
 _CHANGED = "traceapp.projection_changed"
 
 

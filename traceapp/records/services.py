@@ -1,19 +1,31 @@
-"""Writes for organizations (batches, inspections and certificates follow): validate,
+"""Writes for organizations and batches (inspections and certificates follow): validate,
 change the projection, append the ledger entry, never commit (the caller owns the
 transaction)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from traceapp.errors import Conflict, NotFound
+from traceapp.errors import Conflict, Forbidden, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
-from traceapp.records.models import ORG_KINDS, USCC_OPTIONAL_KINDS, Organization
+from traceapp.records.codes import LOT_FORBIDDEN, is_valid_gtin14, new_code, normalize_code
+from traceapp.records.models import (
+    CATEGORIES,
+    ORG_KINDS,
+    UNITS,
+    USCC_OPTIONAL_KINDS,
+    Batch,
+    BatchInput,
+    Organization,
+)
 from traceapp.records.uscc import validate_uscc
-from traceapp.validation import Fields
+from traceapp.validation import Fields, InvalidInput
 
 
 def register_organization(session: Session, data: dict, *, actor: dict, demo: bool = False) -> Organization:
@@ -62,3 +74,139 @@ def get_organization(session: Session, org_id: int) -> Organization:
     if org is None:
         raise NotFound(_("没有编号为 %(id)s 的组织。", id=org_id))
     return org
+
+
+def quantity_text(amount: Decimal) -> str:
+    """Return a quantity as the decimal string the ledger records ("1250.5", "100")."""
+    return format(amount.normalize(), "f")
+
+
+def remaining(session: Session, batch: Batch) -> Decimal:
+    """Return how much of a batch is not yet taken as input by later batches."""
+    used = session.scalar(select(func.coalesce(func.sum(BatchInput.quantity), 0))
+                          .where(BatchInput.input_id == batch.id))
+    return batch.quantity - Decimal(used)
+
+
+def get_batch(session: Session, code: str) -> Batch:
+    """Return the batch with this code (any case) or raise NotFound."""
+    canonical = normalize_code(code) if isinstance(code, str) else None
+    batch = session.scalar(select(Batch).where(Batch.code == canonical)) if canonical else None
+    if batch is None:
+        raise NotFound(_("没有批次码为 %(code)s 的批次。", code=str(code)[:40]))
+    return batch
+
+
+def register_batch(session: Session, data: dict, *, user) -> Batch:
+    """Register a producer batch for the user's organization and append ``batch.registered``.
+
+    Producers register for their own organization only; an admin names ``organization``.
+    Raises Forbidden for other roles, InvalidInput naming each bad field, Conflict for a
+    GTIN and lot already used.
+    """
+    org_id = _batch_owner(session, data, user)
+    f = Fields(data)
+    product = f.text("product", max_length=100)
+    category = f.choice("category", CATEGORIES)
+    brand = f.pattern("brand", r"[a-z0-9]+(-[a-z0-9]+)*", _("brand 必须是品牌的拼音标识，例如 yanling-huangtao。"),
+                      required=False) or None
+    quantity = f.quantity("quantity")
+    unit = f.choice("unit", UNITS)
+    harvest = f.date("harvest_date")
+    pack = f.date("pack_date", required=False)
+    if harvest and harvest > date.today():
+        f.fail("harvest_date", _("harvest_date 不能晚于今天。"))
+    if harvest and pack and pack < harvest:
+        f.fail("pack_date", _("pack_date 不能早于 harvest_date。"))
+    region = f.pattern("origin_region", r"\d{6}", _("origin_region 必须是 6 位行政区划代码（GB/T 2260）。"))
+    if region and not regions.is_valid(region):
+        f.fail("origin_region", _("origin_region %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
+                                  code=region, version=regions.DATA_VERSION))
+    base = f.text("base", max_length=200)
+    gtin = f.text("gtin", required=False, max_length=14) or None
+    if gtin and not is_valid_gtin14(gtin):
+        f.fail("gtin", _("gtin 必须是 14 位数字且校验位正确（GS1）。"))
+    lot = f.text("lot", required=False, max_length=20) or None
+    if lot and (LOT_FORBIDDEN & set(lot) or any(c.isspace() for c in lot)):
+        f.fail("lot", _("lot 不能包含空白或 % & / < > ? 这些字符。"))
+    inputs = _read_inputs(session, f, data.get("inputs"), unit)
+    f.check()
+    if gtin and lot and session.scalar(select(Batch.id).where(Batch.gtin == gtin, Batch.lot == lot)):
+        raise Conflict(_("GTIN %(gtin)s 下已经有批号 %(lot)s 的批次。", gtin=gtin, lot=lot), {"lot": "duplicate"})
+    batch = Batch(code=_unused_code(session), organization_id=org_id, product=product, category=category,
+                  brand=brand, quantity=quantity, unit=unit, harvest_date=harvest, pack_date=pack,
+                  origin_region=region, base=base, gtin=gtin, lot=lot, registered_by=user.username, ledger_seq=-1)
+    session.add(batch)
+    session.flush()
+    for source, amount in inputs:
+        session.add(BatchInput(batch_id=batch.id, input_id=source.id, quantity=amount))
+    entry = ledger_of(session).append(session, "batch.registered", user.actor(), f"batch:{batch.code}",
+                                      batch_record(batch, [(s.code, a) for s, a in inputs]))
+    batch.ledger_seq = entry.seq
+    return batch
+
+
+def batch_record(batch: Batch, inputs: list[tuple[str, Decimal]]) -> dict:
+    """Return the fields of a batch as they go into its ledger entry."""
+    return {"code": batch.code, "organization": f"org:{batch.organization_id}", "product": batch.product,
+            "category": batch.category, "brand": batch.brand, "quantity": quantity_text(batch.quantity),
+            "unit": batch.unit, "harvest_date": batch.harvest_date.isoformat(),
+            "pack_date": batch.pack_date.isoformat() if batch.pack_date else None,
+            "origin_region": batch.origin_region, "base": batch.base, "gtin": batch.gtin, "lot": batch.lot,
+            "inputs": [{"code": code, "quantity": quantity_text(amount)} for code, amount in inputs]}
+
+
+def _batch_owner(session: Session, data: dict, user) -> int:
+    if user.role == "producer":
+        if user.organization_id is None:
+            raise Forbidden(_("你的账号不属于任何生产主体，不能登记批次。"))
+        if data.get("organization") not in (None, "", user.organization_id, str(user.organization_id)):
+            raise Forbidden(_("你只能为自己所在的组织登记批次。"))
+        return user.organization_id
+    if user.role == "admin":
+        org_id = data.get("organization")
+        if not isinstance(org_id, int) and not (isinstance(org_id, str) and org_id.isdigit()):
+            raise InvalidInput(_("管理员登记批次时必须给出 organization（组织编号）。"),
+                               {"organization": "required"})
+        return get_organization(session, int(org_id)).id
+    raise Forbidden(_("角色 %(role)s 不能登记批次；只有生产主体的账号可以。", role=user.role))
+
+
+def _read_inputs(session: Session, f: Fields, raw, unit: str) -> list[tuple[Batch, Decimal]]:
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list) or len(raw) > 100:
+        f.fail("inputs", _("inputs 必须是列表，每项包含 code 和 quantity（最多 100 项）。"))
+        return []
+    taken: list[tuple[Batch, Decimal]] = []
+    for i, item in enumerate(raw):
+        field = f"inputs[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            f.fail(field, _("%(field)s 必须包含 code 和 quantity。", field=field))
+            continue
+        code = normalize_code(item["code"])
+        source = session.scalar(select(Batch).where(Batch.code == code)) if code else None
+        amount = f.quantity(f"{field}.quantity", item.get("quantity"))
+        if source is None:
+            f.fail(f"{field}.code", _("没有批次码为 %(code)s 的批次。", code=item["code"][:40]))
+        elif any(s.id == source.id for s, _a in taken):
+            f.fail(f"{field}.code", _("批次 %(code)s 在 inputs 中出现了两次。", code=source.code))
+        elif unit and source.unit != unit:
+            f.fail(f"{field}.code", _("投入批次 %(code)s 的单位是 %(theirs)s，与本批次的 %(ours)s 不同。",
+                                      code=source.code, theirs=source.unit, ours=unit))
+        elif amount is not None:
+            left = remaining(session, source)
+            if amount > left:
+                f.fail(f"{field}.quantity", _("批次 %(code)s 只剩 %(left)s %(unit)s，不能再取 %(want)s。",
+                                              code=source.code, left=quantity_text(left), unit=source.unit,
+                                              want=quantity_text(amount)))
+            else:
+                taken.append((source, amount))
+    return taken
+
+
+def _unused_code(session: Session) -> str:
+    while True:
+        code = new_code()
+        if session.scalar(select(Batch.id).where(Batch.code == code)) is None:
+            return code

@@ -1,0 +1,22 @@
+"""Every translatable string in the code and templates has an English translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_message_has_an_english_translation():
+    with (ROOT / "traceapp/translations/en/LC_MESSAGES/messages.po").open("rb") as f:
+        catalog = read_po(f)
+    translated = {m.id for m in catalog if m.id and m.string}
+    method_map = [("traceapp/**.py", "python"), ("templates/**.html", "jinja2")]
+    found = {msg[2] if isinstance(msg[2], str) else msg[2][0]
+             for msg in extract_from_dir(str(ROOT), method_map, keywords={"_": None, "_l": None, "gettext": None,
+                                                                          "lazy_gettext": None})}
+    missing = sorted(m for m in found if m not in translated)
+    assert missing == []
