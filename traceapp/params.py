@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 
 from traceapp.errors import InvalidField
@@ -15,7 +17,7 @@ def int_arg(name: str, *, default: int | None = None, minimum: int = 0, maximum:
         if default is None:
             raise InvalidField(name, _("缺少参数 %(name)s：它是必填的整数。", name=name))
         return default
-    if not raw.isascii() or not raw.isdigit() and not (raw.startswith("-") and raw[1:].isdigit()):
+    if not re.fullmatch(r"-?[0-9]{1,30}", raw):
         raise InvalidField(name, _("参数 %(name)s 必须是整数，收到的是“%(value)s”。", name=name, value=raw[:40]))
     value = int(raw)
     if value < minimum:
