@@ -26,7 +26,7 @@ def test_changing_any_one_character_is_caught(code):
 def test_the_rule_is_named():
     with pytest.raises(ValueError, match="18 characters"):
         validate_uscc("91440300192203821")
-    with pytest.raises(ValueError, match="check character should be 6"):
+    with pytest.raises(ValueError, match="should be .6., not .7."):
         validate_uscc("914403001922038217")
     with pytest.raises(ValueError, match="GB 11714"):
         body = "91440300192203831"
