@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import traceapp.api.idempotency  # noqa: F401
 import traceapp.auth.models  # noqa: F401 - registers the tables on Base.metadata
 import traceapp.records.models  # noqa: F401
 from traceapp.db import Base

@@ -1,7 +1,7 @@
 """The demo data set: real brand names from the provincial plans, fictitious producers
-marked ``demo``. Organizations go through their service; brands, licences, batches,
-inspections and certificates are, for now, ledger entries only: the records and
-brand-registry issues write them through their services too."""
+marked ``demo``. Everything goes through its service except brands, licences and the
+recall, which are ledger entries only until the brand-registry and regulator issues give
+them services."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from sqlalchemy.orm import Session
 
 from traceapp.auth.services import create_user
 from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
+from traceapp.records.certifications import issue_certification
+from traceapp.records.compliance import issue_compliance_certificate
+from traceapp.records.corrections import correct_batch
+from traceapp.records.inspections import record_inspection
+from traceapp.records.models import Batch
 from traceapp.records.services import register_batch, register_organization
 from traceapp.records.uscc import compose
 
@@ -97,9 +102,11 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
     add("brand.licensed", {"user": "brand-admin", "org": orgs["tea_association"]}, "license:3",
         {"brand": "xiangyang-gaoxiangcha", "licensee": orgs["tea_company"], "products": ["绿茶", "红茶"],
          "valid_from": "2026-01-01", "valid_to": "2027-12-31", "quantity": "20000", "unit": "kg"})
-    add("certification.issued", {"user": "certifier", "org": orgs["certifier"]}, "certificate:1",
-        {"kind": "green_food", "number": "GF430225260001", "holder": orgs["luyuan"], "products": ["黄桃"],
-         "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": orgs["certifier"]})
+    issue_certification(session, {"kind": "green_food", "number": "GF430225260001", "holder": int(orgs["luyuan"][4:]),
+                                  "products": ["黄桃"], "valid_from": "2026-03-01", "valid_to": "2029-02-28"},
+                        user=users["certifier"])
+    session.commit()
+    begin_write(session)
     codes = []
     for n, (username, product, category, qty, harvest, base, brand, region) in enumerate(_batches(), 1):
         batch = register_batch(session, {"product": product, "category": category, "quantity": qty, "unit": "kg",
@@ -110,13 +117,28 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
         count += 1
         codes.append(batch.code)
         verdict = "fail" if n == 6 else "pass"
-        add("inspection.recorded", {"user": "inspector", "org": orgs["lab"]}, f"inspection:{n}",
-            {"batch": batch.code, "inspected_on": harvest, "body": orgs["lab"], "report_no": f"ZZJC-2026-{n:04d}",
-             "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01" if verdict == "pass" else "0.35",
-                        "limit": "0.02", "unit": "mg/kg", "verdict": verdict}],
-             "verdict": verdict})
-    add("batch.corrected", users["luyuan"].actor(), f"batch:{codes[1]}",
-        {"corrects": f"batch:{codes[1]}", "fields": {"quantity": "850"}, "reason": "复核称重后更正数量"})
+        inspection = record_inspection(session, {
+            "batch": batch.code, "inspected_on": harvest, "report_no": f"ZZJC-2026-{n:04d}", "verdict": verdict,
+            "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01" if verdict == "pass" else "0.35",
+                       "limit": "0.02", "unit": "mg/kg", "verdict": verdict},
+                      {"name": "克百威", "method": "速测 (NY/T 448)", "value": "阴性", "limit": "", "unit": "",
+                       "verdict": "pass"}]}, user=users["inspector"])
+        session.commit()
+        begin_write(session)
+        count += 1
+        if verdict == "pass":
+            issue_compliance_certificate(session, batch, {
+                "basis": "commissioned_test", "inspection": inspection.id, "quantity": "800" if n == 2 else qty,
+                "issued_on": harvest, "contact": "0731-62200000"}, user=users[username])
+            session.commit()
+            begin_write(session)
+            count += 1
+    second = session.scalar(select(Batch).where(Batch.code == codes[1]))
+    correct_batch(session, second, {"fields": {"quantity": "850"}, "reason": "复核称重后更正数量"},
+                  user=users["luyuan"])
+    session.commit()
+    begin_write(session)
+    count += 1
     add("batch.recalled", users["regulator"].actor(), f"batch:{codes[5]}",
         {"reason": "抽检农药残留超标", "scope": "batch"})
     return count

@@ -1,1 +1,14 @@
-"""Api: arrives with its issue."""
+"""The JSON API (/api/v1) and its OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from traceapp.api import idempotency  # noqa: F401 - registers the table with the metadata
+    from traceapp.api.views import bp
+    from traceapp.auth import csrf
+
+    csrf.exempt(bp)  # bearer tokens only, never cookies: no cross-site requests to forge
+    app.register_blueprint(bp)

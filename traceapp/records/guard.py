@@ -9,9 +9,17 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from traceapp.ledger.store import Ledger
-from traceapp.records.models import Batch, BatchInput, Organization
+from traceapp.records.models import (
+    Batch,
+    BatchCorrection,
+    BatchInput,
+    Certification,
+    ComplianceCertificate,
+    Inspection,
+    Organization,
+)
 
-PROJECTED = (Organization, Batch, BatchInput)
+PROJECTED = (Organization, Batch, BatchInput, BatchCorrection, Inspection, Certification, ComplianceCertificate)
 _CHANGED = "traceapp.projection_changed"
 
 

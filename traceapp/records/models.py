@@ -1,12 +1,12 @@
-"""Organizations (and, with their issue, batches, inspections, certificates): the current
+"""Organizations, batches, inspections, certifications, 合格证 and corrections: the current
 state derived from the ledger, written in the same transaction as their entries."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -65,3 +65,89 @@ class BatchInput(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     input_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True, index=True)
     quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+
+
+VERDICTS = ("pass", "fail")
+
+
+class Inspection(Base):
+    """An inspection of one batch by an inspection body, with its measured items."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    inspected_on: Mapped[date]
+    body_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    report_no: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list] = mapped_column(JSON)
+    verdict: Mapped[str] = mapped_column(String(8))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("body_id", "report_no", name="uq_inspections_body_id_report_no"),)
+
+
+CERT_KINDS = ("pollution_free", "green_food", "organic", "geographical_indication")
+
+
+class Certification(Base):
+    """A "三品一标" certificate held by a producer; revoked by a later entry, never edited."""
+
+    __tablename__ = "certifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    products: Mapped[list] = mapped_column(JSON)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date]
+    issuer: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    revoked_on: Mapped[date | None]
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    revoke_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("kind", "number", name="uq_certifications_kind_number"),)
+
+
+BASES = ("quality_control", "self_test", "commissioned_test")
+PROMISERS = ("producer", "purchaser")
+
+
+class ComplianceCertificate(Base):
+    """A 承诺达标合格证 for (part of) a batch; voided by a later entry, never edited."""
+
+    __tablename__ = "compliance_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(32))
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    issued_on: Mapped[date]
+    promiser: Mapped[str] = mapped_column(String(16))
+    contact: Mapped[str] = mapped_column(String(200))
+    issued_by: Mapped[str] = mapped_column(String(64))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    voided_on: Mapped[date | None]
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+    void_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BatchCorrection(Base):
+    """One ``batch.corrected`` entry: the fields it changed, their earlier values and why."""
+
+    __tablename__ = "batch_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    fields: Mapped[dict] = mapped_column(JSON)
+    previous: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(500))
+    corrected_by: Mapped[str] = mapped_column(String(64))
+    corrected_at: Mapped[datetime]
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)

@@ -106,12 +106,30 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     """
     org_id = _batch_owner(session, data, user)
     f = Fields(data)
-    product = f.text("product", max_length=100)
-    category = f.choice("category", CATEGORIES)
+    fields = read_batch_fields(f)
     brand = f.pattern("brand", r"[a-z0-9]+(-[a-z0-9]+)*", _("brand 必须是品牌的拼音标识，例如 yanling-huangtao。"),
                       required=False) or None
-    quantity = f.quantity("quantity")
     unit = f.choice("unit", UNITS)
+    inputs = _read_inputs(session, f, data.get("inputs"), unit)
+    f.check()
+    refuse_duplicate_lot(session, fields["gtin"], fields["lot"])
+    batch = Batch(code=_unused_code(session), organization_id=org_id, brand=brand, unit=unit,
+                  registered_by=user.username, ledger_seq=-1, **fields)
+    session.add(batch)
+    session.flush()
+    for source, amount in inputs:
+        session.add(BatchInput(batch_id=batch.id, input_id=source.id, quantity=amount))
+    entry = ledger_of(session).append(session, "batch.registered", user.actor(), f"batch:{batch.code}",
+                                      batch_record(batch, [(s.code, a) for s, a in inputs]))
+    batch.ledger_seq = entry.seq
+    return batch
+
+
+def read_batch_fields(f: Fields) -> dict:
+    """Read and check the batch fields that registration and correction share."""
+    product = f.text("product", max_length=100)
+    category = f.choice("category", CATEGORIES)
+    quantity = f.quantity("quantity")
     harvest = f.date("harvest_date")
     pack = f.date("pack_date", required=False)
     if harvest and harvest > date.today():
@@ -129,21 +147,17 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     lot = f.text("lot", required=False, max_length=20) or None
     if lot and (LOT_FORBIDDEN & set(lot) or any(c.isspace() for c in lot)):
         f.fail("lot", _("lot 不能包含空白或 % & / < > ? 这些字符。"))
-    inputs = _read_inputs(session, f, data.get("inputs"), unit)
-    f.check()
-    if gtin and lot and session.scalar(select(Batch.id).where(Batch.gtin == gtin, Batch.lot == lot)):
+    return {"product": product, "category": category, "quantity": quantity, "harvest_date": harvest,
+            "pack_date": pack, "origin_region": region, "base": base, "gtin": gtin, "lot": lot}
+
+
+def refuse_duplicate_lot(session: Session, gtin: str | None, lot: str | None, *, batch_id: int | None = None) -> None:
+    """Raise Conflict when another batch already has this GTIN and lot."""
+    if not (gtin and lot):
+        return
+    other = session.scalar(select(Batch.id).where(Batch.gtin == gtin, Batch.lot == lot))
+    if other is not None and other != batch_id:
         raise Conflict(_("GTIN %(gtin)s 下已经有批号 %(lot)s 的批次。", gtin=gtin, lot=lot), {"lot": "duplicate"})
-    batch = Batch(code=_unused_code(session), organization_id=org_id, product=product, category=category,
-                  brand=brand, quantity=quantity, unit=unit, harvest_date=harvest, pack_date=pack,
-                  origin_region=region, base=base, gtin=gtin, lot=lot, registered_by=user.username, ledger_seq=-1)
-    session.add(batch)
-    session.flush()
-    for source, amount in inputs:
-        session.add(BatchInput(batch_id=batch.id, input_id=source.id, quantity=amount))
-    entry = ledger_of(session).append(session, "batch.registered", user.actor(), f"batch:{batch.code}",
-                                      batch_record(batch, [(s.code, a) for s, a in inputs]))
-    batch.ledger_seq = entry.seq
-    return batch
 
 
 def batch_record(batch: Batch, inputs: list[tuple[str, Decimal]]) -> dict:

@@ -1,0 +1,115 @@
+"""The "三品一标" certificates: recording, revoking, and which ones a batch may show."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from traceapp.errors import Conflict, NotFound
+from traceapp.i18n import gettext as _
+from traceapp.ledger.store import ledger_of
+from traceapp.records.access import acting_organization, require_role
+from traceapp.records.models import CERT_KINDS, Batch, Certification, Organization
+from traceapp.validation import Fields
+
+PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")
+# Number formats fixed by their scheme; other kinds' numbers are free text.
+NUMBER_PATTERNS = {"green_food": r"GF\d{12}", "organic": r"\d{17}"}
+
+
+def issue_certification(session: Session, data: dict, *, user) -> Certification:
+    """Record a certificate held by a producer and append ``certification.issued``."""
+    require_role(user, "certifier")
+    recorder = acting_organization(session, user, None, "certification_body") if user.role != "admin" else None
+    f = Fields(data)
+    kind = f.choice("kind", CERT_KINDS)
+    number = f.text("number", max_length=64).upper()
+    if kind in NUMBER_PATTERNS and number and not re.fullmatch(NUMBER_PATTERNS[kind], number):
+        f.fail("number", _("绿色食品证书编号必须是 GF 加 12 位数字，例如 GF430225260001。") if kind == "green_food"
+               else _("有机码必须是 17 位数字。"))
+    holder_id = f.integer("holder")
+    holder = session.get(Organization, holder_id) if holder_id is not None else None
+    if holder_id is not None and holder is None:
+        f.fail("holder", _("没有编号为 %(id)s 的组织。", id=holder_id))
+    elif holder is not None and holder.kind not in PRODUCER_KINDS:
+        f.fail("holder", _("holder 必须是生产主体（合作社、企业、家庭农场或个人）。"))
+    products = f.text_list("products")
+    valid_from = f.date("valid_from")
+    valid_to = f.date("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        f.fail("valid_to", _("valid_to 不能早于 valid_from。"))
+    issuer = f.text("issuer", required=recorder is None, max_length=200) or (recorder.name if recorder else "")
+    f.check()
+    if session.scalar(select(Certification.id).where(Certification.kind == kind, Certification.number == number)):
+        raise Conflict(_("证书编号 %(number)s 已经登记过。", number=number), {"number": "duplicate"})
+    cert = Certification(kind=kind, number=number, holder_id=holder.id, products=products, valid_from=valid_from,
+                         valid_to=valid_to, issuer=issuer, recorded_by=user.username, ledger_seq=-1)
+    session.add(cert)
+    session.flush()
+    entry = ledger_of(session).append(session, "certification.issued", user.actor(), f"certification:{cert.id}",
+                                      certification_record(cert))
+    cert.ledger_seq = entry.seq
+    return cert
+
+
+def certification_record(cert: Certification) -> dict:
+    """Return the fields of a certificate as they go into its ``certification.issued`` entry."""
+    return {"kind": cert.kind, "number": cert.number, "holder": f"org:{cert.holder_id}", "products": cert.products,
+            "valid_from": cert.valid_from.isoformat(), "valid_to": cert.valid_to.isoformat(), "issuer": cert.issuer}
+
+
+def get_certification(session: Session, cert_id) -> Certification:
+    cert = session.get(Certification, cert_id) if isinstance(cert_id, int) else None
+    if cert is None:
+        raise NotFound(_("没有编号为 %(id)s 的证书。", id=cert_id))
+    return cert
+
+
+def revoke_certification(session: Session, cert_id: int, data: dict, *, user) -> Certification:
+    """Revoke a certificate with a reason and append ``certification.revoked``."""
+    require_role(user, "certifier")
+    cert = get_certification(session, cert_id)
+    f = Fields(data)
+    reason = f.text("reason", max_length=500)
+    f.check()
+    if cert.revoked_on is not None:
+        raise Conflict(_("证书 %(number)s 已于 %(date)s 撤销。", number=cert.number, date=cert.revoked_on.isoformat()))
+    cert.revoked_on = date.today()
+    cert.revoke_reason = reason
+    entry = ledger_of(session).append(session, "certification.revoked", user.actor(), f"certification:{cert.id}",
+                                      {"revoked_on": cert.revoked_on.isoformat(), "reason": reason})
+    cert.revoke_seq = entry.seq
+    return cert
+
+
+@dataclass(frozen=True)
+class ShownCertificate:
+    """A certificate as a batch shows it: ``status`` is valid, expired or revoked."""
+
+    certification: Certification
+    status: str
+
+
+def certificates_for_batch(session: Session, batch: Batch, today: date | None = None) -> list[ShownCertificate]:
+    """Return the certificates a batch may show: held by its producer, covering its product and
+    valid on its harvest date. One expired since, or revoked, is shown as such, never as valid."""
+    today = today or date.today()
+    shown = []
+    rows = session.scalars(select(Certification).where(Certification.holder_id == batch.organization_id)
+                           .order_by(Certification.id))
+    for cert in rows:
+        if batch.product not in cert.products or not cert.valid_from <= batch.harvest_date <= cert.valid_to:
+            continue
+        if cert.revoked_on is not None:
+            status = "revoked"
+        elif cert.valid_to < today:
+            status = "expired"
+        else:
+            status = "valid"
+        shown.append(ShownCertificate(cert, status))
+    return shown
+

@@ -1,0 +1,120 @@
+"""承诺达标合格证: the producer's promise for (part of) a batch, issued and voided, never edited."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from traceapp.errors import Conflict, NotFound, Rejected
+from traceapp.i18n import gettext as _
+from traceapp.i18n import lazy_gettext as _l
+from traceapp.ledger.store import ledger_of
+from traceapp.records.access import require_batch_owner
+from traceapp.records.codes import new_code, normalize_code
+from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
+from traceapp.records.services import quantity_text
+from traceapp.validation import Fields
+
+# The promise texts of 2025 令第4号 by who makes the promise (the ledger keeps the key).
+PROMISES = {
+    "producer": "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标。",
+    "purchaser": "已按规定收取并保存该批次农产品承诺达标合格证或者其他质量安全合格证明；"
+                 "未违规使用保鲜剂、防腐剂、添加剂等。",
+}
+BASIS_LABELS = {"quality_control": _l("质量安全控制符合要求"), "self_test": _l("自行检测合格"),
+                "commissioned_test": _l("委托检测合格")}
+TESTED_BASES = ("self_test", "commissioned_test")
+
+
+def issued_quantity(session: Session, batch: Batch) -> Decimal:
+    """Return the quantity covered by the batch's 合格证 that are not voided."""
+    total = session.scalar(select(func.coalesce(func.sum(ComplianceCertificate.quantity), 0))
+                           .where(ComplianceCertificate.batch_id == batch.id,
+                                  ComplianceCertificate.voided_on.is_(None)))
+    return Decimal(total)
+
+
+def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, user) -> ComplianceCertificate:
+    """Issue a 合格证 for a batch and append ``compliance_certificate.issued``."""
+    require_batch_owner(user, batch)
+    f = Fields(data)
+    basis = f.choice("basis", BASES)
+    inspection_id = f.integer("inspection", required=basis in TESTED_BASES)
+    inspection = session.get(Inspection, inspection_id) if inspection_id is not None else None
+    if inspection_id is not None and (inspection is None or inspection.batch_id != batch.id):
+        f.fail("inspection", _("inspection 必须是本批次的一条检测记录的编号。"))
+    elif basis == "quality_control" and inspection is not None:
+        inspection = None  # a quality-control promise rests on no report
+    quantity = f.quantity("quantity")
+    issued_on = f.date("issued_on", required=False) or date.today()
+    if issued_on > date.today():
+        f.fail("issued_on", _("issued_on 不能晚于今天。"))
+    elif issued_on < batch.harvest_date:
+        f.fail("issued_on", _("issued_on 不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
+    promiser = f.choice("promiser", PROMISERS) if data.get("promiser") else "producer"
+    contact = f.text("contact", max_length=200)
+    if quantity is not None:
+        left = batch.quantity - issued_quantity(session, batch)
+        if quantity > left:
+            f.fail("quantity", _("批次还有 %(left)s %(unit)s 未开具合格证，不能开具 %(want)s。",
+                                 left=quantity_text(left), unit=batch.unit, want=quantity_text(quantity)))
+    f.check()
+    if inspection is not None and inspection.verdict != "pass":
+        raise Rejected(_("检测记录 %(no)s 的结论是不合格，不能据此开具“%(basis)s”的合格证。",
+                         no=inspection.report_no, basis=BASIS_LABELS[basis]), {"inspection": "failed"})
+    cert = ComplianceCertificate(code=_unused_code(session), batch_id=batch.id, basis=basis,
+                                 inspection_id=inspection.id if inspection else None, quantity=quantity,
+                                 issued_on=issued_on, promiser=promiser, contact=contact, issued_by=user.username,
+                                 ledger_seq=-1)
+    session.add(cert)
+    session.flush()
+    entry = ledger_of(session).append(session, "compliance_certificate.issued", user.actor(),
+                                      f"compliance_certificate:{cert.code}", compliance_record(cert, batch))
+    cert.ledger_seq = entry.seq
+    return cert
+
+
+def compliance_record(cert: ComplianceCertificate, batch: Batch) -> dict:
+    """Return the fields of a 合格证 as they go into its ledger entry."""
+    return {"code": cert.code, "batch": batch.code, "basis": cert.basis,
+            "inspection": f"inspection:{cert.inspection_id}" if cert.inspection_id else None,
+            "quantity": quantity_text(cert.quantity), "unit": batch.unit, "issued_on": cert.issued_on.isoformat(),
+            "promiser": cert.promiser, "promise": PROMISES[cert.promiser], "contact": cert.contact}
+
+
+def get_compliance_certificate(session: Session, code: str) -> ComplianceCertificate:
+    canonical = normalize_code(code) if isinstance(code, str) else None
+    cert = session.scalar(select(ComplianceCertificate).where(ComplianceCertificate.code == canonical)) \
+        if canonical else None
+    if cert is None:
+        raise NotFound(_("没有编号为 %(code)s 的合格证。", code=str(code)[:40]))
+    return cert
+
+
+def void_compliance_certificate(session: Session, cert: ComplianceCertificate, data: dict, *, user
+                                ) -> ComplianceCertificate:
+    """Void (作废) a 合格证 with a reason and append ``compliance_certificate.voided``."""
+    batch = session.get(Batch, cert.batch_id)
+    require_batch_owner(user, batch)
+    f = Fields(data)
+    reason = f.text("reason", max_length=500)
+    f.check()
+    if cert.voided_on is not None:
+        raise Conflict(_("合格证 %(code)s 已于 %(date)s 作废。", code=cert.code, date=cert.voided_on.isoformat()))
+    cert.voided_on = date.today()
+    cert.void_reason = reason
+    entry = ledger_of(session).append(session, "compliance_certificate.voided", user.actor(),
+                                      f"compliance_certificate:{cert.code}",
+                                      {"voided_on": cert.voided_on.isoformat(), "reason": reason})
+    cert.void_seq = entry.seq
+    return cert
+
+
+def _unused_code(session: Session) -> str:
+    while True:
+        code = new_code()
+        if session.scalar(select(ComplianceCertificate.id).where(ComplianceCertificate.code == code)) is None:
+            return code

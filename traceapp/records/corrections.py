@@ -1,0 +1,95 @@
+"""Correcting a batch: never an edit in place, but a ``batch.corrected`` entry naming what it
+corrects, the new and the earlier values, and why; the projection then shows the new values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from traceapp.errors import InvalidField
+from traceapp.i18n import gettext as _
+from traceapp.ledger.store import ledger_of
+from traceapp.records.access import require_batch_owner
+from traceapp.records.compliance import issued_quantity
+from traceapp.records.models import Batch, BatchCorrection
+from traceapp.records.services import (
+    batch_record,
+    quantity_text,
+    read_batch_fields,
+    refuse_duplicate_lot,
+    remaining,
+)
+from traceapp.validation import Fields
+
+# Brand and unit are not correctable: a brand claim is checked against a licence, and
+# the unit is what later batches' inputs were measured in.
+CORRECTABLE = ("product", "category", "quantity", "harvest_date", "pack_date", "origin_region", "base", "gtin", "lot")
+
+
+def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchCorrection:
+    """Correct some fields of a batch and append ``batch.corrected``."""
+    require_batch_owner(user, batch)
+    changes = data.get("fields")
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidField("fields", _("fields 必须列出要更正的字段和新值，可更正：%(names)s。",
+                                       names=", ".join(CORRECTABLE)))
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise InvalidField("fields", _("字段 %(names)s 不能更正；可更正：%(allowed)s。",
+                                       names=", ".join(map(str, unknown)), allowed=", ".join(CORRECTABLE)))
+    current = current_fields(batch)
+    f = Fields({**current, **{k: ("" if v is None else v) for k, v in changes.items()}})
+    new = {k: _as_record(v) for k, v in read_batch_fields(f).items()}
+    reason = Fields(data).text("reason", max_length=500)
+    if not reason:
+        f.fail("reason", _("reason 是必填项：请说明更正的原因。"))
+    changed = {k: new[k] for k in changes if new.get(k) != current[k]}
+    if not changed and not f.errors:
+        f.fail("fields", _("fields 中的值与当前记录相同，没有需要更正的内容。"))
+    if "quantity" in changed and not f.errors:
+        committed = batch.quantity - remaining(session, batch) + issued_quantity(session, batch)
+        if Decimal(changed["quantity"]) < committed:
+            f.fail("quantity", _("数量不能少于已被后续批次使用或已开具合格证的 %(n)s %(unit)s。",
+                                 n=quantity_text(committed), unit=batch.unit))
+    f.check()
+    if "gtin" in changed or "lot" in changed:
+        refuse_duplicate_lot(session, new["gtin"], new["lot"], batch_id=batch.id)
+    previous = {k: current[k] for k in changed}
+    correction = BatchCorrection(batch_id=batch.id, fields=changed, previous=previous, reason=reason,
+                                 corrected_by=user.username, corrected_at=datetime.now(UTC).replace(tzinfo=None),
+                                 ledger_seq=-1)
+    apply_fields(batch, changed)
+    session.add(correction)
+    session.flush()
+    entry = ledger_of(session).append(session, "batch.corrected", user.actor(), f"batch:{batch.code}",
+                                      {"corrects": f"batch:{batch.code}", "fields": changed, "previous": previous,
+                                       "reason": reason})
+    correction.ledger_seq = entry.seq
+    return correction
+
+
+def current_fields(batch: Batch) -> dict:
+    """Return the correctable fields of a batch as the ledger writes them."""
+    record = batch_record(batch, [])
+    return {k: record[k] for k in CORRECTABLE}
+
+
+def apply_fields(batch: Batch, fields: dict) -> None:
+    """Set corrected values (ledger form: strings, None) on a batch row."""
+    for name, value in fields.items():
+        if name in ("harvest_date", "pack_date"):
+            value = None if value is None else datetime.strptime(value, "%Y-%m-%d").date()
+        elif name == "quantity":
+            value = Decimal(value)
+        setattr(batch, name, value)
+
+
+def _as_record(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return quantity_text(value)
+    return value.isoformat()
+
