@@ -27,7 +27,7 @@ def _safe_next(target: str | None) -> str:
     # Only same-site paths: never redirect a login to another host.
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("public.index")
+    return url_for("records.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

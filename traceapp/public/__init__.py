@@ -1,9 +1,10 @@
-"""Public pages: the home page (consumer pages, QR codes and the resolver come later)."""
+"""Public pages: the home page, the consumer page of a batch and its QR codes."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.public import views
+    from traceapp.public import qr, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(qr.bp)

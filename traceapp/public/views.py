@@ -1,4 +1,4 @@
-"""The public home page."""
+"""The public home page and the consumer page of a batch."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from flask import Blueprint, render_template
 
 from traceapp import db
 from traceapp.ledger.store import parse_checkpoint
+from traceapp.records import queries
+from traceapp.records.services import get_batch
 
 bp = Blueprint("public", __name__)
 
@@ -15,3 +17,11 @@ def index():
     latest = db.ledger().latest_checkpoint(db.session())
     checkpoint = parse_checkpoint(latest[1]) if latest else None
     return render_template("index.html", checkpoint=checkpoint, key=db.ledger().verifier.encode())
+
+
+@bp.get("/t/<code>")
+def trace(code: str):
+    """The consumer page of one batch: what a QR code on a package opens."""
+    session = db.session()
+    batch = get_batch(session, code)
+    return render_template("trace.html", batch=queries.batch_detail(session, batch))

@@ -4,6 +4,24 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.records import guard
+    from traceapp.records import guard, labels, views
 
     guard.install(app.extensions["traceapp.db"].sessions)
+    app.register_blueprint(views.bp)
+    app.jinja_env.globals["labels"] = labels.all_labels()
+    app.jinja_env.globals["region_name"] = _region_name
+    app.jinja_env.filters["pair"] = _pair
+    app.jinja_env.filters["org_option"] = lambda org: (str(org.id), org.name)
+    app.jinja_env.filters["inspection_option"] = lambda i: (
+        str(i.id), f"{i.report_no} · {i.inspected_on} · {labels.VERDICT[i.verdict]}")
+
+
+def _pair(value: str, table: dict | None = None) -> tuple[str, str]:
+    """Return (value, its label) for a <select> option."""
+    return value, (table or {}).get(value, value)
+
+
+def _region_name(code: str) -> str:
+    from traceapp.records import regions
+
+    return regions.full_name(code)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from traceapp.errors import Conflict, NotFound, Rejected
 from traceapp.i18n import gettext as _
-from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
 from traceapp.records.codes import new_code, normalize_code
+from traceapp.records.labels import BASIS
 from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
 from traceapp.records.services import quantity_text
 from traceapp.validation import Fields
@@ -24,8 +24,6 @@ PROMISES = {
     "purchaser": "已按规定收取并保存该批次农产品承诺达标合格证或者其他质量安全合格证明；"
                  "未违规使用保鲜剂、防腐剂、添加剂等。",
 }
-BASIS_LABELS = {"quality_control": _l("质量安全控制符合要求"), "self_test": _l("自行检测合格"),
-                "commissioned_test": _l("委托检测合格")}
 TESTED_BASES = ("self_test", "commissioned_test")
 
 
@@ -64,7 +62,7 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     f.check()
     if inspection is not None and inspection.verdict != "pass":
         raise Rejected(_("检测记录 %(no)s 的结论是不合格，不能据此开具“%(basis)s”的合格证。",
-                         no=inspection.report_no, basis=BASIS_LABELS[basis]), {"inspection": "failed"})
+                         no=inspection.report_no, basis=BASIS[basis]), {"inspection": "failed"})
     cert = ComplianceCertificate(code=_unused_code(session), batch_id=batch.id, basis=basis,
                                  inspection_id=inspection.id if inspection else None, quantity=quantity,
                                  issued_on=issued_on, promiser=promiser, contact=contact, issued_by=user.username,

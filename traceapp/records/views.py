@@ -1,0 +1,227 @@
+"""The tablet UI: a home page per role, registering batches, the batch page with its QR code,
+inspections, certificates, 合格证 and corrections. Every write goes through a service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from traceapp import db
+from traceapp.errors import Forbidden, InvalidField
+from traceapp.i18n import gettext as _
+from traceapp.records import queries, services
+from traceapp.records.access import require_batch_owner, require_role
+from traceapp.records.certifications import get_certification, issue_certification, revoke_certification
+from traceapp.records.compliance import (
+    PROMISES,
+    get_compliance_certificate,
+    issue_compliance_certificate,
+    void_compliance_certificate,
+)
+from traceapp.records.corrections import CORRECTABLE, correct_batch, current_fields
+from traceapp.records.forms import form_page, rows
+from traceapp.records.inspections import record_inspection
+from traceapp.records.models import (
+    CATEGORIES,
+    ORG_KINDS,
+    UNITS,
+    Batch,
+    Certification,
+    Inspection,
+    Organization,
+)
+
+bp = Blueprint("records", __name__)
+INPUT_ROWS = 3
+ITEM_ROWS = 5
+PRINT_SIZES = ("a5", "100x70", "80x60")
+
+
+@bp.get("/home")
+@login_required
+def home():
+    session = db.session()
+    context = {}
+    if current_user.organization_id:
+        context["organization"] = session.get(Organization, current_user.organization_id)
+    if current_user.role == "producer":
+        context["batches"] = [queries.batch_summary(session, b) for b in session.scalars(
+            select(Batch).where(Batch.organization_id == current_user.organization_id)
+            .order_by(Batch.id.desc()).limit(20))]
+    elif current_user.role in ("inspector",):
+        context["inspections"] = session.execute(
+            select(Inspection, Batch).join(Batch, Batch.id == Inspection.batch_id)
+            .where(Inspection.body_id == current_user.organization_id).order_by(Inspection.id.desc()).limit(20)).all()
+    elif current_user.role in ("admin", "regulator", "certifier", "brand_manager"):
+        context["batches"] = [queries.batch_summary(session, b) for b in session.scalars(
+            select(Batch).order_by(Batch.id.desc()).limit(20))]
+    return render_template("records/home.html", **context)
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+@login_required
+def new_batch():
+    require_role(current_user, "producer")
+
+    def save(form: dict) -> str:
+        data = {k: v for k, v in form.items() if not k.startswith("inputs-")}
+        data["inputs"] = rows(form, "inputs", ("code", "quantity"), INPUT_ROWS)
+        batch = services.register_batch(db.session(), data, user=current_user)
+        return url_for("records.batch", code=batch.code, saved=1)
+
+    return form_page("records/batch_form.html", save, defaults={"unit": "kg", "harvest_date": date.today().isoformat()},
+                     categories=CATEGORIES, units=UNITS, input_rows=INPUT_ROWS)
+
+
+@bp.get("/batches/<code>")
+@login_required
+def batch(code: str):
+    session = db.session()
+    found = services.get_batch(session, code)
+    detail = queries.batch_detail(session, found)
+    owner = current_user.role == "admin" or (current_user.role == "producer"
+                                            and current_user.organization_id == found.organization_id)
+    return render_template("records/batch.html", batch=detail, owner=owner, saved=request.args.get("saved"),
+                           print_sizes=PRINT_SIZES)
+
+
+@bp.route("/batches/<code>/correct", methods=["GET", "POST"])
+@login_required
+def correct(code: str):
+    session = db.session()
+    found = services.get_batch(session, code)
+    require_batch_owner(current_user, found)
+    current = current_fields(found)
+
+    def save(form: dict) -> str:
+        changes = {k: form.get(k, "") for k in CORRECTABLE if form.get(k, "") != (current[k] or "")}
+        correct_batch(session, found, {"fields": changes, "reason": form.get("reason", "")}, user=current_user)
+        return url_for("records.batch", code=found.code)
+
+    return form_page("records/correct.html", save, defaults={k: v or "" for k, v in current.items()},
+                     batch=found, categories=CATEGORIES, correctable=CORRECTABLE)
+
+
+@bp.route("/batches/<code>/compliance-certificates/new", methods=["GET", "POST"])
+@login_required
+def new_compliance_certificate(code: str):
+    session = db.session()
+    found = services.get_batch(session, code)
+    require_batch_owner(current_user, found)
+    inspections = session.scalars(select(Inspection).where(Inspection.batch_id == found.id)
+                                  .order_by(Inspection.inspected_on)).all()
+
+    def save(form: dict) -> str:
+        cert = issue_compliance_certificate(session, found, form, user=current_user)
+        return url_for("records.compliance_print", code=cert.code)
+
+    return form_page("records/compliance_form.html", save, batch=found, inspections=inspections, promises=PROMISES,
+                     defaults={"quantity": services.quantity_text(found.quantity), "promiser": "producer",
+                               "issued_on": date.today().isoformat(), "basis": "quality_control"})
+
+
+@bp.get("/compliance-certificates/<code>")
+@login_required
+def compliance_print(code: str):
+    session = db.session()
+    cert = get_compliance_certificate(session, code)
+    found = session.get(Batch, cert.batch_id)
+    size = request.args.get("size", "a5")
+    if size not in PRINT_SIZES:
+        raise InvalidField("size", _("size 必须是以下之一：%(sizes)s。", sizes=", ".join(PRINT_SIZES)))
+    producer = session.get(Organization, found.organization_id)
+    return render_template("records/compliance_print.html", cert=queries.compliance_view(cert, found),
+                           batch=queries.batch_summary(session, found), producer=producer, size=size,
+                           sizes=PRINT_SIZES)
+
+
+@bp.post("/compliance-certificates/<code>/void")
+@login_required
+def compliance_void(code: str):
+    session = db.session()
+    cert = get_compliance_certificate(session, code)
+    found = session.get(Batch, cert.batch_id)
+
+    def save(form: dict) -> str:
+        void_compliance_certificate(session, cert, form, user=current_user)
+        return url_for("records.batch", code=found.code)
+
+    return form_page("records/void.html", save, cert=cert, batch=found)
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+@login_required
+def new_inspection():
+    require_role(current_user, "inspector")
+
+    def save(form: dict) -> str:
+        data = {k: v for k, v in form.items() if not k.startswith("items-")}
+        data["items"] = rows(form, "items", ("name", "method", "value", "limit", "unit", "verdict"), ITEM_ROWS)
+        inspection = record_inspection(db.session(), data, user=current_user)
+        return url_for("records.batch", code=db.session().get(Batch, inspection.batch_id).code)
+
+    return form_page("records/inspection_form.html", save, item_rows=ITEM_ROWS,
+                     defaults={"batch": request.args.get("batch", ""), "inspected_on": date.today().isoformat()})
+
+
+@bp.get("/certifications")
+@login_required
+def certifications():
+    require_role(current_user, "certifier", "regulator")
+    session = db.session()
+    listed = session.execute(select(Certification, Organization).join(Organization,
+                                                                       Organization.id == Certification.holder_id)
+                             .order_by(Certification.id.desc()).limit(200)).all()
+    return render_template("records/certifications.html", certifications=listed, today=date.today())
+
+
+@bp.route("/certifications/new", methods=["GET", "POST"])
+@login_required
+def new_certification():
+    require_role(current_user, "certifier")
+    session = db.session()
+    holders = session.scalars(select(Organization).where(
+        Organization.kind.in_(("cooperative", "enterprise", "family_farm", "individual"))).order_by(Organization.name))
+
+    def save(form: dict) -> str:
+        issue_certification(session, form, user=current_user)
+        return url_for("records.certifications")
+
+    return form_page("records/certification_form.html", save, holders=list(holders))
+
+
+@bp.post("/certifications/<int:cert_id>/revoke")
+@login_required
+def revoke(cert_id: int):
+    session = db.session()
+    cert = get_certification(session, cert_id)
+
+    def save(form: dict) -> str:
+        revoke_certification(session, cert.id, form, user=current_user)
+        return url_for("records.certifications")
+
+    return form_page("records/void.html", save, cert=cert, batch=None)
+
+
+@bp.get("/organizations")
+@login_required
+def organizations():
+    if current_user.role not in ("admin", "regulator"):
+        raise Forbidden(_("只有管理员和监管部门可以查看组织列表。"))
+    listed = db.session().scalars(select(Organization).order_by(Organization.id)).all()
+    return render_template("records/organizations.html", organizations=listed)
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"])
+@login_required
+def new_organization():
+    require_role(current_user, "admin")
+
+    def save(form: dict) -> str:
+        services.register_organization(db.session(), form, actor=current_user.actor())
+        return url_for("records.organizations")
+
+    return form_page("records/organization_form.html", save, kinds=ORG_KINDS)
