@@ -14,6 +14,7 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
 from traceapp.records.models import CERT_KINDS, Batch, Certification, Organization
+from traceapp.records.services import is_row_id
 from traceapp.validation import Fields
 
 PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")
@@ -63,7 +64,7 @@ def certification_record(cert: Certification) -> dict:
 
 
 def get_certification(session: Session, cert_id) -> Certification:
-    cert = session.get(Certification, cert_id) if isinstance(cert_id, int) else None
+    cert = session.get(Certification, cert_id) if is_row_id(cert_id) else None
     if cert is None:
         raise NotFound(_("没有编号为 %(id)s 的证书。", id=cert_id))
     return cert

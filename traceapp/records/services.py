@@ -68,9 +68,17 @@ def org_record(org: Organization) -> dict:
             "address": org.address, "contact": org.contact, "demo": org.demo}
 
 
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit integers in every database we support
+
+
+def is_row_id(value) -> bool:
+    """Return whether ``value`` can be a row id (so a huge number is "not found", not a database error)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
 def get_organization(session: Session, org_id: int) -> Organization:
     """Return the organization or raise NotFound."""
-    org = session.get(Organization, org_id)
+    org = session.get(Organization, org_id) if is_row_id(org_id) else None
     if org is None:
         raise NotFound(_("没有编号为 %(id)s 的组织。", id=org_id))
     return org
