@@ -43,3 +43,64 @@ def batch_data(**overrides) -> dict:
 
 def make_batch(session, user, **overrides):
     return services.register_batch(session, batch_data(**overrides), user=user)
+
+
+def item(**overrides) -> dict:
+    data = {"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01", "limit": "0.02", "unit": "mg/kg",
+            "verdict": "pass"}
+    data.update(overrides)
+    return data
+
+
+def inspection_data(batch_code: str, **overrides) -> dict:
+    data = {"batch": batch_code, "inspected_on": "2026-08-03", "report_no": f"ZZJC-2026-{next(_serial):04d}",
+            "items": [item(), item(name="克百威", method="速测 (NY/T 448)", value="阴性", limit="", unit="")],
+            "verdict": "pass"}
+    data.update(overrides)
+    return data
+
+
+def make_inspection(session, user, batch, **overrides):
+    from traceapp.records.inspections import record_inspection
+
+    return record_inspection(session, inspection_data(batch.code, **overrides), user=user)
+
+
+def certification_data(holder_id: int, **overrides) -> dict:
+    data = {"kind": "green_food", "number": f"GF4302252{next(_serial):05d}", "holder": holder_id,
+            "products": ["黄桃"], "valid_from": "2026-03-01", "valid_to": "2029-02-28"}
+    data.update(overrides)
+    return data
+
+
+def make_certification(session, user, holder_id: int, **overrides):
+    from traceapp.records.certifications import issue_certification
+
+    return issue_certification(session, certification_data(holder_id, **overrides), user=user)
+
+
+def compliance_data(**overrides) -> dict:
+    data = {"basis": "quality_control", "quantity": "100", "issued_on": "2026-08-05", "contact": "0731-62200000"}
+    data.update(overrides)
+    return data
+
+
+def make_compliance(session, user, batch, **overrides):
+    from traceapp.records.compliance import issue_compliance_certificate
+
+    return issue_compliance_certificate(session, batch, compliance_data(**overrides), user=user)
+
+
+def make_world(session):
+    """Two producer organizations, an inspection body and a certification body, each with a user (plus an
+    admin and a regulator), as a dict of name -> User and name + "_org" -> Organization."""
+    world = {}
+    for name, role, kind in (("producer", "producer", "cooperative"), ("rival", "producer", "enterprise"),
+                             ("inspector", "inspector", "inspection_body"),
+                             ("certifier", "certifier", "certification_body")):
+        org = make_org(session, kind=kind, name=f"{name}组织")
+        world[f"{name}_org"] = org
+        world[name] = make_user(session, role, org.id)
+    world["admin"] = make_user(session, "admin")
+    world["regulator"] = make_user(session, "regulator")
+    return world

@@ -148,7 +148,8 @@ def test_a_producer_issues_prints_and_voids_a_compliance_certificate(demo):
         assert page.status_code == 200 and f"size-{size}" in page.text and f"/qr/{code}.svg" in page.text
         assert "未使用禁用农药" in page.text
     assert client.get(f"/compliance-certificates/{cert_code}?size=a4").status_code == 400
-    response = client.post(f"/compliance-certificates/{cert_code}/void", data={"csrf_token": token, "reason": "打印错误"})
+    response = client.post(f"/compliance-certificates/{cert_code}/void",
+                           data={"csrf_token": token, "reason": "打印错误"})
     assert response.status_code == 303
     with demo.app_context():
         cert = db.session().scalar(select(ComplianceCertificate).where(ComplianceCertificate.code == cert_code))

@@ -46,7 +46,8 @@ def test_a_cooperative_registers_a_batch_on_a_tablet_and_sees_its_qr_code(live_s
     assert "批次已保存" in tablet.locator(".notice").inner_text()
     qr = tablet.locator("#batch-qr")
     assert qr.is_visible()
-    loaded = tablet.evaluate("() => { const i = document.getElementById('batch-qr'); return i.complete && i.naturalWidth }")
+    loaded = tablet.evaluate("() => { const i = document.getElementById('batch-qr'); "
+                             "return i.complete && i.naturalWidth }")
     assert loaded > 0
     code = tablet.url.split("/batches/")[1].split("?")[0]
     assert len(code) == 13
