@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from traceapp.ledger.store import NAMING_CONVENTION, Ledger, begin_write, configure_engine
+from traceapp.ledger.store import NAMING_CONVENTION, WRITE_OPTION, Ledger, begin_write, configure_engine
 from traceapp.signing import load_signer
-
-READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class Base(DeclarativeBase):
@@ -49,12 +47,27 @@ def ledger() -> Ledger:
 
 
 def session() -> Session:
-    """Return this request's session; requests that may write start a write transaction."""
+    """Return this request's session (reads; call ``writing()`` before a write)."""
     if "db_session" not in g:
         g.db_session = database().sessions()
-        if has_request_context() and request.method not in READ_METHODS:
-            begin_write(g.db_session)
     return g.db_session
+
+
+def writing() -> Session:
+    """Return this request's session in a write transaction, holding the ledger's write lock
+    until commit or rollback.
+
+    Call it after the checks that need no lock (token, body shape) and before the service
+    reads what it validates against. A read transaction already open (the login lookup,
+    say) is ended first, since the write transaction must begin with the lock.
+    """
+    s = session()
+    if s.in_transaction():
+        if s.connection().get_execution_options().get(WRITE_OPTION):
+            return s
+        s.rollback()
+    begin_write(s)
+    return s
 
 
 @contextmanager

@@ -34,6 +34,14 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+@bp.after_request
+def _challenge(response):
+    # RFC 7235: a 401 names the scheme the client should authenticate with.
+    if response.status_code == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="traceapp"')
+    return response
+
+
 def api_user():
     """Return the user of the request's bearer token (cookies are not accepted here: no CSRF on the API)."""
     header = request.headers.get("Authorization", "")
@@ -57,19 +65,21 @@ def write(action, schema, status: int = 201):
     Idempotency-Key from the stored first answer."""
     user = api_user()
     body = json_body()
-    session = db.session()
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.check_key(key)
         digest = idempotency.request_hash(request.method, request.path, body)
-        stored = idempotency.replay(session, user.id, key, digest)
+    session = db.writing()  # from here to commit: the ledger's write lock (a retry waits for the first try)
+    user_id = user.id
+    if key is not None:
+        stored = idempotency.replay(session, user_id, key, digest)
         if stored is not None:
             response = jsonify(stored[0])
             response.headers["Idempotent-Replayed"] = "true"
             return response, stored[1]
     result = schema.dump(action(session, body, user))
     if key is not None:
-        idempotency.remember(session, user.id, key, digest, result, status)
+        idempotency.remember(session, user_id, key, digest, result, status)
     session.commit()
     return jsonify(result), status
 
@@ -88,7 +98,7 @@ def openapi():
 # -- organizations -------------------------------------------------------------------------
 
 @bp.get("/organizations")
-@operation(summary="List organizations", response=schemas.OrganizationList,
+@operation(summary="List organizations", response=schemas.OrganizationList, errors=(400, 401),
            query=(("kind", "string", "filter by kind"), *PAGE))
 def organizations():
     api_user()
@@ -120,7 +130,7 @@ def organization(org_id: int):
 # -- batches --------------------------------------------------------------------------------
 
 @bp.get("/batches")
-@operation(summary="List batches, newest first", response=schemas.BatchList,
+@operation(summary="List batches, newest first", response=schemas.BatchList, errors=(400, 401),
            query=(("organization", "integer", "filter by producer organization id"),
                   ("product", "string", "filter by product name"), *PAGE))
 def batches():
@@ -177,7 +187,7 @@ def create_inspection():
 # -- certifications -------------------------------------------------------------------------
 
 @bp.get("/certifications")
-@operation(summary="List certificates", response=schemas.CertificationList,
+@operation(summary="List certificates", response=schemas.CertificationList, errors=(400, 401),
            query=(("holder", "integer", "filter by holder organization id"), *PAGE))
 def certifications():
     api_user()

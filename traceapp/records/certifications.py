@@ -9,7 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceapp.errors import Conflict, NotFound
+from traceapp.auth.models import User
+from traceapp.errors import Conflict, Forbidden, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
@@ -71,9 +72,17 @@ def get_certification(session: Session, cert_id) -> Certification:
 
 
 def revoke_certification(session: Session, cert_id: int, data: dict, *, user) -> Certification:
-    """Revoke a certificate with a reason and append ``certification.revoked``."""
+    """Revoke a certificate with a reason and append ``certification.revoked``.
+
+    Only the certification body that recorded the certificate (or the one named as its issuer) may
+    revoke it, or an admin."""
     require_role(user, "certifier")
     cert = get_certification(session, cert_id)
+    if user.role != "admin":
+        body = acting_organization(session, user, None, "certification_body")
+        recorder_org = session.scalar(select(User.organization_id).where(User.username == cert.recorded_by))
+        if recorder_org != body.id and cert.issuer != body.name:
+            raise Forbidden(_("只有登记或颁发证书 %(number)s 的认证机构能撤销它。", number=cert.number))
     f = Fields(data)
     reason = f.text("reason", max_length=500)
     f.check()

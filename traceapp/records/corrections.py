@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from sqlalchemy.orm import Session
 
-from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
@@ -21,7 +21,7 @@ from traceapp.records.services import (
     refuse_duplicate_lot,
     remaining,
 )
-from traceapp.validation import Fields
+from traceapp.validation import Fields, InvalidInput
 
 # Brand and unit are not correctable: a brand claim is checked against a licence, and
 # the unit is what later batches' inputs were measured in.
@@ -33,12 +33,11 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
     require_batch_owner(user, batch)
     changes = data.get("fields")
     if not isinstance(changes, dict) or not changes:
-        raise InvalidField("fields", _("fields 必须列出要更正的字段和新值，可更正：%(names)s。",
-                                       names=", ".join(CORRECTABLE)))
+        _refuse_fields(_("fields 必须列出要更正的字段和新值，可更正：%(names)s。", names=", ".join(CORRECTABLE)))
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
-        raise InvalidField("fields", _("字段 %(names)s 不能更正；可更正：%(allowed)s。",
-                                       names=", ".join(map(str, unknown)), allowed=", ".join(CORRECTABLE)))
+        _refuse_fields(_("字段 %(names)s 不能更正；可更正：%(allowed)s。",
+                         names=", ".join(map(str, unknown)), allowed=", ".join(CORRECTABLE)))
     current = current_fields(batch)
     f = Fields({**current, **{k: ("" if v is None else v) for k, v in changes.items()}})
     new = {k: _as_record(v) for k, v in read_batch_fields(f).items()}
@@ -84,6 +83,11 @@ def apply_fields(batch: Batch, fields: dict) -> None:
         elif name == "quantity":
             value = Decimal(value)
         setattr(batch, name, value)
+
+
+def _refuse_fields(message: str) -> NoReturn:
+    # InvalidInput like every other field error, so the correction form shows it inline.
+    raise InvalidInput(message, {"fields": message})
 
 
 def _as_record(value):

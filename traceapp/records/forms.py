@@ -31,6 +31,7 @@ def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | No
     status = 200
     if request.method == "POST":
         values = request.form.to_dict()
+        db.writing()
         try:
             target = save(values)
             db.session().commit()
