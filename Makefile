@@ -46,6 +46,7 @@ lint: dev
 
 bench: install
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/records.py
 
 clean-db:
 	rm -f instance/traceapp.db instance/traceapp.db-wal instance/traceapp.db-shm

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceapp.db import Base
 
@@ -53,6 +53,8 @@ class Batch(Base):
     lot: Mapped[str | None] = mapped_column(String(20))
     registered_by: Mapped[str] = mapped_column(String(64))
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    inputs: Mapped[list[BatchInput]] = relationship(foreign_keys="BatchInput.batch_id",
+                                                    order_by="BatchInput.input_id")
 
     __table_args__ = (UniqueConstraint("gtin", "lot", name="uq_batches_gtin_lot"),)
 
@@ -65,6 +67,7 @@ class BatchInput(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     input_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True, index=True)
     quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    source: Mapped[Batch] = relationship(foreign_keys=[input_id], lazy="joined")
 
 
 VERDICTS = ("pass", "fail")

@@ -14,7 +14,6 @@ from traceapp.records.inspections import inspection_record
 from traceapp.records.models import (
     Batch,
     BatchCorrection,
-    BatchInput,
     Certification,
     ComplianceCertificate,
     Inspection,
@@ -33,14 +32,8 @@ def organization_view(org: Organization) -> dict:
             "ledger_seq": org.ledger_seq}
 
 
-def batch_inputs(session: Session, batch: Batch) -> list[tuple[str, object]]:
-    rows = session.execute(select(Batch.code, BatchInput.quantity).join(BatchInput, BatchInput.input_id == Batch.id)
-                           .where(BatchInput.batch_id == batch.id).order_by(Batch.code))
-    return [(code, quantity) for code, quantity in rows]
-
-
-def batch_summary(session: Session, batch: Batch, *, inputs: list | None = None) -> dict:
-    record = batch_record(batch, batch_inputs(session, batch) if inputs is None else inputs)
+def batch_summary(session: Session, batch: Batch) -> dict:
+    record = batch_record(batch, [(i.source.code, i.quantity) for i in batch.inputs])
     return {**record, "origin_name": regions.full_name(batch.origin_region), "url": public_url(f"/t/{batch.code}"),
             "registered_by": batch.registered_by, "ledger_seq": batch.ledger_seq}
 

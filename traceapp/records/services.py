@@ -123,12 +123,11 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     refuse_duplicate_lot(session, fields["gtin"], fields["lot"])
     batch = Batch(code=_unused_code(session), organization_id=org_id, brand=brand, unit=unit,
                   registered_by=user.username, ledger_seq=-1, **fields)
-    session.add(batch)
-    session.flush()
-    for source, amount in inputs:
-        session.add(BatchInput(batch_id=batch.id, input_id=source.id, quantity=amount))
+    batch.inputs = [BatchInput(source=source, quantity=amount) for source, amount in inputs]
+    # Appended before the row is written, so the row is inserted with its ledger_seq (no UPDATE).
     entry = ledger_of(session).append(session, "batch.registered", user.actor(), f"batch:{batch.code}",
                                       batch_record(batch, [(s.code, a) for s, a in inputs]))
+    session.add(batch)
     batch.ledger_seq = entry.seq
     return batch
 
