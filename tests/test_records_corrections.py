@@ -142,3 +142,19 @@ def test_a_corrected_batch_row_changed_behind_the_ledger_is_reported_by_verify(a
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
     assert f"batches: {batch.code} differs from entry {batch.ledger_seq} in quantity" in result.output
+
+
+def test_the_harvest_date_cannot_move_past_the_batchs_inspections_or_compliance_certificates(app, world):
+    from tests.factories import make_inspection
+
+    batch = world["batch"]  # harvested 2026-08-01
+    with app.app_context():
+        with db.write_session() as s:
+            make_inspection(s, world["inspector"], s.get(Batch, batch.id), inspected_on="2026-08-03")
+        before = count(LedgerEntry)
+        with pytest.raises(InvalidInput) as info:
+            correct(world["producer"], batch, {"harvest_date": "2026-08-04", "pack_date": None})
+        assert "2026-08-03" in info.value.fields["harvest_date"]
+        assert count(LedgerEntry) == before and fetch(Batch, batch.id).harvest_date == date(2026, 8, 1)
+        correct(world["producer"], batch, {"harvest_date": "2026-08-03", "pack_date": "2026-08-03"})  # same day: fine
+        assert fetch(Batch, batch.id).harvest_date == date(2026, 8, 3)

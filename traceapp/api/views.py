@@ -10,7 +10,7 @@ from traceapp import db
 from traceapp.api import idempotency, schemas
 from traceapp.api.openapi import document, operation
 from traceapp.auth.services import user_for_token
-from traceapp.errors import DomainError, Forbidden, InvalidField
+from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.params import int_arg
 from traceapp.records import queries, services
@@ -255,6 +255,6 @@ def void(code: str, cert_code: str):
         found = services.get_batch(session, code)
         cert = get_compliance_certificate(session, cert_code)
         if cert.batch_id != found.id:
-            raise Forbidden(_("合格证 %(cert)s 不属于批次 %(code)s。", cert=cert.code, code=found.code))
+            raise NotFound(_("批次 %(code)s 没有编号为 %(cert)s 的合格证。", cert=cert.code, code=found.code))
         return queries.compliance_view(void_compliance_certificate(session, cert, body, user=user), found)
     return write(action, schemas.ComplianceOut(), status=200)

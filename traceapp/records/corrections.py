@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NoReturn
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
 from traceapp.records.compliance import issued_quantity
-from traceapp.records.models import Batch, BatchCorrection
+from traceapp.records.models import Batch, BatchCorrection, ComplianceCertificate, Inspection
 from traceapp.records.services import (
     batch_record,
     quantity_text,
@@ -52,6 +53,11 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
         if Decimal(changed["quantity"]) < committed:
             f.fail("quantity", _("数量不能少于已被后续批次使用或已开具合格证的 %(n)s %(unit)s。",
                                  n=quantity_text(committed), unit=batch.unit))
+    if "harvest_date" in changed and not f.errors:
+        earliest = _earliest_later_record(session, batch)
+        if earliest is not None and changed["harvest_date"] > earliest.isoformat():
+            f.fail("harvest_date", _("采收日期不能晚于本批次已有的检测或合格证日期 %(date)s。",
+                                     date=earliest.isoformat()))
     f.check()
     if "gtin" in changed or "lot" in changed:
         refuse_duplicate_lot(session, new["gtin"], new["lot"], batch_id=batch.id)
@@ -83,6 +89,14 @@ def apply_fields(batch: Batch, fields: dict) -> None:
         elif name == "quantity":
             value = Decimal(value)
         setattr(batch, name, value)
+
+
+def _earliest_later_record(session: Session, batch: Batch):
+    """Return the earliest inspection or 合格证 date of the batch (both must follow the harvest)."""
+    dates = [session.scalar(select(func.min(Inspection.inspected_on)).where(Inspection.batch_id == batch.id)),
+             session.scalar(select(func.min(ComplianceCertificate.issued_on))
+                            .where(ComplianceCertificate.batch_id == batch.id))]
+    return min((d for d in dates if d is not None), default=None)
 
 
 def _refuse_fields(message: str) -> NoReturn:
