@@ -35,7 +35,7 @@ def make_user(session, role: str = "producer", org_id: int | None = None, name: 
 
 
 def batch_data(**overrides) -> dict:
-    data = {"product": "黄桃", "category": "fruit", "brand": "yanling-huangtao", "quantity": "1200.5", "unit": "kg",
+    data = {"product": "黄桃", "category": "fruit", "quantity": "1200.5", "unit": "kg",
             "harvest_date": "2026-08-01", "pack_date": "2026-08-02", "origin_region": "430225",
             "base": "鹿原镇九龙村基地"}
     data.update(overrides)

@@ -4,6 +4,7 @@ the ledger bound to every session."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import ClassVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine
@@ -17,6 +18,8 @@ class Base(DeclarativeBase):
     """Declarative base of the domain models (projections of the ledger)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # True for tables derived from the ledger: changing their rows needs a ledger entry.
+    projection: ClassVar[bool] = False
 
 
 class Database:

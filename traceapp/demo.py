@@ -1,7 +1,6 @@
 """The demo data set: real brand names from the provincial plans, fictitious producers
-marked ``demo``. Everything goes through its service except brands, licences and the
-recall, which are ledger entries only until the brand-registry and regulator issues give
-them services."""
+marked ``demo``. Everything goes through its service except the recall, a ledger entry
+only until the regulator issue gives it a service."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.auth.services import create_user
+from traceapp.brands.services import grant_license, register_brand
 from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
 from traceapp.records.certifications import issue_certification
 from traceapp.records.compliance import issue_compliance_certificate
@@ -48,9 +48,15 @@ ORGS = [
     ("regulator", "regulator", "炎陵县市场监督管理局（演示）", "430225", "11430225"),
 ]
 
-BRANDS = [
-    ("brand:yanling-huangtao", "炎陵黄桃", "association", ["430225"], "county", ["黄桃"]),
-    ("brand:xiangyang-gaoxiangcha", "襄阳高香茶", "tea_association", ["420600"], "city", ["绿茶", "红茶"]),
+BRANDS = [  # (slug, name, owner, area, level, category, products)
+    ("yanling-huangtao", "炎陵黄桃", "association", ["430225"], "county", "fruit", ["黄桃"]),
+    ("xiangyang-gaoxiangcha", "襄阳高香茶", "tea_association", ["420600"], "city", "tea", ["绿茶", "红茶"]),
+]
+LICENSES = [  # (brand, licensee, products, valid to, yearly kg)
+    ("yanling-huangtao", "luyuan", ["黄桃"], "2026-12-31", "50000"),
+    ("yanling-huangtao", "ceyuan", ["黄桃"], "2026-12-31", "30000"),
+    ("xiangyang-gaoxiangcha", "tea_company", ["绿茶", "红茶"], "2027-12-31", "20000"),
+    ("xiangyang-gaoxiangcha", "tea_farm", ["绿茶"], "2027-12-31", "2000"),
 ]
 
 
@@ -90,18 +96,23 @@ def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
         count += 1
     users = {username: create_user(session, username, role, int(orgs[key][4:]) if key else None, DEMO_PASSWORD)
              for username, role, key in DEMO_USERS}
-    for brand_id, name, owner, area, level, products in BRANDS:
-        add("brand.registered", {"user": "brand-admin", "org": orgs[owner]}, brand_id,
-            {"name": name, "owner": orgs[owner], "area": area, "level": level, "products": products})
-    add("brand.licensed", {"user": "brand-admin", "org": orgs["association"]}, "license:1",
-        {"brand": "yanling-huangtao", "licensee": orgs["luyuan"], "products": ["黄桃"], "valid_from": "2026-01-01",
-         "valid_to": "2026-12-31", "quantity": "50000", "unit": "kg"})
-    add("brand.licensed", {"user": "brand-admin", "org": orgs["association"]}, "license:2",
-        {"brand": "yanling-huangtao", "licensee": orgs["ceyuan"], "products": ["黄桃"], "valid_from": "2026-01-01",
-         "valid_to": "2026-12-31", "quantity": "30000", "unit": "kg"})
-    add("brand.licensed", {"user": "brand-admin", "org": orgs["tea_association"]}, "license:3",
-        {"brand": "xiangyang-gaoxiangcha", "licensee": orgs["tea_company"], "products": ["绿茶", "红茶"],
-         "valid_from": "2026-01-01", "valid_to": "2027-12-31", "quantity": "20000", "unit": "kg"})
+    def commit():
+        nonlocal count
+        session.commit()
+        begin_write(session)
+        count += 1
+
+    brands = {}
+    for slug, name, owner, area, level, category, products in BRANDS:
+        brands[slug] = register_brand(session, {"name": name, "slug": slug, "owner": int(orgs[owner][4:]),
+                                                "area": area, "level": level, "category": category,
+                                                "products": products}, user=users["admin"])
+        commit()
+    for slug, licensee, products, valid_to, quantity in LICENSES:
+        grant_license(session, brands[slug], {"licensee": int(orgs[licensee][4:]), "products": products,
+                                              "valid_from": "2026-01-01", "valid_to": valid_to,
+                                              "quantity": quantity, "unit": "kg"}, user=users["admin"])
+        commit()
     issue_certification(session, {"kind": "green_food", "number": "GF430225260001", "holder": int(orgs["luyuan"][4:]),
                                   "products": ["黄桃"], "valid_from": "2026-03-01", "valid_to": "2029-02-28"},
                         user=users["certifier"])

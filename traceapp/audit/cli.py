@@ -23,6 +23,7 @@ def ledger_cli():
 @ledger_cli.command("verify")
 def verify_command():
     """Verify every entry, chain hash, tree root and checkpoint signature."""
+    from traceapp.brands.projections import CHECKS as BRAND_CHECKS
     from traceapp.records.projections import differences
 
     with db.database().sessions() as session:
@@ -32,7 +33,7 @@ def verify_command():
         except VerificationError as exc:
             click.echo(f"FAILED: {exc}", err=True)
             sys.exit(1)
-        problems = differences(session)
+        problems = differences(session) + [line for check in BRAND_CHECKS for line in check(session)]
     if problems:
         for line in problems:
             click.echo(f"FAILED: projection: {line}", err=True)

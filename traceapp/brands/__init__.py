@@ -1,1 +1,1 @@
-"""Brands: arrives with its issue."""
+"""The regional brand registry: brands, licences, checked brand claims, public pages."""

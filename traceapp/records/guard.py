@@ -9,17 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from traceapp.ledger.store import Ledger
-from traceapp.records.models import (
-    Batch,
-    BatchCorrection,
-    BatchInput,
-    Certification,
-    ComplianceCertificate,
-    Inspection,
-    Organization,
-)
 
-PROJECTED = (Organization, Batch, BatchInput, BatchCorrection, Inspection, Certification, ComplianceCertificate)
 _CHANGED = "traceapp.projection_changed"
 
 
@@ -28,7 +18,7 @@ class UnrecordedWrite(RuntimeError):
 
 
 def _touches_projection(session: Session) -> bool:
-    return any(isinstance(obj, PROJECTED) for obj in chain(session.new, session.dirty, session.deleted))
+    return any(getattr(obj, "projection", False) for obj in chain(session.new, session.dirty, session.deleted))
 
 
 def install(session_factory) -> None:

@@ -18,6 +18,7 @@ USCC_OPTIONAL_KINDS = ("family_farm", "individual")
 
 class Organization(Base):
     __tablename__ = "organizations"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -36,6 +37,7 @@ CATEGORIES = ("fruit", "vegetable", "tea", "grain", "edible_fungi", "livestock",
 
 class Batch(Base):
     __tablename__ = "batches"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -63,6 +65,7 @@ class BatchInput(Base):
     """Quantity taken from an earlier batch (pooling picks, or processing raw produce)."""
 
     __tablename__ = "batch_inputs"
+    projection = True
 
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     input_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True, index=True)
@@ -77,6 +80,7 @@ class Inspection(Base):
     """An inspection of one batch by an inspection body, with its measured items."""
 
     __tablename__ = "inspections"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
@@ -98,6 +102,7 @@ class Certification(Base):
     """A "三品一标" certificate held by a producer; revoked by a later entry, never edited."""
 
     __tablename__ = "certifications"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -124,6 +129,7 @@ class ComplianceCertificate(Base):
     """A 承诺达标合格证 for (part of) a batch; voided by a later entry, never edited."""
 
     __tablename__ = "compliance_certificates"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -145,6 +151,7 @@ class BatchCorrection(Base):
     """One ``batch.corrected`` entry: the fields it changed, their earlier values and why."""
 
     __tablename__ = "batch_corrections"
+    projection = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)

@@ -26,7 +26,7 @@ from traceapp.records.models import (
 from traceapp.records.services import batch_record, org_record
 
 
-def _entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
+def entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
     rows = session.execute(select(LedgerEntry.seq, LedgerEntry.body).where(LedgerEntry.kind == kind)
                            .order_by(LedgerEntry.seq))
     for seq, body in rows:
@@ -36,7 +36,7 @@ def _entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
 def organization_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each organization row that differs from its ledger entries."""
     expected: dict[int, tuple[int, dict]] = {}
-    for seq, entry in _entries(session, "org.registered"):
+    for seq, entry in entries(session, "org.registered"):
         expected[int(entry["subject"].removeprefix("org:"))] = (seq, entry["data"])
     rows = {org.id: org for org in session.scalars(select(Organization))}
     for org_id, (seq, data) in expected.items():
@@ -53,9 +53,9 @@ def organization_differences(session: Session) -> Iterator[str]:
 def batch_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each batch row (with its inputs) that differs from its entry."""
     expected: dict[str, tuple[int, dict]] = {}
-    for seq, entry in _entries(session, "batch.registered"):
+    for seq, entry in entries(session, "batch.registered"):
         expected[entry["subject"].removeprefix("batch:")] = (seq, dict(entry["data"]))
-    for _seq, entry in _entries(session, "batch.corrected"):
+    for _seq, entry in entries(session, "batch.corrected"):
         code = entry["subject"].removeprefix("batch:")
         if code in expected:
             expected[code][1].update({k: v for k, v in entry["data"]["fields"].items() if k in CORRECTABLE})
@@ -83,7 +83,7 @@ def correction_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each correction row that differs from its ``batch.corrected`` entry."""
     codes = dict(session.execute(select(Batch.id, Batch.code)).all())
     rows = {row.ledger_seq: row for row in session.scalars(select(BatchCorrection))}
-    for seq, entry in _entries(session, "batch.corrected"):
+    for seq, entry in entries(session, "batch.corrected"):
         row = rows.pop(seq, None)
         data = entry["data"]
         if row is None:
@@ -99,17 +99,17 @@ def inspection_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each inspection row that differs from its entry."""
     batches = {b.id: b for b in session.scalars(select(Batch))}
     expected = {int(e["subject"].removeprefix("inspection:")): (seq, e["data"])
-                for seq, e in _entries(session, "inspection.recorded")}
+                for seq, e in entries(session, "inspection.recorded")}
     rows = {row.id: row for row in session.scalars(select(Inspection))}
-    yield from _compare("inspections", expected, rows,
+    yield from compare("inspections", expected, rows,
                         lambda row: inspection_record(row, batches[row.batch_id]), lambda row: row.ledger_seq)
 
 
 def certification_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each certificate row that differs from its issue and revocation entries."""
     expected = {int(e["subject"].removeprefix("certification:")): (seq, dict(e["data"]))
-                for seq, e in _entries(session, "certification.issued")}
-    for seq, entry in _entries(session, "certification.revoked"):
+                for seq, e in entries(session, "certification.issued")}
+    for seq, entry in entries(session, "certification.revoked"):
         cert_id = int(entry["subject"].removeprefix("certification:"))
         if cert_id in expected:
             expected[cert_id][1]["revoked"] = {**entry["data"], "seq": seq}
@@ -122,15 +122,15 @@ def certification_differences(session: Session) -> Iterator[str]:
                                "seq": row.revoke_seq}
         return data
 
-    yield from _compare("certifications", expected, rows, record, lambda row: row.ledger_seq)
+    yield from compare("certifications", expected, rows, record, lambda row: row.ledger_seq)
 
 
 def compliance_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each 合格证 row that differs from its issue and void entries."""
     batches = {b.id: b for b in session.scalars(select(Batch))}
     expected = {e["subject"].removeprefix("compliance_certificate:"): (seq, dict(e["data"]))
-                for seq, e in _entries(session, "compliance_certificate.issued")}
-    for seq, entry in _entries(session, "compliance_certificate.voided"):
+                for seq, e in entries(session, "compliance_certificate.issued")}
+    for seq, entry in entries(session, "compliance_certificate.voided"):
         code = entry["subject"].removeprefix("compliance_certificate:")
         if code in expected:
             expected[code][1]["voided"] = {**entry["data"], "seq": seq}
@@ -142,10 +142,10 @@ def compliance_differences(session: Session) -> Iterator[str]:
             data["voided"] = {"voided_on": row.voided_on.isoformat(), "reason": row.void_reason, "seq": row.void_seq}
         return data
 
-    yield from _compare("compliance_certificates", expected, rows, record, lambda row: row.ledger_seq)
+    yield from compare("compliance_certificates", expected, rows, record, lambda row: row.ledger_seq)
 
 
-def _compare(table: str, expected: dict, rows: dict, record, seq_of) -> Iterator[str]:
+def compare(table: str, expected: dict, rows: dict, record, seq_of) -> Iterator[str]:
     for key, (seq, data) in expected.items():
         row = rows.pop(key, None)
         if row is None:

@@ -121,6 +121,12 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     inputs = _read_inputs(session, f, data.get("inputs"), unit)
     f.check()
     refuse_duplicate_lot(session, fields["gtin"], fields["lot"])
+    if brand:
+        from traceapp.brands.services import check_claim  # brands build on records, not the reverse
+
+        check_claim(session, slug=brand, organization_id=org_id, product=fields["product"],
+                    harvest=fields["harvest_date"], origin=fields["origin_region"], quantity=fields["quantity"],
+                    unit=unit)
     batch = Batch(code=_unused_code(session), organization_id=org_id, brand=brand, unit=unit,
                   registered_by=user.username, ledger_seq=-1, **fields)
     batch.inputs = [BatchInput(source=source, quantity=amount) for source, amount in inputs]

@@ -1,0 +1,258 @@
+"""Writes for brands and licences (validate, append the ledger entry, update the projection),
+and the check a batch's brand claim must pass."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from traceapp.brands import search
+from traceapp.brands.models import LEVELS, Brand, License
+from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
+from traceapp.i18n import gettext as _
+from traceapp.ledger.store import ledger_of
+from traceapp.records import regions
+from traceapp.records.access import require_role
+from traceapp.records.models import CATEGORIES, UNITS, Batch, Organization
+from traceapp.records.services import is_row_id, quantity_text
+from traceapp.validation import Fields
+
+SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
+PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")
+# Units a yearly cap can be compared across, in kilograms.
+KG = {"kg": Decimal(1), "g": Decimal("0.001"), "t": Decimal(1000), "斤": Decimal("0.5")}
+
+
+def get_brand(session: Session, slug) -> Brand:
+    brand = session.scalar(select(Brand).where(Brand.slug == slug.strip().lower())) if isinstance(slug, str) else None
+    if brand is None:
+        raise NotFound(_("没有标识为 %(slug)s 的品牌。", slug=str(slug)[:64]))
+    return brand
+
+
+def _owner(session: Session, user, f: Fields) -> Organization | None:
+    owner_id = f.integer("owner", required=user.role == "admin")
+    if user.role != "admin":
+        if owner_id is not None and owner_id != user.organization_id:
+            raise Forbidden(_("品牌管理员只能为自己所在的品牌主体登记品牌。"))
+        owner_id = user.organization_id
+    owner = session.get(Organization, owner_id) if is_row_id(owner_id) else None
+    if owner_id is not None and (owner is None or owner.kind != "brand_owner"):
+        f.fail("owner", _("owner 必须是品牌主体（brand_owner）组织的编号。"))
+    return owner
+
+
+def register_brand(session: Session, data: dict, *, user) -> Brand:
+    """Register a brand owned by the user's brand-owner organization and append ``brand.registered``."""
+    require_role(user, "brand_manager")
+    f = Fields(data)
+    name = f.text("name", max_length=100)
+    aliases = f.text_list("aliases", max_items=20, max_length=100) if data.get("aliases") else []
+    slug = f.pattern("slug", SLUG, _("slug 只能包含小写字母、数字和连字符，例如 yanling-huangtao。"), required=False)
+    if not slug and name:
+        slug = search.slug_for(name)
+    category = f.choice("category", CATEGORIES)
+    level = f.choice("level", LEVELS)
+    parent = None
+    if data.get("parent"):
+        parent_slug = f.text("parent", max_length=64)
+        parent = session.scalar(select(Brand).where(Brand.slug == parent_slug.lower()))
+        if parent is None:
+            f.fail("parent", _("没有标识为 %(slug)s 的品牌。", slug=parent_slug))
+    owner = _owner(session, user, f)
+    area = f.text_list("area", max_items=50, max_length=6)
+    for code in area:
+        if not regions.is_valid(code):
+            f.fail("area", _("area 中的 %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
+                             code=code, version=regions.DATA_VERSION))
+    if parent is not None and area and not all(any(regions.contains(p, c) for p in parent.area) for c in area):
+        f.fail("area", _("品牌的产地范围必须在上级品牌 %(parent)s 的范围之内。", parent=parent.name))
+    products = f.text_list("products")
+    gi_number = f.text("gi_number", required=False, max_length=100) or None
+    standard = f.text("standard", required=False, max_length=100) or None
+    description = f.text("description", required=False, max_length=2000)
+    f.check()
+    if session.scalar(select(Brand.id).where(Brand.slug == slug)):
+        raise Conflict(_("品牌标识 %(slug)s 已被使用。", slug=slug), {"slug": "duplicate"})
+    brand = Brand(slug=slug, name=name, aliases=aliases, category=category, level=level,
+                  parent_id=parent.id if parent else None, owner_id=owner.id, area=area, products=products,
+                  gi_number=gi_number, standard=standard, description=description, ledger_seq=-1,
+                  search_text=search.search_text(name, aliases, area))
+    entry = ledger_of(session).append(session, "brand.registered", user.actor(), f"brand:{slug}",
+                                      brand_record(brand, parent))
+    brand.ledger_seq = entry.seq
+    session.add(brand)
+    return brand
+
+
+def brand_record(brand: Brand, parent: Brand | None) -> dict:
+    return {"name": brand.name, "aliases": brand.aliases, "slug": brand.slug, "category": brand.category,
+            "level": brand.level, "parent": parent.slug if parent else None, "owner": f"org:{brand.owner_id}",
+            "area": brand.area, "products": brand.products, "gi_number": brand.gi_number,
+            "standard": brand.standard, "description": brand.description}
+
+
+def _require_manager(user, brand: Brand) -> None:
+    require_role(user, "brand_manager")
+    if user.role != "admin" and user.organization_id != brand.owner_id:
+        raise Forbidden(_("只有品牌 %(name)s 的品牌主体能管理它。", name=brand.name))
+
+
+def retire_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
+    """Retire a brand (no new licences or claims) and append ``brand.retired``."""
+    _require_manager(user, brand)
+    f = Fields(data)
+    reason = f.text("reason", max_length=500)
+    f.check()
+    if brand.retired_on is not None:
+        raise Conflict(_("品牌 %(name)s 已于 %(date)s 停用。", name=brand.name, date=brand.retired_on.isoformat()))
+    brand.retired_on = date.today()
+    ledger_of(session).append(session, "brand.retired", user.actor(), f"brand:{brand.slug}",
+                              {"retired_on": brand.retired_on.isoformat(), "reason": reason})
+    return brand
+
+
+def grant_license(session: Session, brand: Brand, data: dict, *, user) -> License:
+    """Grant a licence to use the brand and append ``brand.licensed``."""
+    _require_manager(user, brand)
+    if brand.retired_on is not None:
+        raise Rejected(_("品牌 %(name)s 已停用，不能再发放许可。", name=brand.name))
+    f = Fields(data)
+    licensee_id = f.integer("licensee")
+    licensee = session.get(Organization, licensee_id) if is_row_id(licensee_id) else None
+    if licensee_id is not None and (licensee is None or licensee.kind not in PRODUCER_KINDS):
+        f.fail("licensee", _("licensee 必须是生产主体（合作社、企业、家庭农场或个人）的组织编号。"))
+    products = f.text_list("products")
+    outside = [p for p in products if p not in brand.products]
+    if outside:
+        f.fail("products", _("品牌 %(name)s 不包含产品 %(products)s；可许可：%(allowed)s。", name=brand.name,
+                             products="、".join(outside), allowed="、".join(brand.products)))
+    valid_from = f.date("valid_from")
+    valid_to = f.date("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        f.fail("valid_to", _("valid_to 不能早于 valid_from。"))
+    quantity = f.quantity("quantity")
+    unit = f.choice("unit", UNITS)
+    bases = f.text_list("bases", max_items=50, max_length=200) if data.get("bases") else []
+    f.check()
+    license_ = License(brand_id=brand.id, licensee_id=licensee.id, products=products, valid_from=valid_from,
+                       valid_to=valid_to, quantity=quantity, unit=unit, bases=bases, granted_by=user.username,
+                       ledger_seq=-1)
+    session.add(license_)
+    session.flush()
+    entry = ledger_of(session).append(session, "brand.licensed", user.actor(), f"license:{license_.id}",
+                                      license_record(license_, brand))
+    license_.ledger_seq = entry.seq
+    return license_
+
+
+def license_record(license_: License, brand: Brand) -> dict:
+    return {"brand": brand.slug, "licensee": f"org:{license_.licensee_id}", "products": license_.products,
+            "valid_from": license_.valid_from.isoformat(), "valid_to": license_.valid_to.isoformat(),
+            "quantity": quantity_text(license_.quantity), "unit": license_.unit, "bases": license_.bases}
+
+
+def get_license(session: Session, brand: Brand, license_id) -> License:
+    license_ = session.get(License, license_id) if is_row_id(license_id) else None
+    if license_ is None or license_.brand_id != brand.id:
+        raise NotFound(_("品牌 %(name)s 没有编号为 %(id)s 的许可。", name=brand.name, id=license_id))
+    return license_
+
+
+def revoke_license(session: Session, brand: Brand, license_: License, data: dict, *, user) -> License:
+    """Revoke a licence with a reason and append ``brand.license_revoked``; new claims stop at once."""
+    _require_manager(user, brand)
+    f = Fields(data)
+    reason = f.text("reason", max_length=500)
+    f.check()
+    if license_.revoked_on is not None:
+        raise Conflict(_("许可 %(id)s 已于 %(date)s 撤销。", id=license_.id, date=license_.revoked_on.isoformat()))
+    license_.revoked_on = date.today()
+    license_.revoke_reason = reason
+    entry = ledger_of(session).append(session, "brand.license_revoked", user.actor(), f"license:{license_.id}",
+                                      {"revoked_on": license_.revoked_on.isoformat(), "reason": reason})
+    license_.revoke_seq = entry.seq
+    return license_
+
+
+def check_claim(session: Session, *, slug: str, organization_id: int, product: str, harvest: date,
+                origin: str, quantity: Decimal, unit: str) -> License:
+    """Return the licence that lets this batch carry the brand, or raise Rejected (422) naming
+    the rule that fails and by how much. Unknown brands are the caller's field error."""
+    brand = session.scalar(select(Brand).where(Brand.slug == slug))
+    if brand is None:
+        raise Rejected(_("没有标识为 %(slug)s 的品牌。", slug=slug), {"brand": "unknown"})
+    if brand.retired_on is not None and brand.retired_on <= harvest:
+        raise Rejected(_("品牌 %(name)s 已于 %(date)s 停用。", name=brand.name, date=brand.retired_on.isoformat()),
+                       {"brand": "retired"})
+    if not any(regions.contains(code, origin) for code in brand.area):
+        names = "、".join(regions.full_name(c) for c in brand.area)
+        raise Rejected(_("产地 %(origin)s 不在品牌 %(name)s 的产地范围（%(area)s）之内。",
+                         origin=regions.full_name(origin), name=brand.name, area=names), {"origin_region": "outside"})
+    licences = session.scalars(select(License).where(License.brand_id == brand.id,
+                                                     License.licensee_id == organization_id)
+                               .order_by(License.valid_from)).all()
+    if not licences:
+        raise Rejected(_("生产主体没有品牌 %(name)s 的使用许可。", name=brand.name), {"brand": "no_license"})
+    active = [lic for lic in licences if lic.revoked_on is None]
+    if not active:
+        last = licences[-1]
+        raise Rejected(_("品牌 %(name)s 的使用许可已于 %(date)s 撤销：%(reason)s", name=brand.name,
+                         date=last.revoked_on.isoformat(), reason=last.revoke_reason), {"brand": "license_revoked"})
+    dated = [lic for lic in active if lic.valid_from <= harvest <= lic.valid_to]
+    if not dated:
+        spans = "；".join(f"{lic.valid_from.isoformat()} – {lic.valid_to.isoformat()}" for lic in active)
+        raise Rejected(_("采收日期 %(date)s 不在品牌 %(name)s 使用许可的有效期（%(spans)s）内。",
+                         date=harvest.isoformat(), name=brand.name, spans=spans), {"brand": "license_not_valid"})
+    covering = [lic for lic in dated if product in lic.products]
+    if not covering:
+        raise Rejected(_("品牌 %(name)s 的使用许可不包含产品 %(product)s（许可产品：%(products)s）。",
+                         name=brand.name, product=product, products="、".join(dated[0].products)),
+                       {"product": "not_licensed"})
+    license_ = covering[0]
+    _check_cap(session, brand, license_, organization_id, harvest.year, quantity, unit)
+    return license_
+
+
+def _in_license_unit(amount: Decimal, unit: str, license_unit: str) -> Decimal | None:
+    if unit == license_unit:
+        return amount
+    if unit in KG and license_unit in KG:
+        return amount * KG[unit] / KG[license_unit]
+    return None
+
+
+def _check_cap(session: Session, brand: Brand, license_: License, organization_id: int, year: int,
+               quantity: Decimal, unit: str) -> None:
+    this = _in_license_unit(quantity, unit, license_.unit)
+    if this is None:
+        raise Rejected(_("批次单位 %(unit)s 无法换算为许可数量的单位 %(license_unit)s。", unit=unit,
+                         license_unit=license_.unit), {"unit": "not_convertible"})
+    used = used_quantity(session, brand, organization_id, year, license_.unit)
+    if used + this > license_.quantity:
+        over = used + this - license_.quantity
+        raise Rejected(_("许可允许 %(year)d 年使用 %(cap)s %(unit)s；已登记 %(used)s %(unit)s；"
+                         "本批次 %(this)s %(unit)s 将超出 %(over)s %(unit)s。", year=year, cap=_n(license_.quantity),
+                         unit=license_.unit, used=_n(used), this=_n(this), over=_n(over)), {"quantity": "over_cap"})
+
+
+def _n(amount: Decimal) -> str:
+    """Format a quantity with thousands separators: 48200 -> 48,200."""
+    text = quantity_text(amount.quantize(Decimal("0.001")))
+    whole, _dot, fraction = text.partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
+def used_quantity(session: Session, brand: Brand, organization_id: int, year: int, unit: str) -> Decimal:
+    """Return the licensee's quantity claimed under the brand in ``year``, in ``unit``."""
+    used = Decimal(0)
+    rows = session.execute(select(Batch.unit, func.sum(Batch.quantity)).where(
+        Batch.brand == brand.slug, Batch.organization_id == organization_id,
+        Batch.harvest_date >= date(year, 1, 1), Batch.harvest_date <= date(year, 12, 31)).group_by(Batch.unit))
+    for batch_unit, total in rows:
+        used += _in_license_unit(Decimal(total), batch_unit, unit) or Decimal(0)
+    return used
+
