@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.api import idempotency  # noqa: F401 - registers the table with the metadata
+    from traceapp.api import brands, idempotency  # noqa: F401 - routes and the table register themselves
     from traceapp.api.views import bp
     from traceapp.auth import csrf
 

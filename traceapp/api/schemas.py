@@ -13,9 +13,9 @@ def _date(metadata: dict | None = None, **kw):
     return fields.String(metadata={"format": "date", "example": "2026-08-01", **(metadata or {})}, **kw)
 
 
-def _quantity(**kw):
+def _quantity(metadata: dict | None = None, **kw):
     return fields.String(metadata={"description": "decimal string > 0, at most 3 decimal places",
-                                   "example": "1250.5"}, **kw)
+                                   "example": "1250.5", **(metadata or {})}, **kw)
 
 
 class ErrorDetail(Schema):
@@ -249,3 +249,75 @@ class CertificationList(Schema):
 
 class ComplianceList(Schema):
     items = fields.List(fields.Nested(ComplianceOut), required=True)
+
+
+# -- brands and licences --------------------------------------------------------------------
+
+class BrandIn(Schema):
+    name = fields.String(required=True, metadata={"example": "炎陵黄桃"})
+    aliases = fields.List(fields.String())
+    slug = fields.String(metadata={"description": "from pinyin when omitted", "example": "yanling-huangtao"})
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    level = fields.String(required=True, validate=validate.OneOf(("province", "city", "county", "enterprise")))
+    parent = fields.String(allow_none=True, metadata={"description": "slug of the parent brand"})
+    owner = fields.Integer(metadata={"description": "brand_owner organization id (defaults to the manager's)"})
+    area = fields.List(fields.String(), required=True, metadata={"description": "GB/T 2260 codes"})
+    products = fields.List(fields.String(), required=True)
+    gi_number = fields.String(allow_none=True)
+    standard = fields.String(allow_none=True)
+    description = fields.String()
+
+
+class BrandOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    aliases = fields.List(fields.String(), required=True)
+    slug = fields.String(required=True)
+    category = fields.String(required=True)
+    level = fields.String(required=True)
+    parent = fields.String(allow_none=True)
+    owner = fields.String(required=True, metadata={"example": "org:1"})
+    owner_id = fields.Integer(required=True)
+    area = fields.List(fields.String(), required=True)
+    area_names = fields.List(fields.String(), required=True)
+    products = fields.List(fields.String(), required=True)
+    gi_number = fields.String(allow_none=True)
+    standard = fields.String(allow_none=True)
+    description = fields.String(required=True)
+    retired_on = fields.String(allow_none=True)
+    url = fields.String(required=True)
+    ledger_seq = fields.Integer(required=True)
+
+
+class BrandList(Schema):
+    items = fields.List(fields.Nested(BrandOut), required=True)
+
+
+class LicenseIn(Schema):
+    licensee = fields.Integer(required=True, metadata={"description": "producer organization id"})
+    products = fields.List(fields.String(), required=True)
+    valid_from = _date(required=True)
+    valid_to = _date(required=True)
+    quantity = _quantity(required=True, metadata={"description": "authorized quantity per year"})
+    unit = fields.String(required=True, validate=validate.OneOf(UNITS))
+    bases = fields.List(fields.String(), metadata={"description": "production bases covered (optional)"})
+
+
+class LicenseOut(Schema):
+    id = fields.Integer(required=True)
+    brand = fields.String(required=True)
+    licensee = fields.String(required=True)
+    products = fields.List(fields.String(), required=True)
+    valid_from = fields.String(required=True)
+    valid_to = fields.String(required=True)
+    quantity = fields.String(required=True)
+    unit = fields.String(required=True)
+    bases = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+    revoked_on = fields.String(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+    ledger_seq = fields.Integer(required=True)
+
+
+class BrandDetailOut(BrandOut):
+    licenses = fields.List(fields.Nested(LicenseOut), required=True)

@@ -1,0 +1,72 @@
+"""The brand registry's part of the JSON API: brands and their licences."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from traceapp import db
+from traceapp.api import schemas
+from traceapp.api.openapi import operation
+from traceapp.api.views import PAGE, api_user, bp, write
+from traceapp.brands import queries
+from traceapp.brands.models import License
+from traceapp.brands.services import get_brand, get_license, grant_license, register_brand, revoke_license
+from traceapp.params import int_arg
+
+
+@bp.get("/brands")
+@operation(summary="List or search brands (name, alias, pinyin, initials, place)", response=schemas.BrandList,
+           errors=(400, 401), query=(("q", "string", "search text, e.g. ylht or 炎陵"),
+                                     ("province", "string", "province code, e.g. 430000"),
+                                     ("category", "string", "batch category, e.g. fruit"), *PAGE))
+def brands():
+    api_user()
+    session = db.session()
+    found = queries.find_brands(session, request.args.get("q", ""), request.args.get("province", ""),
+                                request.args.get("category", ""))
+    limit = int_arg("limit", default=50, minimum=1, maximum=200)
+    offset = int_arg("offset", default=0, minimum=0, maximum=10**9)
+    items = [queries.brand_view(session, b) for b in found[offset:offset + limit]]
+    return jsonify(schemas.BrandList().dump({"items": items}))
+
+
+@bp.post("/brands")
+@operation(summary="Register a brand (brand_manager of the owner)", request=schemas.BrandIn,
+           response=schemas.BrandOut, status=201, errors=(400, 401, 403, 409))
+def create_brand():
+    def action(session, body, user):
+        return queries.brand_view(session, register_brand(session, body, user=user))
+    return write(action, schemas.BrandOut())
+
+
+@bp.get("/brands/<slug>")
+@operation(summary="One brand with its licences", response=schemas.BrandDetailOut, errors=(401,))
+def brand(slug: str):
+    api_user()
+    session = db.session()
+    found = get_brand(session, slug)
+    licenses = session.scalars(select(License).where(License.brand_id == found.id).order_by(License.id))
+    return jsonify(schemas.BrandDetailOut().dump({**queries.brand_view(session, found),
+                                                  "licenses": [queries.license_view(lic, found) for lic in licenses]}))
+
+
+@bp.post("/brands/<slug>/licenses")
+@operation(summary="Grant a licence to use the brand (its brand_manager)", request=schemas.LicenseIn,
+           response=schemas.LicenseOut, status=201, errors=(400, 401, 403, 422))
+def create_license(slug: str):
+    def action(session, body, user):
+        found = get_brand(session, slug)
+        return queries.license_view(grant_license(session, found, body, user=user), found)
+    return write(action, schemas.LicenseOut())
+
+
+@bp.post("/brands/<slug>/licenses/<int:license_id>/revoke")
+@operation(summary="Revoke a licence with a reason (its brand_manager); new claims stop at once",
+           request=schemas.ReasonIn, response=schemas.LicenseOut, errors=(400, 401, 403, 409))
+def revoke_license_endpoint(slug: str, license_id: int):
+    def action(session, body, user):
+        found = get_brand(session, slug)
+        return queries.license_view(revoke_license(session, found, get_license(session, found, license_id), body,
+                                                   user=user), found)
+    return write(action, schemas.LicenseOut(), status=200)

@@ -1,0 +1,85 @@
+"""Reading brands for the directory, the brand page and the API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from traceapp.brands.models import Brand, License
+from traceapp.brands.search import matches
+from traceapp.brands.services import brand_record, license_record, used_quantity
+from traceapp.records import regions
+from traceapp.records.models import Batch, Inspection, Organization
+from traceapp.records.queries import public_url
+from traceapp.records.services import quantity_text
+
+
+def brand_view(session: Session, brand: Brand) -> dict:
+    parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
+    return {"id": brand.id, **brand_record(brand, parent), "owner_id": brand.owner_id,
+            "area_names": [regions.full_name(c) for c in brand.area],
+            "retired_on": brand.retired_on.isoformat() if brand.retired_on else None,
+            "url": public_url(f"/brands/{brand.slug}"), "ledger_seq": brand.ledger_seq}
+
+
+def license_view(license_: License, brand: Brand, today: date | None = None) -> dict:
+    today = today or date.today()
+    active = license_.revoked_on is None and license_.valid_from <= today <= license_.valid_to
+    return {"id": license_.id, **license_record(license_, brand), "active": active,
+            "revoked_on": license_.revoked_on.isoformat() if license_.revoked_on else None,
+            "revoke_reason": license_.revoke_reason, "ledger_seq": license_.ledger_seq}
+
+
+def find_brands(session: Session, q: str = "", province: str = "", category: str = "") -> list[Brand]:
+    """Return brands matching a search (name, alias, pinyin, initials, place), a province code
+    (its first two digits) and a category, by name."""
+    rows = session.scalars(select(Brand).order_by(Brand.name)).all()
+    if q.strip():
+        rows = [b for b in rows if matches(q, b.search_text)]
+    if province:
+        rows = [b for b in rows if any(code[:2] == province[:2] for code in b.area)]
+    if category:
+        rows = [b for b in rows if b.category == category]
+    return rows
+
+
+def provinces(session: Session) -> list[tuple[str, str]]:
+    """Return (code, name) of the provinces that have brands."""
+    codes = sorted({code[:2] + "0000" for area in session.scalars(select(Brand.area)) for code in area})
+    return [(code, regions.full_name(code)) for code in codes]
+
+
+def brand_page(session: Session, brand: Brand, today: date | None = None) -> dict:
+    """Return what the public brand page shows: area, owner, licensees, recent batches, this year's figures."""
+    today = today or date.today()
+    year = today.year
+    licensees = []
+    rows = session.execute(select(License, Organization).join(Organization, Organization.id == License.licensee_id)
+                           .where(License.brand_id == brand.id).order_by(Organization.name, License.id)).all()
+    for license_, org in rows:
+        view = license_view(license_, brand, today)
+        used = used_quantity(session, brand, org.id, year, license_.unit)
+        licensees.append({**view, "name": org.name, "uscc": org.uscc, "demo": org.demo,
+                          "used": quantity_text(used), "authorized": quantity_text(license_.quantity),
+                          "share": float(used / license_.quantity) if license_.quantity else 0.0})
+    in_year = (Batch.brand == brand.slug, Batch.harvest_date >= date(year, 1, 1),
+               Batch.harvest_date <= date(year, 12, 31))
+    batch_count = session.scalar(select(func.count()).select_from(Batch).where(*in_year))
+    verdicts = dict(session.execute(select(Inspection.verdict, func.count())
+                                    .join(Batch, Batch.id == Inspection.batch_id)
+                                    .where(*in_year).group_by(Inspection.verdict)).all())
+    inspected = sum(verdicts.values())
+    recent = session.execute(select(Batch, Organization).join(Organization, Organization.id == Batch.organization_id)
+                             .where(Batch.brand == brand.slug).order_by(Batch.harvest_date.desc(), Batch.id.desc())
+                             .limit(20)).all()
+    owner = session.get(Organization, brand.owner_id)
+    parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
+    children = session.scalars(select(Brand).where(Brand.parent_id == brand.id).order_by(Brand.name)).all()
+    return {"brand": brand_view(session, brand), "owner": owner, "parent": parent, "children": children,
+            "licensees": licensees, "year": year, "batch_count": batch_count,
+            "inspections": inspected, "pass_rate": (verdicts.get("pass", 0) / inspected) if inspected else None,
+            "recent": [{"code": b.code, "product": b.product, "quantity": quantity_text(b.quantity), "unit": b.unit,
+                        "harvest_date": b.harvest_date.isoformat(), "producer": o.name, "demo": o.demo}
+                       for b, o in recent]}
