@@ -12,7 +12,7 @@ def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
     from flask import Flask
 
-    from traceapp import api, audit, auth, cli, config, db, errors, i18n, public, records
+    from traceapp import api, audit, auth, brands, cli, config, db, errors, i18n, public, records
 
     app = Flask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None):
     auth.init_app(app)
     public.init_app(app)
     audit.init_app(app)
+    brands.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app
