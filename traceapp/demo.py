@@ -1,6 +1,10 @@
-"""The demo data set: real brand names from the provincial plans, fictitious producers
-marked ``demo``. Everything goes through its service except the recall, a ledger entry
-only until the regulator issue gives it a service."""
+"""The demo data set: every regional and enterprise brand named in the provincial plans
+(``demo_brands``) with its real places, and clearly fictitious owners, producers, labs and
+bodies (names carry 示范, rows are flagged ``demo``): licences with caps, batches over two
+seasons (pooled and processed ones too), inspections (some failed), certificates (one
+expired, one revoked), 合格证 and a correction. Everything goes through the services, one
+transaction per fact, except the recall: a ledger entry only until the regulator issue
+gives it a service."""
 
 from __future__ import annotations
 
@@ -8,18 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.auth.services import create_user
-from traceapp.brands.services import grant_license, register_brand
-from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
-from traceapp.records.certifications import issue_certification
+from traceapp.brands.services import get_brand, grant_license, register_brand
+from traceapp.demo_brands import BRANDS, SLUGS, place_code
+from traceapp.ledger.store import Ledger, LedgerEntry, begin_write, ledger_of
+from traceapp.records.certifications import issue_certification, revoke_certification
 from traceapp.records.compliance import issue_compliance_certificate
 from traceapp.records.corrections import correct_batch
 from traceapp.records.inspections import record_inspection
-from traceapp.records.models import Batch
 from traceapp.records.services import register_batch, register_organization
 from traceapp.records.uscc import compose
 
-SYSTEM = {"user": "seed-demo", "org": None}
 DEMO_PASSWORD = "traceapp-demo"
+SYSTEM = {"user": "seed-demo", "org": None}
 # (username, role, organization key or None)
 DEMO_USERS = [
     ("admin", "admin", None),
@@ -29,127 +33,155 @@ DEMO_USERS = [
     ("teafarm", "producer", "tea_farm"),
     ("inspector", "inspector", "lab"),
     ("certifier", "certifier", "certifier"),
-    ("brand", "brand_manager", "association"),
+    ("brand", "brand_manager", "炎陵黄桃"),
+    ("teabrand", "brand_manager", "襄阳高香茶"),
     ("regulator", "regulator", "regulator"),
 ]
-
-# (key, kind, name, region, USCC prefix or None); the credit codes are fictitious: the
-# prefix (authority, category, division) plus a made-up organization code, with valid
-# GB 11714 and GB 32100 check characters.
+# (key, kind, name, region, USCC prefix or None). The credit codes are fictitious: the prefix
+# (authority, category, division) and a made-up organization code, with valid check characters.
 ORGS = [
-    ("association", "brand_owner", "炎陵县黄桃产业协会（演示）", "430225", "51430225"),
-    ("luyuan", "cooperative", "炎陵县鹿原镇黄桃专业合作社（演示）", "430225", "93430225"),
-    ("ceyuan", "cooperative", "炎陵县策源乡果蔬专业合作社（演示）", "430225", "93430225"),
-    ("lab", "inspection_body", "株洲市农产品质量安全检测站（演示）", "430200", "12430200"),
-    ("certifier", "certification_body", "湖南省绿色食品认证示范中心（演示）", "430000", "12430000"),
-    ("tea_association", "brand_owner", "襄阳市茶叶产业协会（演示）", "420600", "51420600"),
-    ("tea_company", "enterprise", "襄阳市汉水高香茶业有限公司（演示）", "420625", "91420625"),
-    ("tea_farm", "family_farm", "谷城县五山镇李家茶园家庭农场（演示）", "420625", None),
-    ("regulator", "regulator", "炎陵县市场监督管理局（演示）", "430225", "11430225"),
+    ("luyuan", "cooperative", "炎陵县鹿原镇黄桃专业合作社（示范）", "430225", "93430225"),
+    ("ceyuan", "cooperative", "炎陵县策源乡果蔬专业合作社（示范）", "430225", "93430225"),
+    ("tea_company", "enterprise", "襄阳汉水高香茶业示范有限公司", "420625", "91420625"),
+    ("tea_farm", "family_farm", "谷城县五山镇李家茶园家庭农场（示范）", "420625", None),
+    ("lab", "inspection_body", "株洲市农产品质量安全检测示范站", "430200", "12430200"),
+    ("certifier", "certification_body", "湖南省绿色食品认证示范中心", "430000", "12430000"),
+    ("regulator", "regulator", "炎陵县市场监督管理局（示范）", "430225", "11430225"),
 ]
-
-BRANDS = [  # (slug, name, owner, area, level, category, products)
-    ("yanling-huangtao", "炎陵黄桃", "association", ["430225"], "county", "fruit", ["黄桃"]),
-    ("xiangyang-gaoxiangcha", "襄阳高香茶", "tea_association", ["420600"], "city", "tea", ["绿茶", "红茶"]),
+# (brand, licensee, products, valid from, valid to, yearly kg)
+LICENSES = [
+    ("炎陵黄桃", "luyuan", ["黄桃"], "2025-01-01", "2026-12-31", "50000"),
+    ("炎陵黄桃", "ceyuan", ["黄桃"], "2025-01-01", "2026-12-31", "30000"),
+    ("襄阳高香茶", "tea_company", ["绿茶", "红茶"], "2025-01-01", "2027-12-31", "20000"),
+    ("襄阳高香茶", "tea_farm", ["绿茶"], "2025-01-01", "2027-12-31", "2000"),
 ]
-LICENSES = [  # (brand, licensee, products, valid to, yearly kg)
-    ("yanling-huangtao", "luyuan", ["黄桃"], "2026-12-31", "50000"),
-    ("yanling-huangtao", "ceyuan", ["黄桃"], "2026-12-31", "30000"),
-    ("xiangyang-gaoxiangcha", "tea_company", ["绿茶", "红茶"], "2027-12-31", "20000"),
-    ("xiangyang-gaoxiangcha", "tea_farm", ["绿茶"], "2027-12-31", "2000"),
+# (key, producer, product, category, kg, harvest, base, brand or None, inputs [(key, kg)], verdict or None)
+BATCHES = [
+    ("ly25", "luyuan", "黄桃", "fruit", "900", "2025-08-01", "鹿原镇九龙村基地", "炎陵黄桃", [], "pass"),
+    ("cy25", "ceyuan", "黄桃", "fruit", "700", "2025-08-06", "策源乡梨树洲基地", "炎陵黄桃", [], "fail"),
+    ("tc25", "teaco", "绿茶", "tea", "280", "2025-04-10", "谷城县五山镇茶园基地", "襄阳高香茶", [], "pass"),
+    ("ly1", "luyuan", "黄桃", "fruit", "1200", "2026-07-28", "鹿原镇九龙村基地", "炎陵黄桃", [], "pass"),
+    ("ly2", "luyuan", "黄桃", "fruit", "850.5", "2026-08-02", "鹿原镇九龙村基地", "炎陵黄桃", [], "pass"),
+    ("cy1", "ceyuan", "黄桃", "fruit", "640", "2026-08-05", "策源乡梨树洲基地", "炎陵黄桃", [], "pass"),
+    ("cy2", "ceyuan", "黄桃", "fruit", "990", "2026-08-09", "策源乡梨树洲基地", "炎陵黄桃", [], "pass"),
+    ("gift", "luyuan", "黄桃", "fruit", "300", "2026-08-09", "鹿原镇包装车间", "炎陵黄桃",
+     [("ly2", "100"), ("cy2", "200")], None),
+    ("leaf", "teafarm", "茶鲜叶", "tea", "400", "2026-04-14", "李家茶园", None, [], None),
+    ("tc1", "teaco", "绿茶", "tea", "320", "2026-04-12", "谷城县五山镇茶园基地", "襄阳高香茶", [], "pass"),
+    ("tf1", "teafarm", "绿茶", "tea", "85.2", "2026-04-15", "李家茶园", "襄阳高香茶", [], "fail"),
+    ("tc2", "teaco", "绿茶", "tea", "80", "2026-04-16", "谷城县五山镇加工厂", "襄阳高香茶", [("leaf", "400")], "pass"),
+    ("tc3", "teaco", "红茶", "tea", "150", "2026-05-20", "谷城县五山镇茶园基地", "襄阳高香茶", [], "pass"),
 ]
-
-
-def _batches():
-    """Yield (producer username, product, category, quantity, harvest date, base, brand, region)."""
-    yield "luyuan", "黄桃", "fruit", "1200", "2026-07-28", "鹿原镇九龙村基地", "yanling-huangtao", "430225"
-    yield "luyuan", "黄桃", "fruit", "850.5", "2026-08-02", "鹿原镇九龙村基地", "yanling-huangtao", "430225"
-    yield "ceyuan", "黄桃", "fruit", "640", "2026-08-05", "策源乡梨树洲基地", "yanling-huangtao", "430225"
-    yield "ceyuan", "黄桃", "fruit", "990", "2026-08-09", "策源乡梨树洲基地", "yanling-huangtao", "430225"
-    yield "teaco", "绿茶", "tea", "320", "2026-04-12", "谷城县五山镇茶园基地", "xiangyang-gaoxiangcha", "420625"
-    yield "teafarm", "绿茶", "tea", "85.2", "2026-04-15", "李家茶园", "xiangyang-gaoxiangcha", "420625"
-    yield "teaco", "红茶", "tea", "150", "2026-05-20", "谷城县五山镇茶园基地", "xiangyang-gaoxiangcha", "420625"
+ORIGINS = {"luyuan": "430225", "ceyuan": "430225", "teaco": "420625", "teafarm": "420625"}
 
 
 def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
-    """Append the demo entries unless the ledger has some already; return how many."""
+    """Load the demo data set unless the ledger has entries already; return the entries written."""
     if not force and session.execute(select(LedgerEntry.seq).limit(1)).first() is not None:
         return 0
-    count = 0
+    seeder = _Seeder(session)
+    seeder.run()
+    return seeder.count
 
-    def add(kind, actor, subject, data):
-        # One transaction per record, as the real services will write them.
-        nonlocal count
-        ledger.append(session, kind, actor, subject, data)
-        session.commit()
-        begin_write(session)
-        count += 1
 
-    orgs = {}
-    for key, kind, name, region, credit in ORGS:
-        uscc = compose(credit, f"D{len(orgs) + 1:07d}") if credit else None
-        data = {"name": name, "kind": kind, "region": region, "address": "", "contact": "", "uscc": uscc}
-        org = register_organization(session, data, actor=SYSTEM, demo=True)
-        session.commit()
-        begin_write(session)
-        orgs[key] = f"org:{org.id}"
-        count += 1
-    users = {username: create_user(session, username, role, int(orgs[key][4:]) if key else None, DEMO_PASSWORD)
-             for username, role, key in DEMO_USERS}
-    def commit():
-        nonlocal count
-        session.commit()
-        begin_write(session)
-        count += 1
+class _Seeder:
+    """Writes each demo fact through its service and commits it, as a tablet would."""
 
-    brands = {}
-    for slug, name, owner, area, level, category, products in BRANDS:
-        brands[slug] = register_brand(session, {"name": name, "slug": slug, "owner": int(orgs[owner][4:]),
-                                                "area": area, "level": level, "category": category,
-                                                "products": products}, user=users["admin"])
-        commit()
-    for slug, licensee, products, valid_to, quantity in LICENSES:
-        grant_license(session, brands[slug], {"licensee": int(orgs[licensee][4:]), "products": products,
-                                              "valid_from": "2026-01-01", "valid_to": valid_to,
-                                              "quantity": quantity, "unit": "kg"}, user=users["admin"])
-        commit()
-    issue_certification(session, {"kind": "green_food", "number": "GF430225260001", "holder": int(orgs["luyuan"][4:]),
-                                  "products": ["黄桃"], "valid_from": "2026-03-01", "valid_to": "2029-02-28"},
-                        user=users["certifier"])
-    session.commit()
-    begin_write(session)
-    codes = []
-    for n, (username, product, category, qty, harvest, base, brand, region) in enumerate(_batches(), 1):
-        batch = register_batch(session, {"product": product, "category": category, "quantity": qty, "unit": "kg",
-                                         "harvest_date": harvest, "origin_region": region, "base": base,
-                                         "brand": brand}, user=users[username])
-        session.commit()
-        begin_write(session)
-        count += 1
-        codes.append(batch.code)
-        verdict = "fail" if n == 6 else "pass"
-        inspection = record_inspection(session, {
-            "batch": batch.code, "inspected_on": harvest, "report_no": f"ZZJC-2026-{n:04d}", "verdict": verdict,
-            "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.01" if verdict == "pass" else "0.35",
-                       "limit": "0.02", "unit": "mg/kg", "verdict": verdict},
-                      {"name": "克百威", "method": "速测 (NY/T 448)", "value": "阴性", "limit": "", "unit": "",
-                       "verdict": "pass"}]}, user=users["inspector"])
-        session.commit()
-        begin_write(session)
-        count += 1
-        if verdict == "pass":
-            issue_compliance_certificate(session, batch, {
-                "basis": "commissioned_test", "inspection": inspection.id, "quantity": "800" if n == 2 else qty,
-                "issued_on": harvest, "contact": "0731-62200000"}, user=users[username])
-            session.commit()
-            begin_write(session)
-            count += 1
-    second = session.scalar(select(Batch).where(Batch.code == codes[1]))
-    correct_batch(session, second, {"fields": {"quantity": "850"}, "reason": "复核称重后更正数量"},
-                  user=users["luyuan"])
-    session.commit()
-    begin_write(session)
-    count += 1
-    add("batch.recalled", users["regulator"].actor(), f"batch:{codes[5]}",
-        {"reason": "抽检农药残留超标", "scope": "batch"})
-    return count
+    def __init__(self, session: Session):
+        self.session = session
+        self.count = 0
+        self.orgs: dict[str, int] = {}
+        self.users: dict = {}
+        self.brands: dict[str, str] = {}
+        self.batches: dict = {}
+
+    def commit(self, result=None):
+        self.session.commit()
+        begin_write(self.session)
+        self.count += 1
+        return result
+
+    def run(self) -> None:  # the caller's session is in a write transaction already
+        self.organizations()
+        self.brand_registry()
+        self.certificates()
+        self.records()
+
+    def organizations(self) -> None:
+        serial = 0
+        for key, kind, name, region, prefix in ORGS:
+            serial += 1
+            data = {"name": name, "kind": kind, "region": region, "address": "", "contact": "0731-62200000",
+                    "uscc": compose(prefix, f"D{serial:07d}") if prefix else None}
+            self.orgs[key] = self.commit(register_organization(self.session, data, actor=SYSTEM, demo=True)).id
+        for name, _aliases, _category, level, _parent, places, _products in BRANDS:
+            serial += 1
+            region = place_code(places[0])
+            owner = f"{name}示范企业有限公司" if level == "enterprise" else f"{name}品牌示范协会"
+            prefix = ("91" if level == "enterprise" else "51") + region
+            data = {"name": owner, "kind": "brand_owner", "region": region, "address": "", "contact": "",
+                    "uscc": compose(prefix, f"D{serial:07d}")}
+            self.orgs[name] = self.commit(register_organization(self.session, data, actor=SYSTEM, demo=True)).id
+        for username, role, key in DEMO_USERS:
+            self.users[username] = create_user(self.session, username, role, self.orgs.get(key), DEMO_PASSWORD)
+        self.session.commit()
+        begin_write(self.session)
+
+    def brand_registry(self) -> None:
+        for name, aliases, category, level, parent, places, products in BRANDS:
+            data = {"name": name, "aliases": aliases, "category": category, "level": level,
+                    "parent": self.brands.get(parent), "owner": self.orgs[name],
+                    "area": [place_code(p) for p in places], "products": products,
+                    "description": f"{name}：省级规划中列出的区域公用品牌（演示数据的品牌主体为虚构）。"
+                    if level != "enterprise" else f"{name}：省级规划中列出的企业品牌。"}
+            if name in SLUGS:
+                data["slug"] = SLUGS[name]
+            self.brands[name] = self.commit(register_brand(self.session, data, user=self.users["admin"])).slug
+        managers = {"炎陵黄桃": "brand", "襄阳高香茶": "teabrand"}
+        for brand, licensee, products, valid_from, valid_to, kg in LICENSES:
+            self.commit(grant_license(self.session, get_brand(self.session, self.brands[brand]), {
+                "licensee": self.orgs[licensee], "products": products, "valid_from": valid_from,
+                "valid_to": valid_to, "quantity": kg, "unit": "kg"}, user=self.users[managers[brand]]))
+
+    def certificates(self) -> None:
+        certifier = self.users["certifier"]
+        self.commit(issue_certification(self.session, {
+            "kind": "green_food", "number": "GF430225260001", "holder": self.orgs["luyuan"], "products": ["黄桃"],
+            "valid_from": "2026-03-01", "valid_to": "2029-02-28"}, user=certifier))
+        self.commit(issue_certification(self.session, {  # expired: valid for the 2025 season only
+            "kind": "pollution_free", "number": "WGH-43-2023-0117", "holder": self.orgs["ceyuan"],
+            "products": ["黄桃"], "valid_from": "2023-01-01", "valid_to": "2025-12-31"}, user=certifier))
+        organic = self.commit(issue_certification(self.session, {
+            "kind": "organic", "number": "12345620260000017", "holder": self.orgs["tea_company"],
+            "products": ["绿茶"], "valid_from": "2025-03-01", "valid_to": "2027-02-28"}, user=certifier))
+        self.commit(revoke_certification(self.session, organic.id, {"reason": "监督检查发现有机生产记录不完整（演示）"},
+                                         user=certifier))
+
+    def records(self) -> None:
+        for n, (key, producer, product, category, kg, harvest, base, brand, inputs, verdict) in enumerate(BATCHES, 1):
+            data = {"product": product, "category": category, "quantity": kg, "unit": "kg", "harvest_date": harvest,
+                    "origin_region": ORIGINS[producer], "base": base, "brand": self.brands.get(brand),
+                    "inputs": [{"code": self.batches[k].code, "quantity": q} for k, q in inputs]}
+            batch = self.batches[key] = self.commit(register_batch(self.session, data, user=self.users[producer]))
+            if verdict is None:
+                continue
+            bad = verdict == "fail"
+            inspection = self.commit(record_inspection(self.session, {
+                "batch": batch.code, "inspected_on": harvest, "report_no": f"ZZJC-{harvest[:4]}-{n:04d}",
+                "verdict": verdict,
+                "items": [{"name": "毒死蜱", "method": "GB 23200.113", "value": "0.35" if bad else "0.01",
+                           "limit": "0.02", "unit": "mg/kg", "verdict": verdict},
+                          {"name": "克百威", "method": "速测 (NY/T 448)", "value": "阴性", "limit": "", "unit": "",
+                           "verdict": "pass"}]}, user=self.users["inspector"]))
+            if not bad:
+                self.commit(issue_compliance_certificate(self.session, batch, {
+                    "basis": "commissioned_test", "inspection": inspection.id,
+                    "quantity": "700" if key == "ly2" else kg, "issued_on": harvest,
+                    "contact": "0731-62200000"}, user=self.users[producer]))
+        self.commit(correct_batch(self.session, self.batches["ly2"], {"fields": {"quantity": "850"},
+                                                                     "reason": "复核称重后更正数量"},
+                                  user=self.users["luyuan"]))
+        recalled = self.batches["tf1"]
+        ledger_of(self.session).append(self.session, "batch.recalled", self.users["regulator"].actor(),
+                                       f"batch:{recalled.code}", {"reason": "抽检农药残留超标", "scope": "batch"})
+        self.commit()

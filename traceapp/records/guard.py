@@ -35,6 +35,7 @@ def install(session_factory) -> None:
         if changed and not Ledger.pending(session):
             raise UnrecordedWrite("projection rows changed without a ledger entry; write through a service")
 
+    @event.listens_for(session_factory, "after_commit")  # the commit's own flush may have set it
     @event.listens_for(session_factory, "after_rollback")
     def _forget(session):
         session.info.pop(_CHANGED, None)

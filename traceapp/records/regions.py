@@ -157,3 +157,8 @@ def search(text: str, limit: int = 20) -> list[Region]:
             scored.append((rank, LEVELS.index(region.level), region.code, region))
     scored.sort(key=lambda item: item[:3])
     return [item[3] for item in scored[:limit]]
+
+
+def all_regions() -> list[Region]:
+    """Return every division in the table, in code order."""
+    return sorted(_table().values(), key=lambda r: r.code)
