@@ -83,3 +83,27 @@ def brand_page(session: Session, brand: Brand, today: date | None = None) -> dic
             "recent": [{"code": b.code, "product": b.product, "quantity": quantity_text(b.quantity), "unit": b.unit,
                         "harvest_date": b.harvest_date.isoformat(), "producer": o.name, "demo": o.demo}
                        for b, o in recent]}
+
+
+def claim_status(session: Session, batch: Batch, today: date | None = None) -> dict | None:
+    """Return how a batch's brand claim stands: the brand, and the licence it rested on — valid at
+    harvest, and whether it has ended since (revoked or expired) and when."""
+    if not batch.brand:
+        return None
+    today = today or date.today()
+    brand = session.scalar(select(Brand).where(Brand.slug == batch.brand))
+    if brand is None:
+        return {"slug": batch.brand, "name": batch.brand, "license": None}
+    licences = session.scalars(select(License).where(
+        License.brand_id == brand.id, License.licensee_id == batch.organization_id,
+        License.valid_from <= batch.harvest_date, License.valid_to >= batch.harvest_date).order_by(License.id)).all()
+    covering = [lic for lic in licences if batch.product in lic.products] or licences
+    if not covering:
+        return {"slug": brand.slug, "name": brand.name, "license": None}
+    lic = covering[0]
+    ended = lic.revoked_on if lic.revoked_on else (lic.valid_to if lic.valid_to < today else None)
+    return {"slug": brand.slug, "name": brand.name,
+            "license": {"id": lic.id, "valid_from": lic.valid_from.isoformat(), "valid_to": lic.valid_to.isoformat(),
+                        "valid_at_harvest": lic.revoked_on is None or lic.revoked_on > batch.harvest_date,
+                        "ended_on": ended.isoformat() if ended else None,
+                        "ended_by": "revoked" if lic.revoked_on else ("expired" if ended else None)}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from traceapp import db
+from traceapp.brands.queries import claim_status
 from traceapp.ledger.store import parse_checkpoint
 from traceapp.records import queries
 from traceapp.records.services import get_batch
@@ -24,4 +25,5 @@ def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens."""
     session = db.session()
     batch = get_batch(session, code)
-    return render_template("trace.html", batch=queries.batch_detail(session, batch))
+    return render_template("trace.html", batch=queries.batch_detail(session, batch),
+                           claim=claim_status(session, batch))

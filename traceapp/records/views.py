@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from traceapp import db
+from traceapp.brands.queries import claim_status
 from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.records import queries, services
@@ -85,7 +86,7 @@ def batch(code: str):
     owner = current_user.role == "admin" or (current_user.role == "producer"
                                             and current_user.organization_id == found.organization_id)
     return render_template("records/batch.html", batch=detail, owner=owner, saved=request.args.get("saved"),
-                           print_sizes=PRINT_SIZES)
+                           print_sizes=PRINT_SIZES, claim=claim_status(session, found))
 
 
 @bp.route("/batches/<code>/correct", methods=["GET", "POST"])
