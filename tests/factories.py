@@ -133,3 +133,46 @@ def fetch(model, key):
 
     with db.database().sessions() as s:
         return s.get(model, key)
+
+
+def make_brand_owner(session, name: str = "炎陵县黄桃产业协会"):
+    """Return a brand-owner organization and its brand manager (no password)."""
+    org = make_org(session, kind="brand_owner", name=name)
+    return org, make_user(session, "brand_manager", org.id, password=None)
+
+
+def brand_data(**overrides) -> dict:
+    data = {"name": "炎陵黄桃", "aliases": ["炎陵锦绣黄桃"], "category": "fruit", "level": "county",
+            "area": ["430225"], "products": ["黄桃", "黄桃罐头"], "gi_number": "AGI2017-01-2058",
+            "standard": "DB43/T 1166", "description": "罗霄山脉中段的高山黄桃。"}
+    data.update(overrides)
+    return data
+
+
+def make_brand(session, user, **overrides):
+    from traceapp.brands.services import register_brand
+
+    return register_brand(session, brand_data(**overrides), user=user)
+
+
+def license_data(licensee_id: int, **overrides) -> dict:
+    data = {"licensee": licensee_id, "products": ["黄桃"], "valid_from": "2026-01-01", "valid_to": "2026-12-31",
+            "quantity": "50000", "unit": "kg", "bases": ["鹿原镇九龙村基地"]}
+    data.update(overrides)
+    return data
+
+
+def make_license(session, user, brand, licensee_id: int, **overrides):
+    from traceapp.brands.services import grant_license
+
+    return grant_license(session, brand, license_data(licensee_id, **overrides), user=user)
+
+
+def brand_projection_differences() -> list[str]:
+    """Return the brand and licence rows' differences from the ledger, read in a new session (inside an app
+    context); ``projection_differences`` covers the records tables only."""
+    from traceapp import db
+    from traceapp.brands.projections import CHECKS
+
+    with db.database().sessions() as s:
+        return [line for check in CHECKS for line in check(s)]

@@ -52,8 +52,12 @@ def register_brand(session: Session, data: dict, *, user) -> Brand:
     name = f.text("name", max_length=100)
     aliases = f.text_list("aliases", max_items=20, max_length=100) if data.get("aliases") else []
     slug = f.pattern("slug", SLUG, _("slug 只能包含小写字母、数字和连字符，例如 yanling-huangtao。"), required=False)
+    if len(slug) > 64:  # the column's length; a longer one is a database error on PostgreSQL
+        f.fail("slug", _("%(field)s 不能超过 %(max)d 个字符。", field="slug", max=64))
     if not slug and name:
         slug = search.slug_for(name)
+        if not slug:  # a name without any letter, digit or Chinese character
+            f.fail("slug", _("%(field)s 是必填项。", field="slug"))
     category = f.choice("category", CATEGORIES)
     level = f.choice("level", LEVELS)
     parent = None
@@ -85,6 +89,7 @@ def register_brand(session: Session, data: dict, *, user) -> Brand:
                                       brand_record(brand, parent))
     brand.ledger_seq = entry.seq
     session.add(brand)
+    session.flush()  # the brand's id, for the answer and for licences granted in the same transaction
     return brand
 
 
@@ -241,7 +246,7 @@ def _check_cap(session: Session, brand: Brand, license_: License, organization_i
 
 def _n(amount: Decimal) -> str:
     """Format a quantity with thousands separators: 48200 -> 48,200."""
-    text = quantity_text(amount.quantize(Decimal("0.001")))
+    text = quantity_text(amount)  # unit conversions are exact (factors 1000, 0.5): no rounding to 0
     whole, _dot, fraction = text.partition(".")
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
