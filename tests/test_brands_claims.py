@@ -296,3 +296,25 @@ def test_an_api_claim_outside_the_area_is_a_422_naming_the_field(app, client, wo
                                 "(湖南省株洲市炎陵县).")
     with app.app_context():
         assert count(Batch) == 0
+
+
+def test_a_correction_of_a_branded_batch_is_checked_against_the_claim_again(app):
+    """Registering 1 kg under the brand and correcting it upward must not get round the cap."""
+    from tests.factories import make_brand, make_brand_owner, make_license, make_org, make_user
+    from traceapp.records.corrections import correct_batch
+
+    with app.app_context():
+        with db.write_session() as s:
+            _owner, manager = make_brand_owner(s)
+            brand = make_brand(s, manager)
+            producer_org = make_org(s)
+            producer = make_user(s, "producer", producer_org.id, password=None)
+            make_license(s, manager, brand, producer_org.id, quantity="100", unit="kg")
+            batch = make_batch(s, producer, brand=brand.slug, quantity="1", product="黄桃")
+        before = count(LedgerEntry)
+        with pytest.raises(Rejected) as info, db.write_session() as s:
+            correct_batch(s, s.get(Batch, batch.id), {"fields": {"quantity": "101"}, "reason": "x"}, user=producer)
+        assert info.value.fields == {"quantity": "over_cap"} and count(LedgerEntry) == before
+        with db.write_session() as s:  # exactly the cap, its own earlier 1 kg not counted twice
+            correct_batch(s, s.get(Batch, batch.id), {"fields": {"quantity": "100"}, "reason": "复秤"}, user=producer)
+        assert fetch(Batch, batch.id).quantity == 100

@@ -184,7 +184,7 @@ def revoke_license(session: Session, brand: Brand, license_: License, data: dict
 
 
 def check_claim(session: Session, *, slug: str, organization_id: int, product: str, harvest: date,
-                origin: str, quantity: Decimal, unit: str) -> License:
+                origin: str, quantity: Decimal, unit: str, batch_id: int | None = None) -> License:
     """Return the licence that lets this batch carry the brand, or raise Rejected (422) naming
     the rule that fails and by how much. Unknown brands are the caller's field error."""
     brand = session.scalar(select(Brand).where(Brand.slug == slug))
@@ -218,7 +218,7 @@ def check_claim(session: Session, *, slug: str, organization_id: int, product: s
                          name=brand.name, product=product, products="、".join(dated[0].products)),
                        {"product": "not_licensed"})
     license_ = covering[0]
-    _check_cap(session, brand, license_, organization_id, harvest.year, quantity, unit)
+    _check_cap(session, brand, license_, organization_id, harvest.year, quantity, unit, batch_id)
     return license_
 
 
@@ -231,12 +231,12 @@ def _in_license_unit(amount: Decimal, unit: str, license_unit: str) -> Decimal |
 
 
 def _check_cap(session: Session, brand: Brand, license_: License, organization_id: int, year: int,
-               quantity: Decimal, unit: str) -> None:
+               quantity: Decimal, unit: str, batch_id: int | None) -> None:
     this = _in_license_unit(quantity, unit, license_.unit)
     if this is None:
         raise Rejected(_("批次单位 %(unit)s 无法换算为许可数量的单位 %(license_unit)s。", unit=unit,
                          license_unit=license_.unit), {"unit": "not_convertible"})
-    used = used_quantity(session, brand, organization_id, year, license_.unit)
+    used = used_quantity(session, brand, organization_id, year, license_.unit, exclude=batch_id)
     if used + this > license_.quantity:
         over = used + this - license_.quantity
         raise Rejected(_("许可允许 %(year)d 年使用 %(cap)s %(unit)s；已登记 %(used)s %(unit)s；"
@@ -251,12 +251,17 @@ def _n(amount: Decimal) -> str:
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
-def used_quantity(session: Session, brand: Brand, organization_id: int, year: int, unit: str) -> Decimal:
-    """Return the licensee's quantity claimed under the brand in ``year``, in ``unit``."""
+def used_quantity(session: Session, brand: Brand, organization_id: int, year: int, unit: str, *,
+                  exclude: int | None = None) -> Decimal:
+    """Return the licensee's quantity claimed under the brand in ``year``, in ``unit`` (without the
+    batch ``exclude``: the one being corrected)."""
     used = Decimal(0)
-    rows = session.execute(select(Batch.unit, func.sum(Batch.quantity)).where(
+    query = select(Batch.unit, func.sum(Batch.quantity)).where(
         Batch.brand == brand.slug, Batch.organization_id == organization_id,
-        Batch.harvest_date >= date(year, 1, 1), Batch.harvest_date <= date(year, 12, 31)).group_by(Batch.unit))
+        Batch.harvest_date >= date(year, 1, 1), Batch.harvest_date <= date(year, 12, 31))
+    if exclude is not None:
+        query = query.where(Batch.id != exclude)
+    rows = session.execute(query.group_by(Batch.unit))
     for batch_unit, total in rows:
         used += _in_license_unit(Decimal(total), batch_unit, unit) or Decimal(0)
     return used

@@ -3,7 +3,7 @@ corrects, the new and the earlier values, and why; the projection then shows the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NoReturn
 
@@ -26,6 +26,8 @@ from traceapp.validation import Fields, InvalidInput
 
 # Brand and unit are not correctable: a brand claim is checked against a licence, and
 # the unit is what later batches' inputs were measured in.
+# A branded batch's claim is checked again when one of these changes.
+CLAIM_FIELDS = {"product", "quantity", "harvest_date", "origin_region"}
 CORRECTABLE = ("product", "category", "quantity", "harvest_date", "pack_date", "origin_region", "base", "gtin", "lot")
 
 
@@ -59,6 +61,12 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
             f.fail("harvest_date", _("采收日期不能晚于本批次已有的检测或合格证日期 %(date)s。",
                                      date=earliest.isoformat()))
     f.check()
+    if batch.brand and CLAIM_FIELDS & set(changed):
+        from traceapp.brands.services import check_claim  # brands build on records, not the reverse
+
+        check_claim(session, slug=batch.brand, organization_id=batch.organization_id, product=new["product"],
+                    harvest=date.fromisoformat(new["harvest_date"]), origin=new["origin_region"],
+                    quantity=Decimal(new["quantity"]), unit=batch.unit, batch_id=batch.id)
     if "gtin" in changed or "lot" in changed:
         refuse_duplicate_lot(session, new["gtin"], new["lot"], batch_id=batch.id)
     previous = {k: current[k] for k in changed}
