@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from traceapp.brands.models import Brand, License
-from traceapp.brands.search import matches
-from traceapp.brands.services import brand_record, license_record, used_quantity
+from traceapp.brands.search import fold
+from traceapp.brands.services import brand_record, in_unit, license_record
 from traceapp.records import regions
 from traceapp.records.models import Batch, Inspection, Organization
 from traceapp.records.queries import public_url
@@ -35,13 +36,17 @@ def license_view(license_: License, brand: Brand, today: date | None = None) -> 
 def find_brands(session: Session, q: str = "", province: str = "", category: str = "") -> list[Brand]:
     """Return brands matching a search (name, alias, pinyin, initials, place), a province code
     (its first two digits) and a category, by name."""
-    rows = session.scalars(select(Brand).order_by(Brand.name)).all()
+    query = select(Brand).order_by(Brand.name)
     if q.strip():
-        rows = [b for b in rows if matches(q, b.search_text)]
+        needle = fold(q)
+        if not needle:
+            return []
+        query = query.where(Brand.search_text.contains(needle, autoescape=True))
+    if category:
+        query = query.where(Brand.category == category)
+    rows = session.scalars(query).all()
     if province:
         rows = [b for b in rows if any(code[:2] == province[:2] for code in b.area)]
-    if category:
-        rows = [b for b in rows if b.category == category]
     return rows
 
 
@@ -51,6 +56,17 @@ def provinces(session: Session) -> list[tuple[str, str]]:
     return [(code, regions.full_name(code)) for code in codes]
 
 
+def used_by_licensee(session: Session, brand: Brand, year: int) -> dict[int, list[tuple[str, Decimal]]]:
+    """Return each licensee's quantities under the brand in ``year`` by unit, in one grouped query."""
+    used: dict[int, list[tuple[str, Decimal]]] = {}
+    rows = session.execute(select(Batch.organization_id, Batch.unit, func.sum(Batch.quantity)).where(
+        Batch.brand == brand.slug, Batch.harvest_date >= date(year, 1, 1), Batch.harvest_date <= date(year, 12, 31))
+        .group_by(Batch.organization_id, Batch.unit))
+    for org_id, unit, total in rows:
+        used.setdefault(org_id, []).append((unit, Decimal(total)))
+    return used
+
+
 def brand_page(session: Session, brand: Brand, today: date | None = None) -> dict:
     """Return what the public brand page shows: area, owner, licensees, recent batches, this year's figures."""
     today = today or date.today()
@@ -58,9 +74,11 @@ def brand_page(session: Session, brand: Brand, today: date | None = None) -> dic
     licensees = []
     rows = session.execute(select(License, Organization).join(Organization, Organization.id == License.licensee_id)
                            .where(License.brand_id == brand.id).order_by(Organization.name, License.id)).all()
+    used_by = used_by_licensee(session, brand, year)
     for license_, org in rows:
         view = license_view(license_, brand, today)
-        used = used_quantity(session, brand, org.id, year, license_.unit)
+        used = sum((in_unit(total, unit, license_.unit) or Decimal(0) for unit, total in used_by.get(org.id, [])),
+                   Decimal(0))
         licensees.append({**view, "name": org.name, "uscc": org.uscc, "demo": org.demo,
                           "used": quantity_text(used), "authorized": quantity_text(license_.quantity),
                           "share": float(used / license_.quantity) if license_.quantity else 0.0})

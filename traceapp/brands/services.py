@@ -222,7 +222,8 @@ def check_claim(session: Session, *, slug: str, organization_id: int, product: s
     return license_
 
 
-def _in_license_unit(amount: Decimal, unit: str, license_unit: str) -> Decimal | None:
+def in_unit(amount: Decimal, unit: str, license_unit: str) -> Decimal | None:
+    """Return ``amount`` of ``unit`` in ``license_unit``, or None when they cannot be converted."""
     if unit == license_unit:
         return amount
     if unit in KG and license_unit in KG:
@@ -232,7 +233,7 @@ def _in_license_unit(amount: Decimal, unit: str, license_unit: str) -> Decimal |
 
 def _check_cap(session: Session, brand: Brand, license_: License, organization_id: int, year: int,
                quantity: Decimal, unit: str, batch_id: int | None) -> None:
-    this = _in_license_unit(quantity, unit, license_.unit)
+    this = in_unit(quantity, unit, license_.unit)
     if this is None:
         raise Rejected(_("批次单位 %(unit)s 无法换算为许可数量的单位 %(license_unit)s。", unit=unit,
                          license_unit=license_.unit), {"unit": "not_convertible"})
@@ -263,6 +264,6 @@ def used_quantity(session: Session, brand: Brand, organization_id: int, year: in
         query = query.where(Batch.id != exclude)
     rows = session.execute(query.group_by(Batch.unit))
     for batch_unit, total in rows:
-        used += _in_license_unit(Decimal(total), batch_unit, unit) or Decimal(0)
+        used += in_unit(Decimal(total), batch_unit, unit) or Decimal(0)
     return used
 
