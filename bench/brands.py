@@ -59,18 +59,15 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
-import psycopg
-from psycopg import sql
+from benchlib import log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
 from sqlalchemy import create_engine, event, insert, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,11 +117,10 @@ UNITS = (("kg", Decimal(1)), ("斤", Decimal("0.5")), ("t", Decimal(1000)))  # l
 SUFFIXES = ("自治县", "自治旗", "林区", "特区", "县", "市", "区", "旗")
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- the registry --------------------------------------------------------------------------
+
+
+NAME = "brands"
 
 
 def short_name(name: str) -> str:
@@ -399,32 +395,6 @@ def choose_query(brands: list[dict], forced: str | None) -> tuple[str, list[str]
 
 
 # --- databases -----------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_database() -> Iterator[tuple[str, Path]]:
-    """Yield (URL of a fresh SQLite file, an empty instance folder)."""
-    with tempfile.TemporaryDirectory(prefix="brands-bench-") as tmp:
-        yield f"sqlite:///{tmp}/brands.db", Path(tmp) / "instance"
-
-
-@contextmanager
-def postgres_database(base_url: str, prefix: str) -> Iterator[tuple[str, Path]]:
-    """Yield (URL of a fresh database on ``base_url``'s server, an empty instance folder); drop it at the end."""
-    base = make_url(base_url)
-    admin = {"host": base.host, "port": base.port, "user": base.username, "password": base.password,
-             "dbname": "postgres", **base.query}
-    admin = {key: value for key, value in admin.items() if value is not None}
-    database = f"{prefix}_{os.getpid()}"
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    try:
-        with tempfile.TemporaryDirectory(prefix="brands-bench-") as tmp:
-            yield base.set(database=database).render_as_string(hide_password=False), Path(tmp) / "instance"
-    finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
 def database_size(url: str) -> int:
@@ -717,10 +687,6 @@ def run_engine(name: str, url: str, instance: Path, wrk: str, args: argparse.Nam
 # --- report --------------------------------------------------------------------------------
 
 
-def yes(met: bool) -> str:
-    return "yes" if met else "NO"
-
-
 def table(results: dict) -> str:
     head = (f"{'engine':<11}{'what':<7}{'url':<32}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
             f"{'vs bare':>9}{'targets':>20}{'met':>5}")
@@ -789,7 +755,7 @@ def main(argv: list[str] | None = None) -> None:
     wrk = ensure_wrk()
     start = time.perf_counter()
     results: dict = {}
-    engines: list[tuple[str, Callable]] = [("sqlite", sqlite_database)]
+    engines: list[tuple[str, Callable]] = [("sqlite", lambda: sqlite_database(NAME))]
     if args.postgres:
         engines.append(("postgresql", lambda: postgres_database(args.postgres, args.db_prefix)))
     for name, database in engines:

@@ -40,17 +40,14 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from sqlalchemy import create_engine, make_url, text
+from benchlib import log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = "bench.records_app:app"
@@ -62,41 +59,11 @@ BATCH = {"product": "黄桃", "category": "fruit", "quantity": "10", "unit": "kg
          "origin_region": "430225", "base": "基地"}
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+NAME = "records"
 
 
 def batch_body(i: int) -> dict:
     return {**BATCH, "lot": f"B{i:07d}"}
-
-
-# --- databases -----------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_database() -> Iterator[tuple[str, Path]]:
-    """Yield (URL of a fresh SQLite file, an empty instance folder)."""
-    with tempfile.TemporaryDirectory(prefix="records-bench-") as tmp:
-        yield f"sqlite:///{tmp}/records.db", Path(tmp) / "instance"
-
-
-@contextmanager
-def postgres_database(base_url: str, prefix: str) -> Iterator[tuple[str, Path]]:
-    """Yield (URL of a fresh database on ``base_url``'s server, an empty instance folder); drop it at the end."""
-    base = make_url(base_url)
-    admin = {"host": base.host, "port": base.port, "user": base.username, "password": base.password,
-             "dbname": "postgres", **base.query}
-    admin = {key: value for key, value in admin.items() if value is not None}
-    database = f"{prefix}_{os.getpid()}"
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    try:
-        with tempfile.TemporaryDirectory(prefix="records-bench-") as tmp:
-            yield base.set(database=database).render_as_string(hide_password=False), Path(tmp) / "instance"
-    finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
 # --- the app -------------------------------------------------------------------------------
@@ -321,10 +288,6 @@ def run_engine(name: str, url: str, instance: Path, args: argparse.Namespace) ->
 # --- report --------------------------------------------------------------------------------
 
 
-def yes(met: bool) -> str:
-    return "yes" if met else "NO"
-
-
 def table(results: dict) -> str:
     lines = [f"{'engine':<12}{'what':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'records/baseline':>18}"
              f"{'target':>9}{'met':>5}"]
@@ -368,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     start = time.perf_counter()
     results: dict = {}
-    engines: list[tuple[str, Callable]] = [("sqlite", sqlite_database)]
+    engines: list[tuple[str, Callable]] = [("sqlite", lambda: sqlite_database(NAME))]
     if args.postgres:
         engines.append(("postgresql", lambda: postgres_database(args.postgres, args.db_prefix)))
     for name, database in engines:
