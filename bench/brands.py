@@ -47,14 +47,11 @@ with every figure as the last line.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -67,7 +64,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
-from benchlib import log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
+from benchlib import Gunicorn, log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
 from sqlalchemy import create_engine, event, insert, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -472,47 +469,11 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int) -> dic
     return result
 
 
-class Server:
-    """gunicorn serving the bench app on a port chosen by the OS (handed over as ``fd://``)."""
+class Server(Gunicorn):
+    """gunicorn serving the bench app (brands_app: the app plus the bare baseline page)."""
 
     def __init__(self, env: dict, workers: int, log_path: Path):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        self.host, self.port = listener.getsockname()
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
-             "--backlog", "2048", "--timeout", "120", "--graceful-timeout", "10", APP],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
-            start_new_session=True)
-        listener.close()
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
-
-    def get(self, path: str, timeout: float = 120) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def wait(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if self.get("/bench/bare", 5)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"gunicorn did not answer within {timeout} s:\n{self.log_tail()}")
+        super().__init__(APP, ROOT, env, workers, log_path, probe="/bench/bare")
 
     def settle(self, timeout: float = 120) -> float:
         """Wait until the workers have worked off what a finished wrk run left queued (the connections wrk
@@ -525,24 +486,6 @@ class Server:
             self.get("/bench/bare")
             quick = quick + 1 if time.monotonic() - t0 < 0.1 else 0
         return time.monotonic() - start
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-    def log_text(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_text()[-chars:]
 
 
 # --- wrk -----------------------------------------------------------------------------------

@@ -34,8 +34,6 @@ import http.client
 import json
 import math
 import os
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -46,7 +44,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchlib import log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
+from benchlib import Gunicorn, log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,53 +90,11 @@ def prepare(env: dict) -> str:
     return flask(env, "users", "token", PRODUCER).stdout.strip().splitlines()[-1].strip()
 
 
-class Server:
-    """gunicorn serving the bench app on a port chosen by the OS (handed over as ``fd://``)."""
+class Server(Gunicorn):
+    """gunicorn serving the bench app (records_app: the app plus the raw-append baseline)."""
 
     def __init__(self, env: dict, workers: int, log_path: Path):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        self.host, self.port = listener.getsockname()
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
-             "--backlog", "2048", "--timeout", "120", "--graceful-timeout", "10", APP],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
-            start_new_session=True)
-        listener.close()
-
-    def wait(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if call(self.host, self.port, "GET", "/ledger/checkpoint", None, {}, 2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"gunicorn did not answer within {timeout} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-    def log_text(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_text()[-chars:]
+        super().__init__(APP, ROOT, env, workers, log_path, probe="/ledger/checkpoint")
 
 
 def call(host: str, port: int, method: str, path: str, body: bytes | None, headers: dict,

@@ -8,11 +8,10 @@ from sqlalchemy import select
 from traceapp import db
 from traceapp.api import schemas
 from traceapp.api.openapi import operation
-from traceapp.api.views import PAGE, api_user, bp, write
+from traceapp.api.views import PAGE, api_user, bp, page_args, write
 from traceapp.brands import queries
 from traceapp.brands.models import License
 from traceapp.brands.services import get_brand, get_license, grant_license, register_brand, revoke_license
-from traceapp.params import int_arg
 
 
 @bp.get("/brands")
@@ -25,8 +24,7 @@ def brands():
     session = db.session()
     found = queries.find_brands(session, request.args.get("q", ""), request.args.get("province", ""),
                                 request.args.get("category", ""))
-    limit = int_arg("limit", default=50, minimum=1, maximum=200)
-    offset = int_arg("offset", default=0, minimum=0, maximum=10**9)
+    limit, offset = page_args()
     items = [queries.brand_view(session, b) for b in found[offset:offset + limit]]
     return jsonify(schemas.BrandList().dump({"items": items}))
 

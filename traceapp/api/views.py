@@ -84,9 +84,13 @@ def write(action, schema, status: int = 201):
     return jsonify(result), status
 
 
-def page(query, limit_default: int = 50):
-    limit = int_arg("limit", default=limit_default, minimum=1, maximum=200)
-    offset = int_arg("offset", default=0, minimum=0, maximum=10**9)
+def page_args() -> tuple[int, int]:
+    """Return the request's (limit, offset): at most 200, 50 by default."""
+    return int_arg("limit", default=50, minimum=1, maximum=200), int_arg("offset", default=0, minimum=0, maximum=10**9)
+
+
+def page(query):
+    limit, offset = page_args()
     return query.limit(limit).offset(offset)
 
 

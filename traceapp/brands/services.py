@@ -16,6 +16,7 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
 from traceapp.records.access import require_role
+from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.models import CATEGORIES, UNITS, Batch, Organization
 from traceapp.records.services import is_row_id, quantity_text
 from traceapp.validation import Fields
@@ -109,14 +110,11 @@ def _require_manager(user, brand: Brand) -> None:
 def retire_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     """Retire a brand (no new licences or claims) and append ``brand.retired``."""
     _require_manager(user, brand)
-    f = Fields(data)
-    reason = f.text("reason", max_length=500)
-    f.check()
+    reason = read_reason(data)
     if brand.retired_on is not None:
         raise Conflict(_("品牌 %(name)s 已于 %(date)s 停用。", name=brand.name, date=brand.retired_on.isoformat()))
-    brand.retired_on = date.today()
-    ledger_of(session).append(session, "brand.retired", user.actor(), f"brand:{brand.slug}",
-                              {"retired_on": brand.retired_on.isoformat(), "reason": reason})
+    brand.retired_on, _seq = append_ending(session, user=user, kind="brand.retired", subject=f"brand:{brand.slug}",
+                                           date_key="retired_on", reason=reason)
     return brand
 
 
@@ -170,16 +168,13 @@ def get_license(session: Session, brand: Brand, license_id) -> License:
 def revoke_license(session: Session, brand: Brand, license_: License, data: dict, *, user) -> License:
     """Revoke a licence with a reason and append ``brand.license_revoked``; new claims stop at once."""
     _require_manager(user, brand)
-    f = Fields(data)
-    reason = f.text("reason", max_length=500)
-    f.check()
+    reason = read_reason(data)
     if license_.revoked_on is not None:
         raise Conflict(_("许可 %(id)s 已于 %(date)s 撤销。", id=license_.id, date=license_.revoked_on.isoformat()))
-    license_.revoked_on = date.today()
+    license_.revoked_on, license_.revoke_seq = append_ending(session, user=user, kind="brand.license_revoked",
+                                                             subject=f"license:{license_.id}",
+                                                             date_key="revoked_on", reason=reason)
     license_.revoke_reason = reason
-    entry = ledger_of(session).append(session, "brand.license_revoked", user.actor(), f"license:{license_.id}",
-                                      {"revoked_on": license_.revoked_on.isoformat(), "reason": reason})
-    license_.revoke_seq = entry.seq
     return license_
 
 

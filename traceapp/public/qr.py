@@ -11,22 +11,18 @@ from functools import lru_cache
 import qrcode
 import qrcode.image.pure
 import qrcode.image.svg
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from traceapp import db
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
+from traceapp.records.queries import public_url
 from traceapp.records.services import get_batch
 
 bp = Blueprint("qr", __name__)
 LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
           "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
-
-
-def target_url(code: str) -> str:
-    # Upper case so the whole URL can use the QR alphanumeric mode when the host is upper case too.
-    return f"{current_app.config['TRACEAPP_PUBLIC_URL']}/t/{code}"
 
 
 @lru_cache(maxsize=2048)
@@ -52,7 +48,7 @@ def image(code: str, fmt: str):
     if not size.isdigit() or not 1 <= int(size) <= 40:
         raise InvalidField("size", _("参数 size 必须是 1 到 40 之间的整数（每个模块的像素数）。"))
     batch = get_batch(db.session(), code)
-    body = render(target_url(batch.code), fmt, level, int(size))
+    body = render(public_url(f"/t/{batch.code}"), fmt, level, int(size))
     response = Response(body, mimetype=FORMATS[fmt])
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.cache_control.public = True

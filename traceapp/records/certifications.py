@@ -14,6 +14,7 @@ from traceapp.errors import Conflict, Forbidden, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
+from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.models import CERT_KINDS, Batch, Certification, Organization
 from traceapp.records.services import is_row_id
 from traceapp.validation import Fields
@@ -83,16 +84,13 @@ def revoke_certification(session: Session, cert_id: int, data: dict, *, user) ->
         recorder_org = session.scalar(select(User.organization_id).where(User.username == cert.recorded_by))
         if recorder_org != body.id and cert.issuer != body.name:
             raise Forbidden(_("只有登记或颁发证书 %(number)s 的认证机构能撤销它。", number=cert.number))
-    f = Fields(data)
-    reason = f.text("reason", max_length=500)
-    f.check()
+    reason = read_reason(data)
     if cert.revoked_on is not None:
         raise Conflict(_("证书 %(number)s 已于 %(date)s 撤销。", number=cert.number, date=cert.revoked_on.isoformat()))
-    cert.revoked_on = date.today()
+    cert.revoked_on, cert.revoke_seq = append_ending(session, user=user, kind="certification.revoked",
+                                                     subject=f"certification:{cert.id}", date_key="revoked_on",
+                                                     reason=reason)
     cert.revoke_reason = reason
-    entry = ledger_of(session).append(session, "certification.revoked", user.actor(), f"certification:{cert.id}",
-                                      {"revoked_on": cert.revoked_on.isoformat(), "reason": reason})
-    cert.revoke_seq = entry.seq
     return cert
 
 

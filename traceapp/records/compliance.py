@@ -12,10 +12,11 @@ from traceapp.errors import Conflict, NotFound, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
-from traceapp.records.codes import new_code, normalize_code
+from traceapp.records.codes import normalize_code
+from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.labels import BASIS
 from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
-from traceapp.records.services import quantity_text
+from traceapp.records.services import quantity_text, unused_code
 from traceapp.validation import Fields
 
 # The promise texts of 2025 令第4号 by who makes the promise (the ledger keeps the key).
@@ -63,7 +64,7 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     if inspection is not None and inspection.verdict != "pass":
         raise Rejected(_("检测记录 %(no)s 的结论是不合格，不能据此开具“%(basis)s”的合格证。",
                          no=inspection.report_no, basis=BASIS[basis]), {"inspection": "failed"})
-    cert = ComplianceCertificate(code=_unused_code(session), batch_id=batch.id, basis=basis,
+    cert = ComplianceCertificate(code=unused_code(session, ComplianceCertificate.code), batch_id=batch.id, basis=basis,
                                  inspection_id=inspection.id if inspection else None, quantity=quantity,
                                  issued_on=issued_on, promiser=promiser, contact=contact, issued_by=user.username,
                                  ledger_seq=-1)
@@ -97,22 +98,12 @@ def void_compliance_certificate(session: Session, cert: ComplianceCertificate, d
     """Void (作废) a 合格证 with a reason and append ``compliance_certificate.voided``."""
     batch = session.get(Batch, cert.batch_id)
     require_batch_owner(user, batch)
-    f = Fields(data)
-    reason = f.text("reason", max_length=500)
-    f.check()
+    reason = read_reason(data)
     if cert.voided_on is not None:
         raise Conflict(_("合格证 %(code)s 已于 %(date)s 作废。", code=cert.code, date=cert.voided_on.isoformat()))
-    cert.voided_on = date.today()
+    cert.voided_on, cert.void_seq = append_ending(session, user=user, kind="compliance_certificate.voided",
+                                                  subject=f"compliance_certificate:{cert.code}",
+                                                  date_key="voided_on", reason=reason)
     cert.void_reason = reason
-    entry = ledger_of(session).append(session, "compliance_certificate.voided", user.actor(),
-                                      f"compliance_certificate:{cert.code}",
-                                      {"voided_on": cert.voided_on.isoformat(), "reason": reason})
-    cert.void_seq = entry.seq
     return cert
 
-
-def _unused_code(session: Session) -> str:
-    while True:
-        code = new_code()
-        if session.scalar(select(ComplianceCertificate.id).where(ComplianceCertificate.code == code)) is None:
-            return code

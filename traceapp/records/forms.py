@@ -36,9 +36,7 @@ def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | No
             target = save(values)
             db.session().commit()
             return redirect(target, code=303)
-        except InvalidInput as exc:
-            errors, message, status = exc.fields, exc.message, exc.status
-        except (Conflict, Rejected) as exc:
+        except (InvalidInput, Conflict, Rejected) as exc:  # Forbidden and NotFound get the error page
             errors, message, status = exc.fields, exc.message, exc.status
         db.session().rollback()
     return render_template(template, values=values, errors=errors, message=message, **context), status

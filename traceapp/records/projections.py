@@ -35,23 +35,14 @@ def entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
 
 def organization_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each organization row that differs from its ledger entries."""
-    expected: dict[int, tuple[int, dict]] = {}
-    for seq, entry in entries(session, "org.registered"):
-        expected[int(entry["subject"].removeprefix("org:"))] = (seq, entry["data"])
+    expected = {int(e["subject"].removeprefix("org:")): (seq, e["data"])
+                for seq, e in entries(session, "org.registered")}
     rows = {org.id: org for org in session.scalars(select(Organization))}
-    for org_id, (seq, data) in expected.items():
-        row = rows.pop(org_id, None)
-        if row is None:
-            yield f"organizations: row {org_id} is missing (registered by entry {seq})"
-        elif org_record(row) != data or row.ledger_seq != seq:
-            fields = sorted(k for k in data if org_record(row).get(k) != data[k]) or ["ledger_seq"]
-            yield f"organizations: row {org_id} differs from entry {seq} in {', '.join(fields)}"
-    for org_id in sorted(rows):
-        yield f"organizations: row {org_id} has no ledger entry"
+    yield from compare("organizations", expected, rows, org_record, lambda row: row.ledger_seq)
 
 
 def batch_differences(session: Session) -> Iterator[str]:
-    """Yield a sentence for each batch row (with its inputs) that differs from its entry."""
+    """Yield a sentence for each batch row (with its inputs) that differs from its entries."""
     expected: dict[str, tuple[int, dict]] = {}
     for seq, entry in entries(session, "batch.registered"):
         expected[entry["subject"].removeprefix("batch:")] = (seq, dict(entry["data"]))
@@ -61,22 +52,17 @@ def batch_differences(session: Session) -> Iterator[str]:
             expected[code][1].update({k: v for k, v in entry["data"]["fields"].items() if k in CORRECTABLE})
     codes = dict(session.execute(select(Batch.id, Batch.code)).all())
     inputs: dict[int, list[tuple[str, object]]] = {}
-    for row in session.scalars(select(BatchInput).order_by(BatchInput.batch_id)):
+    for row in session.scalars(select(BatchInput)):
         inputs.setdefault(row.batch_id, []).append((codes[row.input_id], row.quantity))
     rows = {b.code: b for b in session.scalars(select(Batch))}
-    for code, (seq, data) in expected.items():
-        row = rows.pop(code, None)
-        if row is None:
-            yield f"batches: {code} is missing (registered by entry {seq})"
-            continue
-        order = [i["code"] for i in data.get("inputs", [])]
-        actual = batch_record(row, sorted(inputs.get(row.id, []), key=lambda i: order.index(i[0])
-                                          if i[0] in order else len(order)))
-        if actual != data or row.ledger_seq != seq:
-            fields = sorted(k for k in data if actual.get(k) != data[k]) or ["ledger_seq"]
-            yield f"batches: {code} differs from entry {seq} in {', '.join(fields)}"
-    for code in sorted(rows):
-        yield f"batches: {code} has no ledger entry"
+
+    def record(row: Batch) -> dict:
+        # Inputs in the order the entry lists them; rows it does not list go last (and differ).
+        order = [i["code"] for i in expected.get(row.code, (0, {}))[1].get("inputs", [])]
+        return batch_record(row, sorted(inputs.get(row.id, []),
+                                        key=lambda i: order.index(i[0]) if i[0] in order else len(order)))
+
+    yield from compare("batches", expected, rows, record, lambda row: row.ledger_seq)
 
 
 def correction_differences(session: Session) -> Iterator[str]:

@@ -127,7 +127,7 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
         check_claim(session, slug=brand, organization_id=org_id, product=fields["product"],
                     harvest=fields["harvest_date"], origin=fields["origin_region"], quantity=fields["quantity"],
                     unit=unit)
-    batch = Batch(code=_unused_code(session), organization_id=org_id, brand=brand, unit=unit,
+    batch = Batch(code=unused_code(session, Batch.code), organization_id=org_id, brand=brand, unit=unit,
                   registered_by=user.username, ledger_seq=-1, **fields)
     batch.inputs = [BatchInput(source=source, quantity=amount) for source, amount in inputs]
     # Appended before the row is written, so the row is inserted with its ledger_seq (no UPDATE).
@@ -232,8 +232,9 @@ def _read_inputs(session: Session, f: Fields, raw, unit: str) -> list[tuple[Batc
     return taken
 
 
-def _unused_code(session: Session) -> str:
+def unused_code(session: Session, column) -> str:
+    """Return a fresh random code not yet in ``column`` (a unique code column)."""
     while True:
         code = new_code()
-        if session.scalar(select(Batch.id).where(Batch.code == code)) is None:
+        if session.scalar(select(column).where(column == code).limit(1)) is None:
             return code
