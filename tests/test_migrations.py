@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 import traceapp.api.idempotency  # noqa: F401
 import traceapp.auth.models  # noqa: F401 - registers the tables on Base.metadata
 import traceapp.brands.models  # noqa: F401
+import traceapp.public.models  # noqa: F401
 import traceapp.records.models  # noqa: F401
 from traceapp.db import Base
 from traceapp.ledger.store import LedgerBase

@@ -11,7 +11,15 @@ from traceapp.api.openapi import operation
 from traceapp.api.views import PAGE, api_user, bp, page_args, write
 from traceapp.brands import queries
 from traceapp.brands.models import License
-from traceapp.brands.services import get_brand, get_license, grant_license, register_brand, revoke_license
+from traceapp.brands.services import (
+    change_brand,
+    get_brand,
+    get_license,
+    grant_license,
+    register_brand,
+    retire_brand,
+    revoke_license,
+)
 
 
 @bp.get("/brands")
@@ -47,6 +55,24 @@ def brand(slug: str):
     licenses = session.scalars(select(License).where(License.brand_id == found.id).order_by(License.id))
     return jsonify(schemas.BrandDetailOut().dump({**queries.brand_view(session, found),
                                                   "licenses": [queries.license_view(lic, found) for lic in licenses]}))
+
+
+@bp.patch("/brands/<slug>")
+@operation(summary="Change a brand's fields (its brand_manager); a brand.changed entry keeps old and new",
+           request=schemas.BrandChangeIn, response=schemas.BrandOut, errors=(400, 401, 403, 409))
+def change_brand_endpoint(slug: str):
+    def action(session, body, user):
+        return queries.brand_view(session, change_brand(session, get_brand(session, slug), body, user=user))
+    return write(action, schemas.BrandOut(), status=200)
+
+
+@bp.post("/brands/<slug>/retire")
+@operation(summary="Retire a brand with a reason (its brand_manager): no new licences or claims",
+           request=schemas.ReasonIn, response=schemas.BrandOut, errors=(400, 401, 403, 409))
+def retire_brand_endpoint(slug: str):
+    def action(session, body, user):
+        return queries.brand_view(session, retire_brand(session, get_brand(session, slug), body, user=user))
+    return write(action, schemas.BrandOut(), status=200)
 
 
 @bp.post("/brands/<slug>/licenses")

@@ -46,7 +46,8 @@ def build(app: Flask) -> dict:
     spec = APISpec(title="traceapp API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": "Producers, batches, inspections, certificates and 合格证. Every write is "
                                         "a ledger entry; see /ledger/ for proofs. Send Accept-Language: en for "
-                                        "English messages. POST requests may carry an Idempotency-Key header."},
+                                        "English messages. POST and PATCH requests may carry an "
+                                        "Idempotency-Key header."},
                    servers=[{"url": "/api/v1"}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=Error)
@@ -57,7 +58,7 @@ def build(app: Flask) -> dict:
         if doc is None or not rule.rule.startswith("/api/v1/"):
             continue
         path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule.rule.removeprefix("/api/v1"))
-        method = "post" if "POST" in rule.methods else "get"
+        method = next(m for m in ("POST", "PATCH", "GET") if m in rule.methods).lower()
         op = {"summary": doc["summary"], "operationId": rule.endpoint.replace(".", "_"),
               "security": [{"bearer": []}], "parameters": _parameters(rule, doc),
               "responses": {str(doc["status"]): {"description": "OK",

@@ -268,6 +268,21 @@ class BrandIn(Schema):
     description = fields.String()
 
 
+class BrandChangeIn(Schema):
+    """Only the fields given change; slug and owner cannot."""
+    name = fields.String(metadata={"example": "炎陵黄桃"})
+    aliases = fields.List(fields.String())
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    level = fields.String(validate=validate.OneOf(("province", "city", "county", "enterprise")))
+    parent = fields.String(allow_none=True, metadata={"description": "slug of the parent brand, null for none"})
+    area = fields.List(fields.String(), metadata={"description": "GB/T 2260 codes"})
+    products = fields.List(fields.String())
+    gi_number = fields.String(allow_none=True)
+    standard = fields.String(allow_none=True)
+    description = fields.String()
+    reason = fields.String(metadata={"description": "why, kept in the ledger entry"})
+
+
 class BrandOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

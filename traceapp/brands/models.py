@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -32,6 +32,8 @@ class Brand(Base):
     standard: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
     retired_on: Mapped[date | None]
+    # The brand's QR codes encode the GS1 Digital Link URI (/01/<gtin>/10/<lot>) for batches with both.
+    qr_digital_link: Mapped[bool] = mapped_column(default=False, server_default=false())
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
     # Derived for search, not a ledger fact: names, aliases, their pinyin and initials, place names.
     search_text: Mapped[str] = mapped_column(Text)

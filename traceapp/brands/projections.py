@@ -13,9 +13,13 @@ from traceapp.records.projections import compare, entries
 
 
 def brand_differences(session: Session) -> Iterator[str]:
-    """Yield a sentence for each brand row that differs from its registration and retirement entries."""
+    """Yield a sentence for each brand row that differs from its registration, changes and retirement."""
     expected = {e["subject"].removeprefix("brand:"): (seq, dict(e["data"]))
                 for seq, e in entries(session, "brand.registered")}
+    for _seq, entry in entries(session, "brand.changed"):  # in ledger order: the last change wins
+        slug = entry["subject"].removeprefix("brand:")
+        if slug in expected:
+            expected[slug][1].update(entry["data"]["changes"])
     for _seq, entry in entries(session, "brand.retired"):
         slug = entry["subject"].removeprefix("brand:")
         if slug in expected:

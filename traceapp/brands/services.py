@@ -46,51 +46,130 @@ def _owner(session: Session, user, f: Fields) -> Organization | None:
     return owner
 
 
+# What a brand manager may change after registration; the slug (printed in URLs) and the owner may not.
+CHANGEABLE = ("name", "aliases", "category", "level", "parent", "area", "products", "gi_number", "standard",
+              "description")
+
+
+def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...], brand: Brand | None = None) -> dict:
+    """Read and check the named brand fields (``parent`` as a Brand or None); ``brand`` is the one being
+    changed, whose parent may not be itself or below it and whose area must still hold its sub-brands'."""
+    values: dict = {}
+    if "name" in fields:
+        values["name"] = f.text("name", max_length=100)
+    if "aliases" in fields:
+        values["aliases"] = f.text_list("aliases", max_items=20, max_length=100) if data.get("aliases") else []
+    if "category" in fields:
+        values["category"] = f.choice("category", CATEGORIES)
+    if "level" in fields:
+        values["level"] = f.choice("level", LEVELS)
+    if "parent" in fields:
+        values["parent"] = _read_parent(session, f, data, brand)
+    if "area" in fields:
+        values["area"] = area = f.text_list("area", max_items=50, max_length=6)
+        for code in area:
+            if not regions.is_valid(code):
+                f.fail("area", _("area 中的 %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
+                                 code=code, version=regions.DATA_VERSION))
+    if "products" in fields:
+        values["products"] = f.text_list("products")
+    if "gi_number" in fields:
+        values["gi_number"] = f.text("gi_number", required=False, max_length=100) or None
+    if "standard" in fields:
+        values["standard"] = f.text("standard", required=False, max_length=100) or None
+    if "description" in fields:
+        values["description"] = f.text("description", required=False, max_length=2000)
+    parent = values["parent"] if "parent" in values else (
+        session.get(Brand, brand.parent_id) if brand is not None and brand.parent_id else None)
+    area = values.get("area") or (brand.area if brand is not None else [])
+    if parent is not None and area and not _within(area, parent.area):
+        f.fail("area", _("品牌的产地范围必须在上级品牌 %(parent)s 的范围之内。", parent=parent.name))
+    if brand is not None and "area" in values:
+        for child in session.scalars(select(Brand).where(Brand.parent_id == brand.id)):
+            if not _within(child.area, area):
+                f.fail("area", _("下级品牌 %(child)s 的产地范围必须仍在本品牌的范围之内。", child=child.name))
+    return values
+
+
+def _within(area: list[str], outer: list[str]) -> bool:
+    return all(any(regions.contains(o, code) for o in outer) for code in area)
+
+
+def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -> Brand | None:
+    if not data.get("parent"):
+        return None
+    parent_slug = f.text("parent", max_length=64)
+    parent = session.scalar(select(Brand).where(Brand.slug == parent_slug.lower()))
+    if parent is None:
+        f.fail("parent", _("没有标识为 %(slug)s 的品牌。", slug=parent_slug))
+        return None
+    ancestor, seen = parent, set()
+    while brand is not None and ancestor is not None and ancestor.id not in seen:
+        if ancestor.id == brand.id:
+            f.fail("parent", _("品牌不能以自己或自己的下级品牌为上级品牌。"))
+            return None
+        seen.add(ancestor.id)
+        ancestor = session.get(Brand, ancestor.parent_id) if ancestor.parent_id else None
+    return parent
+
+
 def register_brand(session: Session, data: dict, *, user) -> Brand:
     """Register a brand owned by the user's brand-owner organization and append ``brand.registered``."""
     require_role(user, "brand_manager")
     f = Fields(data)
-    name = f.text("name", max_length=100)
-    aliases = f.text_list("aliases", max_items=20, max_length=100) if data.get("aliases") else []
+    values = _read_brand(session, f, data, CHANGEABLE)
     slug = f.pattern("slug", SLUG, _("slug 只能包含小写字母、数字和连字符，例如 yanling-huangtao。"), required=False)
     if len(slug) > 64:  # the column's length; a longer one is a database error on PostgreSQL
         f.fail("slug", _("%(field)s 不能超过 %(max)d 个字符。", field="slug", max=64))
-    if not slug and name:
-        slug = search.slug_for(name)
+    if not slug and values["name"]:
+        slug = search.slug_for(values["name"])
         if not slug:  # a name without any letter, digit or Chinese character
             f.fail("slug", _("%(field)s 是必填项。", field="slug"))
-    category = f.choice("category", CATEGORIES)
-    level = f.choice("level", LEVELS)
-    parent = None
-    if data.get("parent"):
-        parent_slug = f.text("parent", max_length=64)
-        parent = session.scalar(select(Brand).where(Brand.slug == parent_slug.lower()))
-        if parent is None:
-            f.fail("parent", _("没有标识为 %(slug)s 的品牌。", slug=parent_slug))
     owner = _owner(session, user, f)
-    area = f.text_list("area", max_items=50, max_length=6)
-    for code in area:
-        if not regions.is_valid(code):
-            f.fail("area", _("area 中的 %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
-                             code=code, version=regions.DATA_VERSION))
-    if parent is not None and area and not all(any(regions.contains(p, c) for p in parent.area) for c in area):
-        f.fail("area", _("品牌的产地范围必须在上级品牌 %(parent)s 的范围之内。", parent=parent.name))
-    products = f.text_list("products")
-    gi_number = f.text("gi_number", required=False, max_length=100) or None
-    standard = f.text("standard", required=False, max_length=100) or None
-    description = f.text("description", required=False, max_length=2000)
     f.check()
     if session.scalar(select(Brand.id).where(Brand.slug == slug)):
         raise Conflict(_("品牌标识 %(slug)s 已被使用。", slug=slug), {"slug": "duplicate"})
-    brand = Brand(slug=slug, name=name, aliases=aliases, category=category, level=level,
-                  parent_id=parent.id if parent else None, owner_id=owner.id, area=area, products=products,
-                  gi_number=gi_number, standard=standard, description=description, ledger_seq=-1,
-                  search_text=search.search_text(name, aliases, area))
+    parent = values.pop("parent")
+    brand = Brand(slug=slug, **values, parent_id=parent.id if parent else None, owner_id=owner.id, ledger_seq=-1,
+                  search_text=search.search_text(values["name"], values["aliases"], values["area"]))
     entry = ledger_of(session).append(session, "brand.registered", user.actor(), f"brand:{slug}",
                                       brand_record(brand, parent))
     brand.ledger_seq = entry.seq
     session.add(brand)
     session.flush()  # the brand's id, for the answer and for licences granted in the same transaction
+    return brand
+
+
+def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
+    """Change some of a brand's fields (those present in ``data``) and append ``brand.changed`` with the
+    new values, the previous ones and an optional reason. Licences and batches stay as they are."""
+    _require_manager(user, brand)
+    f = Fields(data)
+    for field in ("slug", "owner"):
+        if field in f.data:
+            f.fail(field, _("%(field)s 登记后不能修改。", field=field))
+    fields = tuple(field for field in CHANGEABLE if field in f.data)
+    if not fields and not f.errors:
+        f.fail("body", _("请至少给出一个要修改的字段：%(fields)s。", fields=", ".join(CHANGEABLE)))
+    values = _read_brand(session, f, f.data, fields, brand)
+    reason = f.text("reason", required=False, max_length=500)
+    f.check()
+    parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
+    before = brand_record(brand, parent)
+    if "parent" in values:
+        parent = values.pop("parent")
+        brand.parent_id = parent.id if parent else None
+    for field, value in values.items():
+        setattr(brand, field, value)
+    after = brand_record(brand, parent)
+    changes = {k: after[k] for k in fields if after[k] != before[k]}
+    if not changes:
+        raise Conflict(_("这些值与品牌当前的登记相同，没有需要修改的内容。"))
+    brand.search_text = search.search_text(brand.name, brand.aliases, brand.area)
+    data_ = {"changes": changes, "previous": {k: before[k] for k in changes}}
+    if reason:
+        data_["reason"] = reason
+    ledger_of(session).append(session, "brand.changed", user.actor(), f"brand:{brand.slug}", data_)
     return brand
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceapp.db import Base
@@ -44,7 +44,7 @@ class Batch(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     product: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(32))
-    brand: Mapped[str | None] = mapped_column(String(64), index=True)
+    brand: Mapped[str | None] = mapped_column(String(64))
     quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
     unit: Mapped[str] = mapped_column(String(8))
     harvest_date: Mapped[date]
@@ -58,7 +58,10 @@ class Batch(Base):
     inputs: Mapped[list[BatchInput]] = relationship(foreign_keys="BatchInput.batch_id",
                                                     order_by="BatchInput.input_id")
 
-    __table_args__ = (UniqueConstraint("gtin", "lot", name="uq_batches_gtin_lot"),)
+    __table_args__ = (UniqueConstraint("gtin", "lot", name="uq_batches_gtin_lot"),
+                      # a brand's batches by harvest, covering the brand page's sums (migration 0006)
+                      Index("ix_batches_brand_harvest", "brand", "harvest_date", "id", "organization_id", "unit",
+                            "quantity"))
 
 
 class BatchInput(Base):
@@ -160,4 +163,37 @@ class BatchCorrection(Base):
     reason: Mapped[str] = mapped_column(String(500))
     corrected_by: Mapped[str] = mapped_column(String(64))
     corrected_at: Mapped[datetime]
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class LabelPrint(Base):
+    """One ``batch.labels_printed`` entry: a sheet of labels, one per package of ``package_quantity``."""
+
+    __tablename__ = "label_prints"
+    projection = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    labels: Mapped[int]
+    package_quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    layout: Mapped[str] = mapped_column(String(16))
+    printed_by: Mapped[str] = mapped_column(String(64))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+CODE_STATES = ("active", "frozen", "void")
+
+
+class CodeState(Base):
+    """A batch code's state when it is not plainly ``active``: ``frozen`` (reversible) or ``void``
+    (final), from the latest ``code.*`` ledger entry. No row means active."""
+
+    __tablename__ = "code_states"
+    projection = True
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(500))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime]
     ledger_seq: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,33 @@
+"""Scans of consumer pages. Not ledger facts: operational records kept to tell a consumer how
+often a code was looked up. The client is a salted hash, never the IP address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceapp.db import Base
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int]
+    scanned_at: Mapped[datetime]
+    client: Mapped[str] = mapped_column(String(64))
+    hints: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (Index("ix_scans_batch_id_scanned_at", "batch_id", "scanned_at"),)
+
+
+class FirstScan(Base):
+    """A code's first scan: the primary key makes two concurrent first scans record one."""
+
+    __tablename__ = "first_scans"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    scanned_at: Mapped[datetime]
+    client: Mapped[str] = mapped_column(String(64))
