@@ -70,6 +70,8 @@ HTTP_MESSAGES = {
     405: ("method_not_allowed", _l("这个地址不接受这种请求方法。")),
     400: ("bad_request", _l("请求有误。")),
 }
+# What a scanned code that matches nothing gets: never a hint about codes that do exist.
+TRACE_NOT_FOUND = _l("没有找到这个追溯码。请核对包装上的码是否完整，或向销售者咨询。")
 
 
 def init_app(app: Flask) -> None:
@@ -85,6 +87,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description))
+        if exc.code == 404 and request.path.startswith("/t/"):
+            message = TRACE_NOT_FOUND
         return error_response(exc.code or 500, code, str(message))
 
     @app.errorhandler(Exception)

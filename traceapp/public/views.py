@@ -1,16 +1,19 @@
-"""The public home page and the consumer page of a batch."""
+"""The public home page and the consumer page of a batch (``/t/<code>`` and ``/t/<code>.json``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, jsonify, render_template
+from markupsafe import Markup
 
 from traceapp import db
-from traceapp.brands.queries import claim_status
+from traceapp.errors import TRACE_NOT_FOUND, NotFound
 from traceapp.ledger.store import parse_checkpoint
-from traceapp.records import queries
+from traceapp.page_cache import rendered
+from traceapp.public.consumer import consumer_view, registration_proof
 from traceapp.records.services import get_batch
 
 bp = Blueprint("public", __name__)
+SCANS_SLOT = "<!--scans-->"  # filled per view: the page around it is kept while the ledger is unchanged
 
 
 @bp.get("/")
@@ -20,10 +23,33 @@ def index():
     return render_template("index.html", checkpoint=checkpoint, key=db.ledger().verifier.encode())
 
 
+def find_batch(code: str):
+    """Return the batch of a printed code (any case), or a 404 that says nothing about other codes."""
+    try:
+        return get_batch(db.session(), code)
+    except NotFound:
+        raise NotFound(str(TRACE_NOT_FOUND)) from None
+
+
 @bp.get("/t/<code>")
 def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens."""
     session = db.session()
-    batch = get_batch(session, code)
-    return render_template("trace.html", batch=queries.batch_detail(session, batch),
-                           claim=claim_status(session, batch))
+    batch = find_batch(code)
+    html, _etag = rendered(lambda: render_template(
+        "public/trace.html", batch=consumer_view(session, batch), key=db.ledger().verifier.encode(),
+        scans_slot=Markup(SCANS_SLOT)))
+    response = Response(html.replace(SCANS_SLOT, "", 1), mimetype="text/html")
+    response.cache_control.no_store = True  # each view is counted
+    response.vary.add("Accept-Language")
+    return response
+
+
+@bp.get("/t/<code>.json")
+def trace_json(code: str):
+    """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger."""
+    session = db.session()
+    batch = find_batch(code)
+    response = jsonify({**consumer_view(session, batch), "proof": registration_proof(session, batch)})
+    response.cache_control.no_cache = True
+    return response

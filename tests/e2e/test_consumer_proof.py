@@ -1,0 +1,102 @@
+"""A consumer's phone (360×640, Debian's chromium) opens a batch's page and checks, with WebCrypto,
+that its registration is in the signed ledger; a proof, root or signature altered on the way (by
+route interception) must give ``failed``. The page loads nothing from elsewhere."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from sqlalchemy import select
+
+from traceapp import db
+from traceapp.ledger.store import LedgerEntry
+from traceapp.records.models import Batch
+
+pytestmark = pytest.mark.e2e
+
+
+def codes(app) -> tuple[str, str]:
+    """Return a plain demo batch's code and the recalled one's."""
+    with app.app_context():
+        session = db.session()
+        recalled = session.scalar(select(LedgerEntry.subject).where(LedgerEntry.kind == "batch.recalled"))
+        recalled = recalled.removeprefix("batch:")
+        plain = session.scalar(select(Batch.code).where(Batch.code != recalled).order_by(Batch.id))
+        return plain, recalled
+
+
+def proof_status(phone) -> str:
+    phone.wait_for_function("document.getElementById('ledger-proof').dataset.status !== 'pending'", timeout=10000)
+    return phone.get_attribute("#ledger-proof", "data-status")
+
+
+def flip(hex_digit: str) -> str:
+    return "0" if hex_digit != "0" else "1"
+
+
+def test_the_phone_verifies_the_proof_and_loads_nothing_from_elsewhere(app, live_server, phone):
+    code, _recalled = codes(app)
+    requested = []
+    phone.on("request", lambda r: requested.append(r.url))
+    phone.goto(f"{live_server}/t/{code}")
+    assert proof_status(phone) == "verified"
+    text = phone.inner_text("#ledger-proof")
+    assert "已在账本第" in text and "中验证" in text
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert all(url.startswith(live_server) for url in requested), requested
+    assert sorted(url.removeprefix(live_server) for url in requested) == sorted(
+        [f"/t/{code}", "/static/style.css", "/static/verify.js", f"/t/{code}.json"])
+
+
+def tamper_proof(proof: dict) -> None:
+    first = proof["proof"][0]
+    proof["proof"][0] = flip(first[0]) + first[1:]
+
+
+def tamper_root(proof: dict) -> None:
+    text, signatures = proof["checkpoint"].split("\n\n", 1)
+    lines = text.split("\n")
+    root = bytearray(base64.b64decode(lines[2]))
+    root[0] ^= 0x01
+    lines[2] = base64.b64encode(bytes(root)).decode()
+    proof["checkpoint"] = "\n".join(lines) + "\n\n" + signatures
+
+
+def tamper_signature(proof: dict) -> None:
+    text, signatures = proof["checkpoint"].split("\n\n", 1)
+    dash, name, blob = signatures.split("\n")[0].split(" ")
+    sig = bytearray(base64.b64decode(blob))
+    sig[-1] ^= 0x01
+    proof["checkpoint"] = f"{text}\n\n{dash} {name} {base64.b64encode(bytes(sig)).decode()}\n"
+
+
+def tamper_entry(proof: dict) -> None:
+    proof["entry"]["data"]["quantity"] = "99999"
+
+
+@pytest.mark.parametrize("tamper", [tamper_proof, tamper_root, tamper_signature, tamper_entry])
+def test_an_altered_proof_root_signature_or_entry_fails(app, live_server, phone, tamper):
+    code, _recalled = codes(app)
+
+    def alter(route):
+        response = route.fetch()
+        body = response.json()
+        tamper(body["proof"])
+        route.fulfill(response=response, body=json.dumps(body, ensure_ascii=False),
+                      headers={**response.headers, "content-type": "application/json"})
+
+    phone.route(f"**/t/{code}.json", alter)
+    phone.goto(f"{live_server}/t/{code}")
+    assert proof_status(phone) == "failed"
+    assert "验证失败" in phone.inner_text("#ledger-proof")
+
+
+def test_a_recalled_batch_shows_the_banner_first(app, live_server, phone):
+    _code, recalled = codes(app)
+    phone.goto(f"{live_server}/t/{recalled}")
+    banner = phone.locator("#recall-banner")
+    assert banner.is_visible() and "召回" in banner.inner_text()
+    assert banner.bounding_box()["y"] < phone.locator("h1").bounding_box()["y"]
+    assert proof_status(phone) == "verified"
