@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run install dev test lint bench clean-db
+.PHONY: run install dev test lint bench clean-db fonts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-run: install
+run: install fonts
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
@@ -39,7 +39,17 @@ test: dev
 	@test -x /usr/bin/chromium || (echo "installing Debian's chromium for the browser tests" && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "could not install chromium: the browser tests will skip (CI fails them)"
+	@dpkg -s libcairo2 >/dev/null 2>&1 || (echo "installing libcairo2 (SVG QR codes are rasterized to decode them)" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 >/dev/null) || \
+		echo "could not install libcairo2: the SVG decoding test will fail"
+	@$(MAKE) --no-print-directory fonts
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The CJK font label PDFs embed; without it (no root, no network) they use reportlab's built-in STSong-Light.
+fonts:
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (echo "installing fonts-wqy-microhei for label PDFs" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || \
+		echo "could not install fonts-wqy-microhei: label PDFs use the built-in STSong-Light font"
 
 lint: dev
 	$(BIN)/ruff check .

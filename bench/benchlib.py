@@ -1,22 +1,32 @@
-"""What the benchmarks share: throwaway databases, a gunicorn server, log lines, the met/NO column."""
+"""What the benchmarks share: throwaway databases, a gunicorn server, the app's environment and
+migration, an in-process profile of pages with every SQL statement timed, wrk, log lines, the met/NO column."""
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
+import re
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import make_url
+from sqlalchemy import create_engine, event, make_url, text
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC_URL = "http://bench.traceapp.test"
+ORIGIN = "bench.traceapp.test/ledger"
 
 
 def log(message: str) -> None:
@@ -98,6 +108,18 @@ class Gunicorn:
             time.sleep(0.1)
         raise SystemExit(f"gunicorn did not answer within {timeout} s:\n{self.log_tail()}")
 
+    def settle(self, timeout: float = 120) -> float:
+        """Wait until the workers have worked off what a finished wrk run left queued (the connections wrk
+        closed still hold requests that gunicorn answers): until two probes in a row answer within 100 ms.
+        Return the seconds it took."""
+        start = time.monotonic()
+        quick = 0
+        while quick < 2 and time.monotonic() - start < timeout:
+            t0 = time.monotonic()
+            self.get(self.probe)
+            quick = quick + 1 if time.monotonic() - t0 < 0.1 else 0
+        return time.monotonic() - start
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -115,3 +137,140 @@ class Gunicorn:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_text()[-chars:]
+
+
+def database_size(url: str) -> int:
+    """Return the bytes the database takes (SQLite: its files, with -wal and -shm)."""
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database)
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def app_env(url: str, instance: Path) -> dict:
+    """Return the environment of the app under benchmark: this database and instance folder, the bench URLs."""
+    env = {**os.environ, "DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance),
+           "TRACEAPP_PUBLIC_URL": PUBLIC_URL, "TRACEAPP_LEDGER_ORIGIN": ORIGIN}
+    for key in ("SECRET_KEY", "TRACEAPP_ENV", "BENCH_BARE_BYTES"):
+        env.pop(key, None)
+    return env
+
+
+def migrate(env: dict) -> None:
+    """Run ``flask --app traceapp db upgrade`` in ``env``."""
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "traceapp", "db", "upgrade"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"flask db upgrade failed ({out.returncode}):\n{out.stdout}{out.stderr}")
+
+
+def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config: dict | None = None,
+            keep_statements: bool = False) -> dict:
+    """Render each path ``repeat`` times in-process (Flask test client, page cache off, ``config`` on top)
+    with every SQL statement timed; return per path the size, status, statements, SQL and total
+    milliseconds (medians; also the first run's total and statements), the costliest statements of the
+    last run and its body (and with ``keep_statements`` every (statement, seconds) of the last run)."""
+    from traceapp import create_app
+
+    app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance), "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
+                      "TRACEAPP_LEDGER_ORIGIN": ORIGIN, "PAGE_CACHE": False, **(config or {})})
+    engine = app.extensions["traceapp.db"].engine
+    statements: list[tuple[str, float]] = []
+    started: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_args):
+        started.append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(_conn, _cursor, statement, *_args):
+        statements.append((" ".join(statement.split()), time.perf_counter() - started.pop()))
+
+    client = app.test_client()
+    result = {}
+    try:
+        for what, path in paths.items():
+            runs = []
+            for _ in range(repeat):
+                statements.clear()
+                t0 = time.perf_counter()
+                response = client.get(path)
+                total = time.perf_counter() - t0
+                runs.append((total, sum(s for _, s in statements), len(statements)))
+            by_text: dict[str, list[float]] = defaultdict(list)
+            for statement, seconds in statements:
+                by_text[statement].append(seconds)
+            top = sorted(by_text.items(), key=lambda kv: sum(kv[1]), reverse=True)[:4]
+            result[what] = {
+                "path": path, "status": response.status_code, "bytes": len(response.data),
+                "statements": runs[-1][2], "sql_ms": round(1000 * statistics.median(r[1] for r in runs), 1),
+                "total_ms": round(1000 * statistics.median(r[0] for r in runs), 1),
+                "first_total_ms": round(1000 * runs[0][0], 1), "first_statements": runs[0][2],
+                "top": [{"sql": s[:160], "calls": len(t), "ms": round(1000 * sum(t), 1)} for s, t in top],
+                "body": response.get_data().decode(errors="replace")}
+            if keep_statements:
+                result[what]["log"] = list(statements)
+    finally:
+        engine.dispose()
+    return result
+
+
+def ensure_wrk() -> str:
+    """Return the path of wrk, installing Debian's package first if it is missing (as root)."""
+    found = shutil.which("wrk") or ("/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else None)
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: install it with `apt-get install -y wrk` (as root)")
+    log("wrk is missing: apt-get install -y wrk")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        out = subprocess.run(install, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"apt-get install -y wrk failed:\n{out.stdout}{out.stderr}")
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still missing after apt-get install")
+    return found
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def duration_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", value).groups()
+    return float(number) * _UNITS_MS[unit]
+
+
+def parse_wrk(output: str) -> dict:
+    """Pull requests/s, the latency percentiles, the request count and the errors out of ``wrk --latency``."""
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    if rps is None:
+        raise SystemExit(f"could not read wrk's output:\n{output}")
+    pct = {f"p{int(p)}_ms": duration_ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
+    total = re.search(r"^\s+(\d+) requests in", output, re.M)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = dict(zip(("connect", "read", "write", "timeout"), map(int, socket_errors.groups()), strict=True)) \
+        if socket_errors else {}
+    return {"req_per_s": float(rps.group(1)), **pct, "requests": int(total.group(1)) if total else 0,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors}
+
+
+def run_wrk(wrk: str, url: str, args: argparse.Namespace, seconds: int, script: Path | None = None,
+            script_args: tuple[str, ...] = ()) -> dict:
+    """Run wrk (``args.threads`` threads, ``args.connections`` connections, with ``--latency`` and, if
+    given, the Lua ``script`` and its arguments) for ``seconds`` against ``url``; return parse_wrk's figures."""
+    cmd = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
+           *(["-s", str(script)] if script else []), url, *(["--", *script_args] if script_args else [])]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}{out.stderr}")
+    return parse_wrk(out.stdout)

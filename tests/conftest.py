@@ -125,6 +125,9 @@ def app(database_url, tmp_path):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     yield app
+    from traceapp.public import scans
+
+    scans.stop(app)  # no scan-writing thread may outlive the test's database
     app.extensions["traceapp.db"].engine.dispose()
 
 

@@ -173,3 +173,49 @@ def test_the_page_follows_the_ledger_at_once(demo):
         make_inspection(s, inspector, batch, report_no="ZZJC-2099-0001")
     assert "ZZJC-2099-0001" in client.get(f"/t/{batch.code}").text
     assert re.search(r'data-code="' + batch.code, client.get(f"/t/{batch.code}").text)
+
+
+def test_each_view_is_a_scan_and_many_scans_are_called_unusual_never_fake(demo):
+    demo.config.update(SCAN_ALERT_COUNT=3)
+    client = demo.test_client()
+    code = demo_batches(demo)[0].code
+    for n in (1, 2, 3):
+        page = client.get(f"/t/{code}").text
+        assert f"共查询 {n} 次" in page and "本系统记录的首次查询时间" in page
+        assert "存在异常查询记录" not in page
+    client.get(f"/t/{code}.json")  # the page's own script: not a scan
+    page = client.get(f"/t/{code}").text
+    assert "共查询 4 次" in page and "存在异常查询记录，建议核对购买渠道" in page
+    assert "假" not in page.split('id="scans"')[1].split("</p>")[0]
+    english = client.get(f"/t/{code}?lang=en").text
+    assert "fake" not in english.lower()
+
+
+def test_a_frozen_or_void_code_says_so(demo):
+    from traceapp.records.code_states import freeze_code, void_code
+
+    client = demo.test_client()
+    first, second = demo_batches(demo)[:2]
+    with demo.app_context(), db.write_session() as s:
+        regulator = s.scalar(select(User).where(User.username == "regulator"))
+        freeze_code(s, s.get(Batch, first.id), {"reason": "包装印刷批次核查中"}, user=regulator)
+        void_code(s, s.get(Batch, second.id), {"reason": "标签印错，已销毁"}, user=regulator)
+    frozen = client.get(f"/t/{first.code}").text
+    assert 'id="code-state"' in frozen and "冻结" in frozen and "包装印刷批次核查中" in frozen
+    void = client.get(f"/t/{second.code}").text
+    assert 'id="code-state"' in void and "作废" in void and "标签印错，已销毁" in void
+    assert client.get(f"/t/{first.code}.json").json["code_state"]["state"] == "frozen"
+    assert 'id="code-state"' not in client.get(f"/t/{demo_batches(demo)[2].code}").text
+
+
+def test_scanning_is_rate_limited_per_client(demo):
+    demo.config.update(SCAN_RATE_LIMIT=5, SCAN_RATE_WINDOW=60)
+    code = demo_batches(demo)[0].code
+    client = demo.test_client()
+    for _ in range(5):
+        assert client.get(f"/t/{code}").status_code == 200
+    refused = client.get(f"/t/{code}")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert client.get(f"/t/{code}.json").status_code == 429
+    other = demo.test_client()
+    assert other.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200

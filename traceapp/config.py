@@ -37,6 +37,18 @@ def load(app: Flask, test_config: dict | None) -> None:
         BABEL_DEFAULT_LOCALE="zh",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # Scans of consumer pages (traceapp/public/scans.py). Behind a reverse proxy, set
+        # TRACEAPP_BEHIND_PROXY so the client is the last X-Forwarded-For hop.
+        TRACEAPP_BEHIND_PROXY=False,
+        SCAN_ALERT_COUNT=20,  # more scans than this: "存在异常查询记录"
+        SCAN_ALERT_CLIENTS=10,  # or this many distinct clients ...
+        SCAN_ALERT_WINDOW=3600,  # ... within this many seconds
+        SCAN_RATE_LIMIT=120,  # requests per client ...
+        SCAN_RATE_WINDOW=60,  # ... per this many seconds, per worker
+        SCAN_FLUSH_INTERVAL=1.0,  # seconds between writes of buffered scans
+        SCAN_FLUSH_ROWS=500,  # or as soon as this many are buffered
+        SCAN_COUNT_REFRESH=10.0,  # seconds a worker trusts its cached count of a code's scans
+        SCAN_TIMEZONE="Asia/Shanghai",
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ENV_KEYS:

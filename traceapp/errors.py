@@ -77,7 +77,7 @@ TRACE_NOT_FOUND = _l("没有找到这个追溯码。请核对包装上的码是�
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return *error_response(exc.status, exc.code, exc.message, exc.fields), getattr(exc, "headers", {})
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
@@ -95,3 +95,15 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s", request.path)
         return error_response(500, "internal_error", str(_l("服务器内部错误，请稍后再试。")))
+
+
+class TooManyRequests(DomainError):
+    """Too many requests from one client; ``retry_after`` seconds until it may try again (RFC 6585)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

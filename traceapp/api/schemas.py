@@ -266,6 +266,8 @@ class BrandIn(Schema):
     gi_number = fields.String(allow_none=True)
     standard = fields.String(allow_none=True)
     description = fields.String()
+    qr_digital_link = fields.Boolean(metadata={"description": "QR codes of batches with a GTIN and lot encode the "
+                                               "GS1 Digital Link URI /01/<gtin>/10/<lot>"})
 
 
 class BrandChangeIn(Schema):
@@ -280,6 +282,8 @@ class BrandChangeIn(Schema):
     gi_number = fields.String(allow_none=True)
     standard = fields.String(allow_none=True)
     description = fields.String()
+    qr_digital_link = fields.Boolean(metadata={"description": "QR codes of batches with a GTIN and lot encode the "
+                                               "GS1 Digital Link URI /01/<gtin>/10/<lot>"})
     reason = fields.String(metadata={"description": "why, kept in the ledger entry"})
 
 
@@ -300,6 +304,7 @@ class BrandOut(Schema):
     standard = fields.String(allow_none=True)
     description = fields.String(required=True)
     retired_on = fields.String(allow_none=True)
+    qr_digital_link = fields.Boolean(required=True)
     url = fields.String(required=True)
     ledger_seq = fields.Integer(required=True)
 

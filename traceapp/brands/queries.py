@@ -22,6 +22,7 @@ def brand_view(session: Session, brand: Brand) -> dict:
     return {"id": brand.id, **brand_record(brand, parent), "owner_id": brand.owner_id,
             "area_names": [regions.full_name(c) for c in brand.area],
             "retired_on": brand.retired_on.isoformat() if brand.retired_on else None,
+            "qr_digital_link": brand.qr_digital_link,
             "url": public_url(f"/brands/{brand.slug}"), "ledger_seq": brand.ledger_seq}
 
 

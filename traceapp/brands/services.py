@@ -48,7 +48,8 @@ def _owner(session: Session, user, f: Fields) -> Organization | None:
 
 # What a brand manager may change after registration; the slug (printed in URLs) and the owner may not.
 CHANGEABLE = ("name", "aliases", "category", "level", "parent", "area", "products", "gi_number", "standard",
-              "description")
+              "description", "qr_digital_link")
+FLAGS = {"true": True, "false": False, "1": True, "0": False, "on": True, "off": False}
 
 
 def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...], brand: Brand | None = None) -> dict:
@@ -79,6 +80,8 @@ def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...]
         values["standard"] = f.text("standard", required=False, max_length=100) or None
     if "description" in fields:
         values["description"] = f.text("description", required=False, max_length=2000)
+    if "qr_digital_link" in fields:
+        values["qr_digital_link"] = _flag(f, "qr_digital_link")
     parent = values["parent"] if "parent" in values else (
         session.get(Brand, brand.parent_id) if brand is not None and brand.parent_id else None)
     area = values.get("area") or (brand.area if brand is not None else [])
@@ -89,6 +92,18 @@ def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...]
             if not _within(child.area, area):
                 f.fail("area", _("下级品牌 %(child)s 的产地范围必须仍在本品牌的范围之内。", child=child.name))
     return values
+
+
+def _flag(f: Fields, field: str) -> bool:
+    """Read a boolean (JSON true/false, or a form's "true"/"false"/"on"/"off"/"1"/"0"); absent is false."""
+    raw = f.data.get(field)
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    value = FLAGS.get(raw.strip().lower()) if isinstance(raw, str) else None
+    if value is None:
+        f.fail(field, _("%(field)s 必须是 true 或 false。", field=field))
+        return False
+    return value
 
 
 def _within(area: list[str], outer: list[str]) -> bool:
@@ -155,13 +170,13 @@ def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     reason = f.text("reason", required=False, max_length=500)
     f.check()
     parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
-    before = brand_record(brand, parent)
+    before = {"qr_digital_link": False, **brand_record(brand, parent)}  # the flag is only recorded when on
     if "parent" in values:
         parent = values.pop("parent")
         brand.parent_id = parent.id if parent else None
     for field, value in values.items():
         setattr(brand, field, value)
-    after = brand_record(brand, parent)
+    after = {"qr_digital_link": False, **brand_record(brand, parent)}
     changes = {k: after[k] for k in fields if after[k] != before[k]}
     if not changes:
         raise Conflict(_("这些值与品牌当前的登记相同，没有需要修改的内容。"))
@@ -177,7 +192,9 @@ def brand_record(brand: Brand, parent: Brand | None) -> dict:
     return {"name": brand.name, "aliases": brand.aliases, "slug": brand.slug, "category": brand.category,
             "level": brand.level, "parent": parent.slug if parent else None, "owner": f"org:{brand.owner_id}",
             "area": brand.area, "products": brand.products, "gi_number": brand.gi_number,
-            "standard": brand.standard, "description": brand.description}
+            "standard": brand.standard, "description": brand.description,
+            # Only when on, so that entries written before the setting existed still match their rows.
+            **({"qr_digital_link": True} if brand.qr_digital_link else {})}
 
 
 def _require_manager(user, brand: Brand) -> None:

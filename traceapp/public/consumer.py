@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from traceapp import db
 from traceapp.brands.queries import claim_status
 from traceapp.records import queries, regions
+from traceapp.records.code_states import code_state
 from traceapp.records.models import Batch, BatchInput, Organization
 from traceapp.records.recalls import recall_status
 from traceapp.records.services import quantity_text
@@ -19,9 +20,12 @@ MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper t
 
 def consumer_view(session: Session, batch: Batch) -> dict:
     """Return the batch's facts, inspections, certificates, 合格证 and corrections, its brand claim, where a
-    pooled or processed batch came from (down to the farms), and whether it is recalled."""
-    return {**queries.batch_detail(session, batch), "claim": claim_status(session, batch),
-            "sources": sources(session, batch), "recall": recall_status(session, batch)}
+    pooled or processed batch came from (down to the farms), whether it is recalled, and its code's state."""
+    detail = queries.batch_detail(session, batch)
+    state = code_state(session, batch)
+    return {**detail, "claim": claim_status(session, batch),
+            "sources": sources(session, batch) if detail["inputs"] else [], "recall": recall_status(session, batch),
+            "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None}}
 
 
 def sources(session: Session, batch: Batch, depth: int = 6) -> list[dict]:

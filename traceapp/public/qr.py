@@ -1,6 +1,7 @@
 """QR codes of batches: ``/qr/<code>.svg`` and ``.png`` encode the consumer URL
-(TRACEAPP_PUBLIC_URL + /t/<code>). They never change, so each is made once per process and
-served with a long cache lifetime and an ETag."""
+(TRACEAPP_PUBLIC_URL + /t/<code>), or the GS1 Digital Link URI (/01/<gtin>/10/<lot>) when the batch's
+brand chose it. Either always resolves to the same page, so a code cached from before a brand changed
+the setting stays right: each is made once per process and served with a long cache lifetime and an ETag."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import qrcode
 import qrcode.image.pure
 import qrcode.image.svg
 from flask import Blueprint, Response, request
+from sqlalchemy import select
 
 from traceapp import db
+from traceapp.brands.models import Brand
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
+from traceapp.public.digital_link import digital_link_uri
 from traceapp.records.queries import public_url
 from traceapp.records.services import get_batch
 
@@ -37,6 +41,15 @@ def render(url: str, fmt: str, level: str, box_size: int) -> bytes:
     return buffer.getvalue()
 
 
+def target_url(session, batch) -> str:
+    """Return the URL a batch's QR code (and its printed labels) encode: the GS1 Digital Link URI when the
+    batch has a GTIN and lot and its brand chose Digital Link QR codes, else the consumer page."""
+    if batch.gtin and batch.lot and batch.brand and session.scalar(
+            select(Brand.qr_digital_link).where(Brand.slug == batch.brand)):
+        return digital_link_uri(batch.gtin, batch.lot)
+    return public_url(f"/t/{batch.code}")
+
+
 @bp.get("/qr/<code>.<fmt>")
 def image(code: str, fmt: str):
     if fmt not in FORMATS:
@@ -47,8 +60,9 @@ def image(code: str, fmt: str):
     size = request.args.get("size", "10")
     if not size.isdigit() or not 1 <= int(size) <= 40:
         raise InvalidField("size", _("参数 size 必须是 1 到 40 之间的整数（每个模块的像素数）。"))
-    batch = get_batch(db.session(), code)
-    body = render(public_url(f"/t/{batch.code}"), fmt, level, int(size))
+    session = db.session()
+    batch = get_batch(session, code)
+    body = render(target_url(session, batch), fmt, level, int(size))
     response = Response(body, mimetype=FORMATS[fmt])
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.cache_control.public = True

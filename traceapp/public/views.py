@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
-from markupsafe import Markup
+from flask import Blueprint, Response, jsonify, render_template, request
+from markupsafe import Markup, escape
 
 from traceapp import db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
 from traceapp.ledger.store import parse_checkpoint
 from traceapp.page_cache import rendered
+from traceapp.public import scans
 from traceapp.public.consumer import consumer_view, registration_proof
 from traceapp.records.services import get_batch
 
@@ -31,15 +32,24 @@ def find_batch(code: str):
         raise NotFound(str(TRACE_NOT_FOUND)) from None
 
 
+def scans_html(summary: scans.ScanSummary) -> str:
+    sentences = scans.scan_sentences(summary)
+    alert = "".join(f' <strong class="alert">{escape(s)}</strong>' for s in sentences[1:])
+    return f'<p class="scans" id="scans" data-count="{summary.count}">{escape(sentences[0])}{alert}</p>'
+
+
 @bp.get("/t/<code>")
 def trace(code: str):
-    """The consumer page of one batch: what a QR code on a package opens."""
+    """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
+    client = scans.client_id(request)
+    scans.check_rate(client)
     session = db.session()
     batch = find_batch(code)
+    summary = scans.record_scan(batch.id, client, scans.client_hints(request))
     html, _etag = rendered(lambda: render_template(
         "public/trace.html", batch=consumer_view(session, batch), key=db.ledger().verifier.encode(),
         scans_slot=Markup(SCANS_SLOT)))
-    response = Response(html.replace(SCANS_SLOT, "", 1), mimetype="text/html")
+    response = Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html")
     response.cache_control.no_store = True  # each view is counted
     response.vary.add("Accept-Language")
     return response
@@ -47,7 +57,9 @@ def trace(code: str):
 
 @bp.get("/t/<code>.json")
 def trace_json(code: str):
-    """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger."""
+    """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger.
+    Not counted as a scan: the page's own script fetches it."""
+    scans.check_rate(scans.client_id(request))
     session = db.session()
     batch = find_batch(code)
     response = jsonify({**consumer_view(session, batch), "proof": registration_proof(session, batch)})

@@ -8,6 +8,10 @@ def init_app(app: Flask) -> None:
 
     guard.install(app.extensions["traceapp.db"].sessions)
     app.register_blueprint(views.bp)
+    from traceapp.records.code_state_views import bp as code_states_bp
+    app.register_blueprint(code_states_bp)
+    from traceapp.records.label_views import bp as label_sheets_bp
+    app.register_blueprint(label_sheets_bp)
     app.jinja_env.globals["labels"] = labels.all_labels()
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair

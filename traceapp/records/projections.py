@@ -150,5 +150,10 @@ CHECKS = (organization_differences, batch_differences, correction_differences, i
 
 
 def differences(session: Session) -> list[str]:
-    """Return every difference between the projection tables and the ledger."""
-    return [line for check in CHECKS for line in check(session)]
+    """Return every difference between the records' projection tables and the ledger."""
+    # Modules that build on this one (they import compare/entries) add their own checks here.
+    from traceapp.records.code_states import code_state_differences
+    from traceapp.records.label_sheets import label_print_differences
+
+    checks = (*CHECKS, label_print_differences, code_state_differences)
+    return [line for check in checks for line in check(session)]

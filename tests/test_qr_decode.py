@@ -1,0 +1,73 @@
+"""The QR codes as a phone reads them: /qr/<code>.png and /qr/<code>.svg (rasterized with cairosvg) are
+decoded by a real decoder (zxing-cpp), at the asked error-correction level, and the URL they carry leads to
+the batch's consumer page. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+
+import cairosvg
+import pytest
+import zxingcpp
+from PIL import Image
+
+from tests.factories import make_batch, make_world
+from traceapp import db
+
+PUBLIC_URL = "http://traceapp.test"  # the app fixture's TRACEAPP_PUBLIC_URL
+
+
+def decode(image: Image.Image) -> tuple[str, str]:
+    """Return the text and error-correction level of the one QR code in ``image``."""
+    # Transparent parts (the SVG has no background) are paper: white.
+    paper = Image.new("RGBA", image.size, "white")
+    found = zxingcpp.read_barcodes(Image.alpha_composite(paper, image.convert("RGBA")).convert("L"))
+    codes = [r for r in found if r.format == zxingcpp.BarcodeFormat.QRCode and r.valid]
+    assert len(codes) == 1, found
+    return codes[0].text, codes[0].ec_level
+
+
+def decode_png(body: bytes) -> tuple[str, str]:
+    return decode(Image.open(io.BytesIO(body)))
+
+
+def decode_svg(body: bytes) -> tuple[str, str]:
+    # The SVG is 1 mm per module; drawn at 400 px, a module is several pixels wide, as on a printed label.
+    return decode(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=body, output_width=400))))
+
+
+DECODERS = {"png": decode_png, "svg": decode_svg}
+
+
+def scanned(client, code: str, fmt: str, ec: str) -> tuple[str, str]:
+    response = client.get(f"/qr/{code}.{fmt}?ec={ec}")
+    assert response.status_code == 200
+    assert response.mimetype == ("image/png" if fmt == "png" else "image/svg+xml")
+    return DECODERS[fmt](response.data)
+
+
+def follow(client, url: str):
+    """Open a decoded URL as a phone would: through every redirect, on this app."""
+    assert url.startswith(PUBLIC_URL + "/")
+    return client.get(url.removeprefix(PUBLIC_URL), follow_redirects=True)
+
+
+@pytest.fixture
+def batches(app):
+    with app.app_context(), db.write_session() as s:
+        world = make_world(s)
+        first = make_batch(s, world["producer"])
+        second = make_batch(s, world["producer"], product="黄桃罐头", gtin="06901234567892", lot="YL-01")
+        return first.code, second.code
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+@pytest.mark.parametrize("ec", ["M", "Q"])
+def test_the_qr_code_decodes_to_the_consumer_page_of_its_batch(client, batches, fmt, ec):
+    for code in batches:
+        text, level = scanned(client, code, fmt, ec)
+        assert (text, level) == (f"{PUBLIC_URL}/t/{code}", ec)
+        page = follow(client, text)
+        assert page.status_code == 200
+        assert code in page.get_data(as_text=True)
+

@@ -1,0 +1,283 @@
+"""Scans of consumer pages: the first scan of a code is recorded once however many race for it,
+later scans are buffered and written in batches, clients are salted hashes, the anomaly rules
+fire at their boundaries, and each client is rate-limited. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from flask import request
+
+from tests.factories import count, make_batch, make_world
+from traceapp import create_app, db
+from traceapp.errors import TooManyRequests
+from traceapp.public import scans
+from traceapp.public.models import FirstScan, Scan
+
+T0 = datetime(2026, 8, 5, 6, 3, 0)  # naive UTC, as stored
+WECHAT = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Version/4.0 Chrome/111.0.5563.116 Mobile Safari/537.36 XWEB/5235 MMWEBSDK/20230701 MicroMessenger/8.0.40")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+           "Safari/537.36")
+
+
+@pytest.fixture
+def batch_id(app) -> int:
+    app.config["SCAN_FLUSH_INTERVAL"] = 60.0  # the tests flush; the background thread is tested on its own
+    with app.app_context(), db.write_session() as s:
+        batch = make_batch(s, make_world(s)["producer"])
+    return batch.id
+
+
+def twin(app):
+    """Another app on the same database and instance folder: another worker process's view."""
+    other = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "TESTING": True,
+                        "TRACEAPP_INSTANCE_PATH": app.instance_path, "TRACEAPP_PUBLIC_URL": "http://traceapp.test",
+                        "SCAN_FLUSH_INTERVAL": 60.0})
+    return other
+
+
+def scan(app, batch_id: int, client: str = "c" * 64, at: datetime = T0) -> scans.ScanSummary:
+    with app.app_context():
+        return scans.record_scan(batch_id, client, "mobile; Android; WeChat; zh-CN", now=at)
+
+
+def rows(app, model) -> int:
+    with app.app_context():
+        return count(model)
+
+
+def flush(app) -> int:
+    with app.app_context():
+        return scans.flush()
+
+
+# -- the first scan ----------------------------------------------------------------------------
+
+def test_concurrent_first_scans_make_one_first_scan_record(app, batch_id):
+    apps = [app] + [twin(app) for _ in range(3)]  # four "workers", two threads each
+    threads_per_app = 2
+    start = threading.Barrier(len(apps) * threads_per_app)
+    summaries, errors = [], []
+
+    def run(each, n: int):
+        try:
+            start.wait()
+            summaries.append(scan(each, batch_id, client=f"{n:064x}", at=T0 + timedelta(milliseconds=n)))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(each, i * threads_per_app + j))
+               for i, each in enumerate(apps) for j in range(threads_per_app)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    try:
+        assert sum(flush(each) for each in apps) == len(threads)
+        assert rows(app, FirstScan) == 1 and rows(app, Scan) == len(threads)
+        with app.app_context(), db.database().sessions() as s:
+            first = s.get(FirstScan, batch_id)
+        # Every racer was told the one recorded first scan, and it is one of theirs.
+        assert {x.first_at for x in summaries} == {first.scanned_at.replace(tzinfo=UTC)}
+        assert first.client in {f"{n:064x}" for n in range(len(threads))}
+    finally:
+        for each in apps[1:]:
+            each.extensions["traceapp.db"].engine.dispose()
+
+
+def test_the_first_scan_is_written_at_once_and_later_scans_when_flushed(app, batch_id):
+    first = scan(app, batch_id, at=T0)
+    assert (first.first_at, first.count, first.anomalous, first.why) == (T0.replace(tzinfo=UTC), 1, False, None)
+    assert rows(app, FirstScan) == 1 and rows(app, Scan) == 0  # the scan row waits in the buffer
+    later = [scan(app, batch_id, at=T0 + timedelta(minutes=n)) for n in (1, 2)]
+    assert [s.count for s in later] == [2, 3] and {s.first_at for s in later} == {first.first_at}
+    assert rows(app, Scan) == 0
+    assert flush(app) == 3 and rows(app, Scan) == 3 and flush(app) == 0
+    assert scan(app, batch_id, at=T0 + timedelta(minutes=3)).count == 4  # counted once, not again from the table
+    with app.app_context(), db.database().sessions() as s:
+        assert s.get(FirstScan, batch_id).scanned_at == T0
+
+
+def test_the_count_includes_other_workers_scans(app, batch_id):
+    other = twin(app)
+    try:
+        for n in range(5):
+            scan(other, batch_id, at=T0 + timedelta(seconds=n))
+        assert flush(other) == 5
+        assert scan(app, batch_id, at=T0 + timedelta(minutes=1)).count == 6
+    finally:
+        other.extensions["traceapp.db"].engine.dispose()
+
+
+def test_the_background_thread_writes_buffered_scans(app, batch_id):
+    app.config["SCAN_FLUSH_INTERVAL"] = 0.05
+    scan(app, batch_id)
+    scan(app, batch_id)
+    deadline = time.monotonic() + 10
+    while rows(app, Scan) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows(app, Scan) == 2
+
+
+def test_disposing_the_engine_writes_the_buffer(app, batch_id):
+    scan(app, batch_id)
+    app.extensions["traceapp.db"].engine.dispose()
+    assert rows(app, Scan) == 1
+
+
+def test_a_timezone_aware_moment_is_stored_as_utc(app, batch_id):
+    summary = scan(app, batch_id, at=datetime(2026, 8, 5, 22, 3, tzinfo=timezone(timedelta(hours=8))))
+    assert summary.first_at == datetime(2026, 8, 5, 14, 3, tzinfo=UTC)
+
+
+# -- who is scanning ---------------------------------------------------------------------------
+
+def client_of(app, address: str, **headers) -> str:
+    with app.test_request_context("/t/X", environ_base={"REMOTE_ADDR": address}, headers=headers):
+        return scans.client_id(request)
+
+
+def test_the_client_is_a_salted_hash_never_the_address(app, tmp_path):
+    mine = client_of(app, "203.0.113.7")
+    assert len(mine) == 64 and int(mine, 16) >= 0 and "203.0.113.7" not in mine
+    assert mine == client_of(app, "203.0.113.7") != client_of(app, "203.0.113.8")
+    salt = Path(app.instance_path) / "scan_salt"
+    assert len(salt.read_bytes()) == 32 and stat.S_IMODE(os.stat(salt).st_mode) == 0o600
+    elsewhere = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "TESTING": True,
+                            "TRACEAPP_INSTANCE_PATH": str(tmp_path / "other-instance")})
+    try:
+        assert client_of(elsewhere, "203.0.113.7") != mine  # another installation, another salt
+    finally:
+        elsewhere.extensions["traceapp.db"].engine.dispose()
+
+
+def test_x_forwarded_for_counts_only_behind_a_proxy(app):
+    direct = client_of(app, "198.51.100.1")
+    assert client_of(app, "198.51.100.1", **{"X-Forwarded-For": "203.0.113.7"}) == direct
+    app.config["TRACEAPP_BEHIND_PROXY"] = True
+    forwarded = client_of(app, "198.51.100.1", **{"X-Forwarded-For": "10.0.0.1, 203.0.113.7"})
+    assert forwarded == client_of(app, "127.0.0.1", **{"X-Forwarded-For": "203.0.113.7"}) != direct
+    assert client_of(app, "198.51.100.1") == direct  # no header: the proxy's own address
+
+
+def test_ipv6_clients_count_by_their_64_network(app):
+    assert client_of(app, "2001:db8:1:2:aaaa::1") == client_of(app, "2001:db8:1:2:bbbb::2")
+    assert client_of(app, "2001:db8:1:2::1") != client_of(app, "2001:db8:1:3::1")
+    assert client_of(app, "::ffff:203.0.113.7") == client_of(app, "203.0.113.7")
+
+
+@pytest.mark.parametrize("agent,language,hints", [
+    (WECHAT, "zh-CN,zh;q=0.9", "mobile; Android; WeChat; zh-CN"),
+    (IPHONE, "en-GB,en;q=0.8", "mobile; iOS; Safari; en-GB"),
+    (WINDOWS, None, "desktop; Windows; Chrome; -"),
+    ("curl/8.5.0", "*", "desktop; other; bot; -"),
+    (None, None, "unknown; other; other; -"),
+    ("Mozilla/5.0 (Linux; Android 14; Tablet) Chrome/126.0 Safari/537.36", "fr", "tablet; Android; Chrome; fr"),
+])
+def test_client_hints_are_coarse(app, agent, language, hints):
+    headers = {k: v for k, v in (("User-Agent", agent), ("Accept-Language", language)) if v}
+    with app.test_request_context("/t/X", headers=headers):
+        assert scans.client_hints(request) == hints
+
+
+def test_client_hints_stay_short_and_keep_no_free_text(app):
+    headers = {"User-Agent": "x" * 5000 + " iPhone", "Accept-Language": "zh-<script>alert(1)</script>" + "a" * 300}
+    with app.test_request_context("/t/X", headers=headers):
+        hints = scans.client_hints(request)
+    assert len(hints) <= scans.HINTS_MAX and "<" not in hints and "x" not in hints
+
+
+# -- anomalies ---------------------------------------------------------------------------------
+
+def test_more_than_the_alert_count_is_anomalous_and_not_one_below(app, batch_id):
+    app.config["SCAN_ALERT_COUNT"] = 20
+    summaries = [scan(app, batch_id, at=T0 + timedelta(hours=n)) for n in range(20)]
+    assert summaries[-1].count == 20 and not any(s.anomalous for s in summaries)
+    flush(app)
+    over = scan(app, batch_id, at=T0 + timedelta(hours=21))
+    assert (over.count, over.anomalous, over.why) == (21, True, "count")
+
+
+def test_many_distinct_clients_within_the_window_are_anomalous(app, batch_id):
+    app.config.update(SCAN_ALERT_CLIENTS=10, SCAN_ALERT_WINDOW=3600)
+    nine = [scan(app, batch_id, client=f"{n:064x}", at=T0 + timedelta(minutes=n)) for n in range(9)]
+    assert not any(s.anomalous for s in nine)
+    flush(app)  # the rule reads both the table and the buffer
+    scan(app, batch_id, client=f"{0:064x}", at=T0 + timedelta(minutes=10))  # a client seen already
+    tenth = scan(app, batch_id, client=f"{9:064x}", at=T0 + timedelta(minutes=11))
+    assert (tenth.count, tenth.anomalous, tenth.why) == (11, True, "clients")
+
+
+def test_distinct_clients_spread_wider_than_the_window_are_not_anomalous(app, batch_id):
+    app.config.update(SCAN_ALERT_CLIENTS=10, SCAN_ALERT_WINDOW=3600)
+    spread = [scan(app, batch_id, client=f"{n:064x}", at=T0 + timedelta(seconds=401 * n)) for n in range(12)]
+    assert [s.count for s in spread] == list(range(1, 13)) and not any(s.anomalous for s in spread)
+
+
+def test_the_sentences_say_when_and_how_often_and_never_fake(app):
+    quiet = scans.ScanSummary(datetime(2026, 8, 5, 6, 3, tzinfo=UTC), 3, False)
+    busy = scans.ScanSummary(datetime(2026, 8, 5, 6, 3, tzinfo=UTC), 25, True, "count")
+    with app.test_request_context("/t/X"):
+        assert scans.scan_sentences(quiet) == ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
+        assert scans.scan_sentences(busy)[1] == "存在异常查询记录，建议核对购买渠道。"
+    with app.test_request_context("/t/X?lang=en"):
+        english = scans.scan_sentences(busy)
+    assert english[0].startswith("This system first recorded") and "25" in english[0] and len(english) == 2
+    assert not any("fake" in s.lower() or "counterfeit" in s.lower() for s in english)
+    with app.test_request_context("/t/X"):
+        assert not any("假" in s for s in scans.scan_sentences(busy))
+
+
+# -- rate limiting -----------------------------------------------------------------------------
+
+def test_the_rate_limit_refuses_at_the_boundary_and_refills(app):
+    app.config.update(SCAN_RATE_LIMIT=5, SCAN_RATE_WINDOW=60)
+    with app.test_request_context("/t/X"):
+        for _ in range(5):
+            scans.check_rate("a", now=100.0)
+        with pytest.raises(TooManyRequests) as info:
+            scans.check_rate("a", now=100.0)
+        assert info.value.status == 429 and info.value.retry_after == 12
+        scans.check_rate("b", now=100.0)  # another client has its own allowance
+        with pytest.raises(TooManyRequests):
+            scans.check_rate("a", now=111.0)
+        scans.check_rate("a", now=112.0)  # one request's worth refilled after 60/5 s
+
+
+def test_the_rate_limiter_remembers_a_bounded_number_of_clients():
+    limiter = scans.RateLimiter(2, 60, max_clients=3)
+    for n in range(10):
+        assert limiter.take(f"client{n}", 0.0) == 0
+    assert list(limiter.buckets) == ["client7", "client8", "client9"]
+
+
+@pytest.mark.parametrize("path,json_answer", [("/rate-probe", False), ("/api/rate-probe", True)])
+def test_a_limited_client_gets_429_with_retry_after(app, path, json_answer):
+    app.config.update(SCAN_RATE_LIMIT=3, SCAN_RATE_WINDOW=30)
+
+    def probe():
+        scans.check_rate(scans.client_id(request))
+        return "ok"
+
+    app.add_url_rule(path, "rate_probe", probe)
+    client = app.test_client()
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(path, headers={"Accept-Language": "en"})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "10"
+    if json_answer:
+        assert refused.get_json()["error"]["code"] == "too_many_requests"
+        assert "10 seconds" in refused.get_json()["error"]["message"]
+    else:
+        assert refused.mimetype == "text/html" and "10 seconds" in refused.get_data(as_text=True)
+    other = client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    assert other.status_code == 200

@@ -1,0 +1,457 @@
+"""Scans of consumer pages: who looked (a salted hash of the address, never the address), coarse
+client hints, each code's first scan (atomic across workers), how many scans so far, whether
+that looks unusual, and a per-client rate limit.
+
+How the consumer page uses it (wording for the page: ``scan_sentences`` — honest, never "fake")::
+
+    client = scans.client_id(request)
+    scans.check_rate(client)                      # TooManyRequests (429, Retry-After) past the limit
+    summary = scans.record_scan(batch.id, client, scans.client_hints(request))
+    sentences = scans.scan_sentences(summary)
+    # ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
+    # plus "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
+
+Cost on the page: the first scan of a code in this process reads ``first_scans`` once (and
+inserts its row if there is none, in a short transaction of its own, outside the ledger's
+lock); every scan then appends a row to a per-process buffer that a background thread writes
+in batches. Counts are cached per process and re-read from the index every
+``SCAN_COUNT_REFRESH`` seconds, so they may lag other workers by that much and this worker's
+buffer never. Scans are operational records, not ledger facts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import ipaddress
+import logging
+import math
+import os
+import re
+import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from traceapp.errors import TooManyRequests
+from traceapp.i18n import gettext as _
+from traceapp.instance_files import read_or_create
+from traceapp.public.models import FirstScan, Scan
+
+log = logging.getLogger(__name__)
+
+SALT_FILE = "scan_salt"
+HINTS_MAX = 120
+MAX_PENDING = 50_000  # rows kept for a database that does not answer; the oldest go first
+MAX_CACHED = 100_000  # codes (counts, first scans) and clients (rate buckets) remembered per worker
+_EXT = "traceapp.scans"
+_RECORDERS: weakref.WeakSet[_Recorder] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What the page says about a code's scans.
+
+    ``first_at``: the first scan this system recorded (UTC); ``count``: scans so far, this one
+    included; ``anomalous`` with ``why`` = ``"count"`` (more than SCAN_ALERT_COUNT scans) or
+    ``"clients"`` (at least SCAN_ALERT_CLIENTS distinct clients within SCAN_ALERT_WINDOW seconds).
+    """
+
+    first_at: datetime
+    count: int
+    anomalous: bool
+    why: str | None = None
+
+
+# -- who is scanning ------------------------------------------------------------------------
+
+def client_address(request) -> str:
+    """Return the client's address: ``remote_addr``, or the last X-Forwarded-For hop (the one our
+    proxy saw) when ``TRACEAPP_BEHIND_PROXY`` is set. The header is anyone's to forge otherwise."""
+    if _flag(current_app.config.get("TRACEAPP_BEHIND_PROXY")):
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.remote_addr or ""
+
+
+def client_id(request) -> str:
+    """Return the client as 64 hex digits: HMAC-SHA-256 of its address under this installation's
+    secret salt (``instance/scan_salt``). IPv6 addresses count by their /64 network, since phones
+    rotate the rest."""
+    return hmac.new(_salt(current_app), _network(client_address(request)).encode(), hashlib.sha256).hexdigest()
+
+
+_DEVICES = (("tablet", ("iPad", "Tablet")), ("mobile", ("Mobi", "iPhone", "Android", "HarmonyOS")))
+_SYSTEMS = (("HarmonyOS", ("HarmonyOS", "OpenHarmony")), ("Android", ("Android",)),
+            ("iOS", ("iPhone", "iPad", "iPod")), ("Windows", ("Windows",)), ("macOS", ("Macintosh", "Mac OS X")),
+            ("ChromeOS", ("CrOS",)), ("Linux", ("Linux",)))
+_BROWSERS = (("bot", ("bot", "Bot", "spider", "Spider", "crawl", "curl/", "Wget", "python-", "Go-http")),
+             ("WeChat", ("MicroMessenger",)), ("Alipay", ("AlipayClient",)), ("DingTalk", ("DingTalk",)),
+             ("QQ", ("QQ/",)), ("UC", ("UCBrowser",)), ("Edge", ("Edg/", "EdgA/", "EdgiOS/")),
+             ("Opera", ("OPR/",)), ("Firefox", ("Firefox/", "FxiOS/")), ("Chrome", ("Chrome/", "CriOS/")),
+             ("Safari", ("Safari/",)))
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})?")
+
+
+def client_hints(request) -> str:
+    """Return coarse hints about the client, e.g. ``"mobile; Android; WeChat; zh-CN"``: device
+    kind, OS family, browser family and the preferred language; nothing that identifies anyone."""
+    agent = request.headers.get("User-Agent", "")
+    device = _family(agent, _DEVICES, "desktop") if agent else "unknown"
+    if device == "mobile" and "Android" in agent and "Mobile" not in agent:
+        device = "tablet"  # Android tablets leave out "Mobile"
+    languages = request.accept_languages.values()
+    first = next(languages, "") or ""
+    language = first if _LANGUAGE.fullmatch(first) else "-"
+    hints = f"{device}; {_family(agent, _SYSTEMS, 'other')}; {_family(agent, _BROWSERS, 'other')}; {language}"
+    return hints[:HINTS_MAX]
+
+
+# -- recording ------------------------------------------------------------------------------
+
+def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None) -> ScanSummary:
+    """Record one scan of the batch's code and return what the page should say about its scans.
+
+    The code's first scan is written at once (one ``first_scans`` row, however many scans race
+    for it); this scan's ``scans`` row is buffered (see :func:`flush`). Call inside an app context.
+    """
+    moment = _naive_utc(now)
+    recorder = _recorder(current_app)
+    first_at = recorder.first_scan(batch_id, client, moment)
+    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
+    why = recorder.judge(batch_id, count, moment)
+    return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
+
+
+def flush(app: Flask | None = None) -> int:
+    """Write the buffered scans of ``app`` (default: the current one) now; return how many."""
+    recorder = (app or current_app).extensions.get(_EXT)
+    return recorder.flush() if recorder is not None else 0
+
+
+def stop(app: Flask) -> None:
+    """Write ``app``'s buffered scans and wait for its flushing thread to end (an app's shutdown)."""
+    recorder = app.extensions.get(_EXT)
+    if recorder is not None:
+        recorder.stop()
+
+
+def scan_sentences(summary: ScanSummary) -> list[str]:
+    """Return the page's sentences about the scans: when the first was and how many there were, and
+    when they look unusual, advice to check where the product was bought. Never calls it fake."""
+    sentences = [_("本系统记录的首次查询时间 %(time)s，共查询 %(n)d 次。",
+                   time=_local_time(summary.first_at), n=summary.count)]
+    if summary.anomalous:
+        sentences.append(_("存在异常查询记录，建议核对购买渠道。"))
+    return sentences
+
+
+# -- rate limiting --------------------------------------------------------------------------
+
+def check_rate(client: str, now: float | None = None) -> None:
+    """Count one request of ``client``; raise TooManyRequests (429, with Retry-After) when it has
+    used its SCAN_RATE_LIMIT requests per SCAN_RATE_WINDOW seconds. In memory, per worker."""
+    app = current_app
+    limiter = app.extensions.get(f"{_EXT}.limiter")
+    if limiter is None:
+        limiter = app.extensions.setdefault(f"{_EXT}.limiter", RateLimiter(
+            int(app.config["SCAN_RATE_LIMIT"]), float(app.config["SCAN_RATE_WINDOW"])))
+    wait = limiter.take(client, time.monotonic() if now is None else now)
+    if wait:
+        raise TooManyRequests(_("查询过于频繁，请 %(n)d 秒后再试。", n=wait), retry_after=wait)
+
+
+class RateLimiter:
+    """A token bucket per client: ``limit`` requests at once, refilled at ``limit / window`` per
+    second. Remembers at most ``max_clients`` clients, least recently seen forgotten first."""
+
+    def __init__(self, limit: int, window: float, max_clients: int = MAX_CACHED):
+        self.limit, self.rate, self.max_clients = limit, limit / window, max_clients
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, client: str, now: float) -> int:
+        """Take one token; return 0, or the whole seconds until the client may try again."""
+        with self.lock:
+            tokens, then = self.buckets.pop(client, (float(self.limit), now))
+            tokens = min(float(self.limit), tokens + max(0.0, now - then) * self.rate)
+            wait = 0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = max(1, math.ceil((1 - tokens) / self.rate))
+            self.buckets[client] = (tokens, now)
+            while len(self.buckets) > self.max_clients:
+                self.buckets.popitem(last=False)
+            return wait
+
+
+# -- the per-process recorder ---------------------------------------------------------------
+
+class _Lru(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+class _Recorder:
+    """One per app and process: the scan buffer, its flushing thread, and the caches."""
+
+    def __init__(self, engine: Engine, config):
+        self.engine = engine
+        self.alert_count = int(config["SCAN_ALERT_COUNT"])
+        self.alert_clients = int(config["SCAN_ALERT_CLIENTS"])
+        self.alert_window = timedelta(seconds=float(config["SCAN_ALERT_WINDOW"]))
+        self.interval = float(config["SCAN_FLUSH_INTERVAL"])
+        self.batch_rows = int(config["SCAN_FLUSH_ROWS"])
+        self.refresh = float(config["SCAN_COUNT_REFRESH"])
+        self._reset()
+        event.listen(engine, "engine_disposed", self._disposed)
+
+    def _reset(self) -> None:
+        self.lock = threading.Lock()  # the buffer and caches; never held across a database call
+        self.flush_lock = threading.Lock()  # one flush at a time
+        # Held while a flush commits and while a count is read, so a count never sees a row both
+        # in the table and in the buffer (or in neither).
+        self.count_lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pending: list[dict] = []
+        self.in_flight: list[dict] = []
+        self.unflushed: dict[int, int] = {}
+        self.counts: _Lru = _Lru(MAX_CACHED)  # batch id -> [count, monotonic time read]
+        self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan (naive UTC)
+
+    # first scans
+
+    def first_scan(self, batch_id: int, client: str, moment: datetime) -> datetime:
+        found = self.firsts.get(batch_id)
+        if found is not None:
+            return found
+        query = select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)
+        with self.engine.connect() as conn:
+            found = conn.scalar(query)
+        if found is None:
+            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            # The insert is the transaction's first statement, so SQLite waits for its write lock
+            # (busy_timeout) instead of failing to upgrade a read snapshot.
+            with self.engine.begin() as conn:
+                conn.execute(dialect.insert(FirstScan).values(batch_id=batch_id, scanned_at=moment, client=client)
+                             .on_conflict_do_nothing(index_elements=["batch_id"]))
+                found = conn.scalar(query)
+        with self.lock:
+            self.firsts.put(batch_id, found)
+        return found
+
+    # the buffer
+
+    def add(self, row: dict) -> int:
+        """Buffer one scan row; return the code's count including it."""
+        batch_id = row["batch_id"]
+        with self.lock:
+            self.pending.append(row)
+            self.unflushed[batch_id] = self.unflushed.get(batch_id, 0) + 1
+            if len(self.pending) >= self.batch_rows:
+                self.wake.set()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="traceapp-scans", daemon=True)
+                self.thread.start()
+            cached = self.counts.get(batch_id)
+            if cached is not None:
+                cached[0] += 1
+                if time.monotonic() - cached[1] < self.refresh:
+                    return cached[0]
+        # Missing or stale: re-read. Without a cached count, wait for a flush that is committing;
+        # with one, a busy lock means "re-read next time".
+        if not self.count_lock.acquire(blocking=cached is None):
+            return cached[0]
+        try:
+            read_at = time.monotonic()
+            with self.engine.connect() as conn:
+                stored = conn.scalar(select(func.count()).select_from(Scan).where(Scan.batch_id == batch_id))
+            with self.lock:
+                fresh = stored + self.unflushed.get(batch_id, 0)
+                count = max(fresh, cached[0]) if cached is not None else fresh
+                self.counts.put(batch_id, [count, read_at])
+            return count
+        finally:
+            self.count_lock.release()
+
+    def judge(self, batch_id: int, count: int, moment: datetime) -> str | None:
+        if count > self.alert_count:
+            return "count"
+        if count < self.alert_clients:  # fewer scans than the clients the rule needs
+            return None
+        since = moment - self.alert_window
+        # Buffered rows first: a row flushed meanwhile is then in the table, and a set counts it once.
+        with self.lock:
+            clients = {r["client"] for r in (*self.in_flight, *self.pending)
+                       if r["batch_id"] == batch_id and r["scanned_at"] >= since}
+        with self.engine.connect() as conn:
+            clients.update(conn.scalars(select(Scan.client).distinct()
+                                        .where(Scan.batch_id == batch_id, Scan.scanned_at >= since)
+                                        .limit(self.alert_clients)))
+        return "clients" if len(clients) >= self.alert_clients else None
+
+    def flush(self) -> int:
+        """Write the buffered rows in one transaction; on failure keep them (up to MAX_PENDING) and raise."""
+        with self.flush_lock:
+            with self.lock:
+                rows, self.pending = self.pending, []
+                self.in_flight = rows
+            if not rows:
+                return 0
+            try:
+                with self.count_lock:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(Scan), rows)
+                    with self.lock:
+                        for row in rows:
+                            self.unflushed[row["batch_id"]] -= 1
+                        self.unflushed = {k: v for k, v in self.unflushed.items() if v}
+                        self.in_flight = []
+            except BaseException:
+                with self.lock:
+                    kept = rows + self.pending
+                    for row in kept[:max(0, len(kept) - MAX_PENDING)]:
+                        self.unflushed[row["batch_id"]] -= 1
+                    self.pending, self.in_flight = kept[-MAX_PENDING:], []
+                raise
+            return len(rows)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the rows stay buffered; try again next time
+                log.exception("could not write %d buffered scans", len(self.pending))
+            with self.lock:
+                if not self.pending:  # idle: stop; the next scan starts a new thread
+                    self.thread = None
+                    return
+
+    def stop(self) -> None:
+        thread = self.thread
+        if thread is not None:
+            self.wake.set()
+            thread.join(timeout=10)
+        self.flush()
+
+    def _disposed(self, engine: Engine) -> None:
+        # The app is closing its connections (a test's end, a worker's shutdown): write what
+        # is buffered now, while the database is the one these rows belong to.
+        try:
+            if self.flush():
+                engine.pool.dispose()
+        except Exception:  # noqa: BLE001
+            log.exception("could not write buffered scans")
+
+    def after_fork(self) -> None:
+        # The parent's buffer, locks and thread are not ours: its process writes its own rows.
+        self._reset()
+
+
+def _recorder(app: Flask) -> _Recorder:
+    recorder = app.extensions.get(_EXT)
+    if recorder is None:
+        with _CREATING:
+            recorder = app.extensions.get(_EXT)
+            if recorder is None:
+                recorder = _Recorder(app.extensions["traceapp.db"].engine, app.config)
+                _RECORDERS.add(recorder)
+                app.extensions[_EXT] = recorder
+    return recorder
+
+
+_CREATING = threading.Lock()
+
+
+def _flush_all() -> None:
+    for recorder in list(_RECORDERS):
+        try:
+            recorder.flush()
+        except Exception:  # noqa: BLE001 - exiting: report and go on
+            log.exception("could not write buffered scans at exit")
+
+
+def _after_fork() -> None:
+    global _CREATING
+    _CREATING = threading.Lock()
+    for recorder in list(_RECORDERS):
+        recorder.after_fork()
+
+
+atexit.register(_flush_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _salt(app: Flask) -> bytes:
+    salt = app.extensions.get(f"{_EXT}.salt")
+    if salt is None:
+        salt = read_or_create(Path(app.instance_path) / SALT_FILE, lambda: secrets.token_bytes(32))
+        app.extensions[f"{_EXT}.salt"] = salt
+    return salt
+
+
+def _network(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _family(agent: str, families, default: str) -> str:
+    return next((name for name, marks in families if any(mark in agent for mark in marks)), default)
+
+
+def _flag(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"))
+
+
+def _naive_utc(moment: datetime | None) -> datetime:
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _local_time(moment: datetime) -> str:
+    """Return ``moment`` in SCAN_TIMEZONE (default Asia/Shanghai) as ``YYYY-MM-DD HH:MM (UTC+8)``."""
+    name = current_app.config.get("SCAN_TIMEZONE", "Asia/Shanghai")
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone(timedelta(hours=8))
+    local = moment.astimezone(zone)
+    offset = local.utcoffset() or timedelta(0)
+    hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+    sign = "+" if offset >= timedelta(0) else "-"
+    suffix = f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return f"{local:%Y-%m-%d %H:%M} ({suffix})"
