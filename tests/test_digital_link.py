@@ -235,6 +235,7 @@ def qr_text(app, client, batch) -> str:
 
 
 def test_a_brand_manager_switches_qr_codes_to_digital_link_through_the_api(app, client, world):
+    app.config["QR_CACHE_SECONDS"] = 0  # a worker would notice the new target within that many seconds
     headers = api_headers(app, world)
     brand_url = "/api/v1/brands/yanling-huangtao"
     assert client.get(brand_url, headers=headers).get_json()["qr_digital_link"] is False

@@ -71,3 +71,18 @@ def test_the_qr_code_decodes_to_the_consumer_page_of_its_batch(client, batches, 
         assert page.status_code == 200
         assert code in page.get_data(as_text=True)
 
+
+
+def test_a_served_image_is_kept_per_worker_and_unknown_codes_are_always_refused(app, client, batches):
+    from sqlalchemy import event
+
+    queries = []
+    engine = app.extensions["traceapp.db"].engine
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *a: queries.append(sql))
+    first = client.get(f"/qr/{batches[0]}.png")
+    after_first = len(queries)
+    again = client.get(f"/qr/{batches[0].lower()}.png", headers={"If-None-Match": first.headers["ETag"]})
+    assert after_first > 0 and len(queries) == after_first  # no query for a kept image
+    assert again.status_code == 304
+    assert client.get("/qr/ZZZZZZZZZZZZZ.png").status_code == 404
+    assert len(queries) > after_first

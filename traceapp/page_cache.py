@@ -64,7 +64,7 @@ def _cache() -> PageCache:
 def rendered(render: Callable[[], str]) -> tuple[str, str]:
     """Return (html, etag) of this request's page: from the cache for an anonymous visitor
     when the ledger and the day are unchanged, else ``render()``-ed (and kept)."""
-    if current_user.is_authenticated or not current_app.config.get("PAGE_CACHE", True):
+    if current_user.is_authenticated or not current_app.config["PAGE_CACHE"]:
         html = render()
         return html, etag_of(html)
     key = (request.full_path, current_language(), date.today(), ledger_size())
