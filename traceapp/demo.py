@@ -2,9 +2,8 @@
 (``demo_brands``) with its real places, and clearly fictitious owners, producers, labs and
 bodies (names carry 示范, rows are flagged ``demo``): licences with caps, batches over two
 seasons (pooled and processed ones too), inspections (some failed), certificates (one
-expired, one revoked), 合格证 and a correction. Everything goes through the services, one
-transaction per fact, except the recall: a ledger entry only until the regulator issue
-gives it a service."""
+expired, one revoked), 合格证, a correction and a recall. Everything goes through the
+services, one transaction per fact."""
 
 from __future__ import annotations
 
@@ -12,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.auth.services import create_user
-from traceapp.brands.services import get_brand, grant_license, register_brand
+from traceapp.brands.services import change_brand, get_brand, grant_license, register_brand
 from traceapp.demo_brands import BRANDS, SLUGS, place_code
-from traceapp.ledger.store import Ledger, LedgerEntry, begin_write, ledger_of
+from traceapp.ledger.store import Ledger, LedgerEntry, begin_write
 from traceapp.records.certifications import issue_certification, revoke_certification
+from traceapp.records.code_states import freeze_code
 from traceapp.records.compliance import issue_compliance_certificate
 from traceapp.records.corrections import correct_batch
 from traceapp.records.inspections import record_inspection
+from traceapp.records.label_sheets import print_labels
+from traceapp.records.recalls import recall_batch
 from traceapp.records.services import register_batch, register_organization
 from traceapp.records.uscc import compose
 
@@ -73,6 +75,8 @@ BATCHES = [
     ("tc3", "teaco", "红茶", "tea", "150", "2026-05-20", "谷城县五山镇茶园基地", "襄阳高香茶", [], "pass"),
 ]
 ORIGINS = {"luyuan": "430225", "ceyuan": "430225", "teaco": "420625", "teafarm": "420625"}
+# Packed lots with a (fictitious) GTIN and a lot number: their QR codes may carry the GS1 Digital Link URI.
+PACKED = {"gift": ("06971234560018", "YL2026-0809"), "tc3": ("06971234560025", "GC2026-0520")}
 
 
 def seed_demo(session: Session, ledger: Ledger, *, force: bool = False) -> int:
@@ -106,6 +110,7 @@ class _Seeder:
         self.brand_registry()
         self.certificates()
         self.records()
+        self.consumer_side()
 
     def organizations(self) -> None:
         serial = 0
@@ -162,6 +167,8 @@ class _Seeder:
             data = {"product": product, "category": category, "quantity": kg, "unit": "kg", "harvest_date": harvest,
                     "origin_region": ORIGINS[producer], "base": base, "brand": self.brands.get(brand),
                     "inputs": [{"code": self.batches[k].code, "quantity": q} for k, q in inputs]}
+            if key in PACKED:
+                data["gtin"], data["lot"] = PACKED[key]
             batch = self.batches[key] = self.commit(register_batch(self.session, data, user=self.users[producer]))
             if verdict is None:
                 continue
@@ -181,7 +188,14 @@ class _Seeder:
         self.commit(correct_batch(self.session, self.batches["ly2"], {"fields": {"quantity": "850"},
                                                                      "reason": "复核称重后更正数量"},
                                   user=self.users["luyuan"]))
-        recalled = self.batches["tf1"]
-        ledger_of(self.session).append(self.session, "batch.recalled", self.users["regulator"].actor(),
-                                       f"batch:{recalled.code}", {"reason": "抽检农药残留超标", "scope": "batch"})
-        self.commit()
+        self.commit(recall_batch(self.session, self.batches["tf1"], {"reason": "抽检农药残留超标", "scope": "batch"},
+                                 user=self.users["regulator"]))
+
+    def consumer_side(self) -> None:
+        """Labels printed for a lot, a code frozen while it is checked, Digital Link QR codes for 炎陵黄桃."""
+        self.commit(print_labels(self.session, self.batches["ly1"], {
+            "labels": 120, "package_quantity": "5", "layout": "a4-24"}, user=self.users["luyuan"]))
+        self.commit(freeze_code(self.session, self.batches["cy1"], {
+            "reason": "市场上发现疑似仿冒包装，核查中（演示）"}, user=self.users["regulator"]))
+        self.commit(change_brand(self.session, get_brand(self.session, self.brands["炎陵黄桃"]), {
+            "qr_digital_link": True, "reason": "礼盒包装改印 GS1 数字链接二维码"}, user=self.users["brand"]))

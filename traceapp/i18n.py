@@ -10,8 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
 
@@ -62,3 +62,16 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals["current_language"] = current_language
+    # Flask-Babel looks the catalog up on every {{ _() }}; a page has dozens, so keep it for the request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True)
+
+
+def _request_translations():
+    try:
+        return g.translations
+    except AttributeError:
+        g.translations = get_translations()
+        return g.translations
