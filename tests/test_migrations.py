@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import traceapp.api.idempotency  # noqa: F401
+import traceapp.audit.models  # noqa: F401
 import traceapp.auth.models  # noqa: F401 - registers the tables on Base.metadata
 import traceapp.brands.models  # noqa: F401
 import traceapp.public.models  # noqa: F401

@@ -341,3 +341,51 @@ class LicenseOut(Schema):
 
 class BrandDetailOut(BrandOut):
     licenses = fields.List(fields.Nested(LicenseOut), required=True)
+
+
+# -- recalls and trace --------------------------------------------------------------------
+
+class RecallIn(Schema):
+    reason = fields.String(required=True, metadata={"description": "why, kept in every recall entry"})
+    scope = fields.String(validate=validate.OneOf(("batch", "downstream")),
+                          metadata={"description": "batch (default): this batch only; downstream: it and every "
+                                                   "batch made from it"})
+
+
+class RecallOut(Schema):
+    batch = fields.String(required=True, metadata={"description": "the batch the recall was issued on"})
+    scope = fields.String(required=True)
+    reason = fields.String(required=True)
+    recalled = fields.List(fields.String(), required=True,
+                           metadata={"description": "codes of the batches recalled now, one batch.recalled entry "
+                                                    "each (batches already recalled are skipped)"})
+
+
+class RecallLiftOut(Schema):
+    batch = fields.String(required=True)
+    reason = fields.String(required=True)
+    seq = fields.Integer(required=True, metadata={"description": "the batch.recall_lifted entry"})
+
+
+class TraceNode(Schema):
+    code = fields.String(required=True)
+    product = fields.String(required=True)
+    producer = fields.String(required=True, metadata={"description": "the producer organization's name"})
+    origin = fields.String(required=True, metadata={"description": "full name of the origin region"})
+    origin_region = fields.String(required=True, metadata={"description": "GB/T 2260 code"})
+    quantity = fields.String(required=True, metadata={"description": "the batch's quantity"})
+    unit = fields.String(required=True)
+    harvest_date = fields.String(required=True)
+    recalled = fields.Boolean(required=True, metadata={"description": "whether the batch stands recalled"})
+    input_quantity = fields.String(allow_none=True, metadata={"description": "quantity carried by the link to the "
+                                                                             "parent node; null at the root"})
+    children = fields.List(fields.Nested(lambda: TraceNode()), required=True,
+                           metadata={"description": "forward: batches made from this one; backward: its inputs"})
+
+
+class TraceOut(Schema):
+    batch = fields.String(required=True)
+    direction = fields.String(required=True, metadata={"enum": ["forward", "backward"]})
+    truncated = fields.Boolean(required=True, metadata={"description": "true when the tree was cut at its size "
+                                                                       "limit"})
+    tree = fields.Nested(TraceNode, required=True)

@@ -4,7 +4,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.audit import cli, views
+    from traceapp.audit import cli, desk, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(desk.bp)
     app.cli.add_command(cli.ledger_cli)

@@ -8,11 +8,10 @@ import click
 from flask.cli import AppGroup
 
 from traceapp import db
-from traceapp.ledger import tree
+from traceapp.audit.consistency import MAX_NOTE, check_consistency
+from traceapp.audit.verification import verify_everything
 from traceapp.ledger.bundle import write_bundle
-from traceapp.ledger.note import NoteError, open_checkpoint
 from traceapp.ledger.store import begin_snapshot, stream_checkpoints, stream_entries
-from traceapp.ledger.verify import VerificationError
 
 
 @click.group("ledger", cls=AppGroup, help="Audit the ledger: verify, export, consistency.")
@@ -22,23 +21,15 @@ def ledger_cli():
 
 @ledger_cli.command("verify")
 def verify_command():
-    """Verify every entry, chain hash, tree root and checkpoint signature."""
-    from traceapp.brands.projections import CHECKS as BRAND_CHECKS
-    from traceapp.records.projections import differences
-
+    """Verify every entry, chain hash, tree root and checkpoint signature, then the projection tables."""
     with db.database().sessions() as session:
         begin_snapshot(session)
-        try:
-            summary = db.ledger().verify(session)
-        except VerificationError as exc:
-            click.echo(f"FAILED: {exc}", err=True)
-            sys.exit(1)
-        problems = differences(session) + [line for check in BRAND_CHECKS for line in check(session)]
-    if problems:
-        for line in problems:
-            click.echo(f"FAILED: projection: {line}", err=True)
+        report = verify_everything(session, db.ledger())
+    if not report.ok:
+        for line in report.problems:
+            click.echo(f"FAILED: {line}", err=True)
         sys.exit(1)
-    click.echo(f"OK: {summary.line()}; projection tables match the entries")
+    click.echo(f"OK: {report.summary.line()}; projection tables match the entries")
 
 
 @ledger_cli.command("export")
@@ -60,26 +51,16 @@ def export_command(path: str):
 @click.argument("old_checkpoint", type=click.File("r", encoding="utf-8"))
 def consistency_command(old_checkpoint):
     """Prove a saved checkpoint consistent with the current one (RFC 6962)."""
-    ledger = db.ledger()
     with db.database().sessions() as session:
         try:
-            old = open_checkpoint(old_checkpoint.read(), ledger.verifier)
-        except NoteError as exc:
-            _fail(f"the saved checkpoint does not verify with this ledger's key: {exc}")
-        latest = ledger.latest_checkpoint(session)
-        new = open_checkpoint(latest[1], ledger.verifier) if latest else None
-        if new is None or old.size > new.size:
-            _fail(f"the saved checkpoint has size {old.size}, larger than the current tree "
-                  f"({new.size if new else 0}): the log was truncated or the checkpoint is not from this log")
-        if old.size == 0:
-            proof_ok = old.root == tree.EMPTY_ROOT
-        else:
-            proof = ledger.consistency_proof(session, old.size, new.size)
-            proof_ok = tree.verify_consistency(old.size, new.size, old.root, new.root, proof)
-        if not proof_ok:
-            _fail(f"SECURITY ALARM: the log was rewritten. Saved checkpoint size {old.size} root "
-                  f"{old.root.hex()} is not a prefix of the current size {new.size} root {new.root.hex()}")
-    click.echo(f"OK: checkpoint of size {old.size} is consistent with the current checkpoint of size {new.size}")
+            found = check_consistency(session, db.ledger(), old_checkpoint.read(MAX_NOTE + 1))
+        except LookupError as exc:
+            _fail(str(exc))
+        except UnicodeDecodeError:
+            _fail("the saved checkpoint is not UTF-8 text")
+    if not found.consistent:
+        _fail(found.describe())
+    click.echo(f"OK: {found.describe()}")
 
 
 def _fail(message: str):

@@ -3,6 +3,7 @@ and the check a batch's brand claim must pass."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -28,7 +29,9 @@ KG = {"kg": Decimal(1), "g": Decimal("0.001"), "t": Decimal(1000), "斤": Decima
 
 
 def get_brand(session: Session, slug) -> Brand:
-    brand = session.scalar(select(Brand).where(Brand.slug == slug.strip().lower())) if isinstance(slug, str) else None
+    wanted = slug.strip().lower() if isinstance(slug, str) else ""
+    # A string that cannot be a slug (a NUL byte, say) is not looked up: PostgreSQL would refuse it.
+    brand = session.scalar(select(Brand).where(Brand.slug == wanted)) if re.fullmatch(SLUG, wanted) else None
     if brand is None:
         raise NotFound(_("没有标识为 %(slug)s 的品牌。", slug=str(slug)[:64]))
     return brand

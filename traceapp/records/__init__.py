@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(code_states_bp)
     from traceapp.records.label_views import bp as label_sheets_bp
     app.register_blueprint(label_sheets_bp)
+    from traceapp.records.recall_views import bp as recalls_bp
+    app.register_blueprint(recalls_bp)
     app.jinja_env.globals["labels"] = labels.all_labels()
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair

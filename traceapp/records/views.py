@@ -34,6 +34,7 @@ from traceapp.records.models import (
     Inspection,
     Organization,
 )
+from traceapp.records.recalls import recalled_batches_of
 
 bp = Blueprint("records", __name__)
 INPUT_ROWS = 3
@@ -52,6 +53,7 @@ def home():
         context["batches"] = [queries.batch_summary(session, b) for b in session.scalars(
             select(Batch).where(Batch.organization_id == current_user.organization_id)
             .order_by(Batch.id.desc()).limit(20))]
+        context["recalled"] = recalled_batches_of(session, current_user.organization_id)
     elif current_user.role in ("inspector",):
         context["inspections"] = session.execute(
             select(Inspection, Batch).join(Batch, Batch.id == Inspection.batch_id)
