@@ -2,8 +2,9 @@
 
 Every fact a public page shows is a projection of the ledger, so the ledger's size is a
 version stamp: a page rendered when the ledger held N entries is still right while it holds
-N — and while the day is the same, since "this year" and "active licence" depend on it. A
-hit costs one indexed query (the newest checkpoint's size) instead of the page's queries.
+N — and while the day is the same, since "this year" and "active licence" depend on it. The
+size is read from the database at most every PAGE_VERSION_SECONDS (and at once after this
+process writes), so a hit usually costs no query at all.
 
 Only anonymous requests are served from the cache: a logged-in visitor's navigation carries
 their name and a CSRF token.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
@@ -54,7 +56,17 @@ class PageCache:
 
 
 def ledger_size() -> int:
-    return db.session().scalar(select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1)) or 0
+    """Return the ledger's size, asking the database at most every PAGE_VERSION_SECONDS unless this
+    process has written since: other workers' writes show within that time, this one's at once."""
+    ledger = db.ledger()
+    known = current_app.extensions.get("traceapp.page_cache.size")  # (size, monotonic time read, sealed)
+    now = time.monotonic()
+    if known is not None and known[2] == ledger.sealed and now - known[1] < current_app.config["PAGE_VERSION_SECONDS"]:
+        return known[0]
+    sealed = ledger.sealed  # before the query: a write sealed meanwhile makes the next call ask again
+    size = db.session().scalar(select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1)) or 0
+    current_app.extensions["traceapp.page_cache.size"] = (size, now, sealed)
+    return size
 
 
 def _cache() -> PageCache:

@@ -198,6 +198,9 @@ class Ledger:
 
     def __init__(self, signer: Signer):
         self.signer = signer
+        # Transactions with entries this process has sealed: lets a reader that caches by the
+        # ledger's size notice its own process's writes at once.
+        self.sealed = 0
 
     @property
     def verifier(self) -> Verifier:
@@ -266,6 +269,7 @@ class Ledger:
         if tx is None or not tx.entries:
             return None
         note = sign_checkpoint(self.signer, tx.size, tx.edge.root())
+        self.sealed += 1
         conn = session.connection()
         conn.execute(insert(LedgerEntry.__table__), tx.entries)
         conn.execute(insert(LedgerHash.__table__), tx.hashes)
