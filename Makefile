@@ -57,6 +57,9 @@ lint: dev
 bench: install
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/records.py
+	$(BIN)/python bench/brands.py
+	$(BIN)/python bench/public.py
+	$(BIN)/python bench/labels.py
 
 clean-db:
 	rm -f instance/traceapp.db instance/traceapp.db-wal instance/traceapp.db-shm

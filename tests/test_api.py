@@ -475,3 +475,22 @@ def test_the_openapi_document_lists_every_route(app, client):
     for listing in ("/organizations", "/batches", "/certifications"):  # bad paging parameters are 400
         assert set(doc["paths"][listing]["get"]["responses"]) == {"200", "400", "401"}, listing
     assert doc["paths"]["/certifications/{cert_id}/revoke"]["post"]["responses"]["200"]
+
+
+def test_nul_and_control_characters_are_refused_with_a_400_naming_the_field(app, client, world):
+    """PostgreSQL cannot store or even compare text holding NUL: every way in answers 400 (or 404 for a
+    code or slug in the path) and writes nothing, never a 500."""
+    before = ledger_size(app)
+    bad = client.post(f"{API}/batches", json=batch_data(product="黄\x00桃", base="基地\x07"),
+                      headers=auth(world, "producer", **{"Accept-Language": "en"}))
+    body = assert_error(bad, 400, "invalid_input")
+    assert set(body["fields"]) == {"product", "base"} and "control characters" in body["message"]
+    listed = client.get(f"{API}/brands?category=fr%00uit", headers=auth(world, "producer"))
+    assert_error(listed, 400, "invalid_field", "category")
+    assert client.get(f"{API}/brands/yan%00ling", headers=auth(world, "producer")).status_code == 404
+    assert client.get("/t/AB%00CD").status_code == 404 and client.get("/brands/a%00b").status_code == 404
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    login = client.post("/login", data={"csrf_token": token, "username": "lu\x00yuan", "password": "x"})
+    assert login.status_code == 400
+    assert ledger_size(app) == before

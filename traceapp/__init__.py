@@ -12,7 +12,7 @@ def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
     from flask import Flask
 
-    from traceapp import api, audit, auth, brands, cli, config, db, errors, i18n, public, records
+    from traceapp import api, audit, auth, brands, cli, config, db, errors, i18n, params, public, records
 
     app = Flask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None):
     db.init_app(app)
     records.init_app(app)
     errors.init_app(app)
+    params.init_app(app)
     auth.init_app(app)
     public.init_app(app)
     audit.init_app(app)

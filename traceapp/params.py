@@ -27,3 +27,20 @@ def int_arg(name: str, *, default: int | None = None, minimum: int = 0, maximum:
         raise InvalidField(name, _("参数 %(name)s 不能大于 %(max)d，收到的是 %(value)d。",
                                    name=name, max=maximum, value=value))
     return value
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_nul_bytes() -> None:
+    """Refuse a query parameter or form field holding a NUL byte: no field may hold one, and
+    PostgreSQL cannot even compare text with it. (Path parts are checked by the lookups: a code
+    or slug that cannot be one is simply not found; JSON text fields by ``validation.Fields``.)"""
+    form = request.form.items(multi=True) if request.mimetype in FORM_TYPES else ()
+    for name, value in [*request.args.items(multi=True), *form]:
+        if "\x00" in value:
+            raise InvalidField(name, _("参数 %(name)s 不能包含空字符（NUL）。", name=name))
+
+
+def init_app(app) -> None:
+    app.before_request(refuse_nul_bytes)

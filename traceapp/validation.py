@@ -17,6 +17,11 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+# Control characters no text field may hold (tab, newline and carriage return are allowed); PostgreSQL
+# cannot even store NUL.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Fields:
     """Reads fields from a mapping and records what is wrong with them."""
 
@@ -44,6 +49,8 @@ class Fields:
         value = value.strip()
         if len(value) > max_length:
             self.fail(field, _("%(field)s 不能超过 %(max)d 个字符。", field=self.prefix + field, max=max_length))
+        elif CONTROL.search(value):
+            self.fail(field, _("%(field)s 不能包含控制字符（如 NUL）。", field=self.prefix + field))
         return value
 
     def choice(self, field: str, choices: tuple[str, ...]) -> str:
@@ -109,7 +116,8 @@ class Fields:
             self.fail(field, _("%(field)s 是必填项。", field=self.prefix + field))
             return []
         if not isinstance(raw, list) or len(raw) > max_items or not all(
-                isinstance(item, str) and item.strip() and len(item.strip()) <= max_length for item in raw):
+                isinstance(item, str) and item.strip() and len(item.strip()) <= max_length and not CONTROL.search(item)
+                for item in raw):
             self.fail(field, _("%(field)s 必须是由非空文本组成的列表（最多 %(n)d 项，每项不超过 %(max)d 个字符）。",
                                field=self.prefix + field, n=max_items, max=max_length))
             return []

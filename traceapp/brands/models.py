@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Numeric, String, Text, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -47,7 +47,7 @@ class License(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
-    licensee_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    licensee_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     products: Mapped[list] = mapped_column(JSON)
     valid_from: Mapped[date]
     valid_to: Mapped[date]
@@ -59,3 +59,6 @@ class License(Base):
     revoked_on: Mapped[date | None]
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
     revoke_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+    # a producer's licence for one brand: the claim check and the consumer page (migration 0011)
+    __table_args__ = (Index("ix_licenses_licensee_id_brand_id", "licensee_id", "brand_id"),)
