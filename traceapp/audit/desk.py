@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from traceapp import db
-from traceapp.audit import verification
+from traceapp.audit import risk, verification
 from traceapp.audit.consistency import MALFORMED, MAX_NOTE, check_consistency
 from traceapp.audit.models import VerificationRun
 from traceapp.errors import InvalidField, NotFound
@@ -44,7 +44,8 @@ def _desk(status: int = 200, **context):
     context.setdefault("errors", {})
     context.setdefault("pasted", "")
     context.setdefault("message", None)
-    return render_template("audit/desk.html", size=size, checkpoint=parse_checkpoint(note),
+    context.setdefault("risk_counts", risk.count_all(session))
+    return render_template("audit/desk.html", risk_rules=risk.RULES, size=size, checkpoint=parse_checkpoint(note),
                            shown=shown, shown_state=verification.state(shown) if shown else None,
                            finished=finished if run else None, **context), status
 
