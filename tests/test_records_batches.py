@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import batch_data, make_batch, make_org, make_user
+from tests.factories import batch_data, make_batch, make_org, make_user, projection_differences
 from traceapp import db
 from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
@@ -123,3 +123,35 @@ def test_a_batch_row_changed_behind_the_ledger_is_reported_by_verify(app, produc
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
     assert f"batches: {batch.code} differs from entry" in result.output and "quantity" in result.output
+
+
+def test_the_streamed_batch_check_finds_every_kind_of_damage_across_chunks(app, producer, monkeypatch):
+    """With rounds of two rows, a changed row, a row out of registration order, a row with no entry and
+    an entry with no row are each reported once, and the intact batches (pooled ones among them) are not."""
+    from traceapp.records import projections
+
+    monkeypatch.setattr(projections, "CHUNK", 2)
+    with app.app_context():
+        with db.write_session() as s:
+            batches = [make_batch(s, producer, **batch_data(quantity="10")) for _ in range(5)]
+            s.flush()
+            pooled = make_batch(s, producer, **batch_data(quantity="8", inputs=[
+                {"code": batches[0].code, "quantity": "4"}, {"code": batches[1].code, "quantity": "4"}]))
+        assert projection_differences() == []
+        table = Batch.__table__
+        with app.extensions["traceapp.db"].engine.begin() as conn:
+            conn.execute(table.update().where(table.c.id == batches[2].id).values(quantity=99))
+            # the last-registered row moved to the front: its entry arrives rounds later, still matched
+            conn.execute(table.update().where(table.c.id == batches[4].id).values(id=0))
+            conn.execute(table.insert().values({**{c.name: getattr(batches[3], c.key) for c in table.columns},
+                                                "id": 1000, "code": "ZZZZZZZZZZZZZ"}))
+            conn.execute(table.update().where(table.c.id == batches[3].id).values(code="YYYYYYYYYYYYY"))
+        found = projection_differences()
+    changed, lost = batches[2], batches[3]
+    expected = [f"batches: {changed.code} differs from entry {changed.ledger_seq} in quantity",
+                f"batches: {lost.code} is missing (recorded by entry {lost.ledger_seq})",
+                "batches: YYYYYYYYYYYYY has no ledger entry", "batches: ZZZZZZZZZZZZZ has no ledger entry"]
+    assert sorted(found) == sorted(expected)
+    mentioned = " ".join(found)
+    assert pooled.code not in mentioned
+    assert batches[4].code not in mentioned

@@ -187,16 +187,15 @@ def prints_of(session: Session, batch: Batch) -> list[LabelPrint]:
 
 def label_print_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each label_prints row that differs from its ``batch.labels_printed`` entry."""
-    from traceapp.records.projections import entries
+    from traceapp.records.projections import entries, with_batches
 
-    batches = {b.id: (b.code, b.unit) for b in session.scalars(select(Batch))}
-    rows = {row.ledger_seq: row for row in session.scalars(select(LabelPrint))}
+    rows, batches = with_batches(session, LabelPrint, lambda row: row.ledger_seq)
     for seq, entry in entries(session, KIND):
         row = rows.pop(seq, None)
         if row is None:
             yield f"label_prints: the print in entry {seq} is missing"
             continue
-        code, unit = batches.get(row.batch_id, (None, None))
+        code, unit = batches[seq]
         actual = {"batch": f"batch:{code}", "printed_by": row.printed_by,
                   "data": label_record(row.labels, row.package_quantity, unit, row.layout)}
         expected = {"batch": entry["subject"], "printed_by": entry["actor"]["user"], "data": entry["data"]}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, aliased
 
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.certifications import certification_record
@@ -24,6 +25,8 @@ from traceapp.records.models import (
     Organization,
 )
 from traceapp.records.services import batch_record, org_record
+
+CHUNK = 5000  # rows per round of the streamed batch check
 
 
 def entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
@@ -42,39 +45,74 @@ def organization_differences(session: Session) -> Iterator[str]:
 
 
 def batch_differences(session: Session) -> Iterator[str]:
-    """Yield a sentence for each batch row (with its inputs) that differs from its entries."""
-    expected: dict[str, tuple[int, dict]] = {}
-    for seq, entry in entries(session, "batch.registered"):
-        expected[entry["subject"].removeprefix("batch:")] = (seq, dict(entry["data"]))
-    for _seq, entry in entries(session, "batch.corrected"):
-        code = entry["subject"].removeprefix("batch:")
-        if code in expected:
-            expected[code][1].update({k: v for k, v in entry["data"]["fields"].items() if k in CORRECTABLE})
-    codes = dict(session.execute(select(Batch.id, Batch.code)).all())
-    inputs: dict[int, list[tuple[str, object]]] = {}
-    for row in session.scalars(select(BatchInput)):
-        inputs.setdefault(row.batch_id, []).append((codes[row.input_id], row.quantity))
-    rows = {b.code: b for b in session.scalars(select(Batch))}
+    """Yield a sentence for each batch row (with its inputs) that differs from its entries.
 
-    def record(row: Batch) -> dict:
+    Streams: ``batch.registered`` entries by seq and batch rows by id, ``CHUNK`` at a time, matched by
+    code. Rows are registered in entry order, so a chunk's rows meet their entries in the same or the
+    next round and memory stays flat at any size; whatever stays unmatched is reported at the end."""
+    corrected: dict[str, dict] = {}
+    for _seq, entry in entries(session, "batch.corrected"):
+        fields = {k: v for k, v in entry["data"]["fields"].items() if k in CORRECTABLE}
+        corrected.setdefault(entry["subject"].removeprefix("batch:"), {}).update(fields)
+    expected: dict[str, tuple[int, dict]] = {}
+    rows: dict[str, Row] = {}
+    inputs: dict[int, list[tuple[str, object]]] = {}
+
+    def record(row: Row) -> dict:
         # Inputs in the order the entry lists them; rows it does not list go last (and differ).
         order = [i["code"] for i in expected.get(row.code, (0, {}))[1].get("inputs", [])]
         return batch_record(row, sorted(inputs.get(row.id, []),
                                         key=lambda i: order.index(i[0]) if i[0] in order else len(order)))
 
-    yield from compare("batches", expected, rows, record, lambda row: row.ledger_seq)
+    after_seq, after_id, more_entries, more_rows = -1, None, True, True
+    while more_entries or more_rows:
+        if more_entries:
+            chunk = session.execute(select(LedgerEntry.seq, LedgerEntry.body)
+                                    .where(LedgerEntry.kind == "batch.registered", LedgerEntry.seq > after_seq)
+                                    .order_by(LedgerEntry.seq).limit(CHUNK)).all()
+            for seq, body in chunk:
+                data = dict(json.loads(bytes(body))["data"])
+                data.update(corrected.get(data["code"], {}))
+                expected[data["code"]] = (seq, data)
+            more_entries, after_seq = len(chunk) == CHUNK, chunk[-1].seq if chunk else after_seq
+        if more_rows:
+            table = Batch.__table__
+            query = select(table).order_by(table.c.id).limit(CHUNK)
+            chunk = session.execute(query if after_id is None else query.where(table.c.id > after_id)).all()
+            for row in chunk:
+                rows[row.code] = row
+            _add_inputs(session, [row.id for row in chunk], inputs)
+            more_rows, after_id = len(chunk) == CHUNK, chunk[-1].id if chunk else after_id
+        matched = expected.keys() & rows.keys() if more_entries or more_rows else expected.keys() | rows.keys()
+        pairs_expected = {code: expected[code] for code in matched if code in expected}
+        pairs_rows = {code: rows.pop(code) for code in matched if code in rows}
+        yield from compare("batches", pairs_expected, pairs_rows, record, lambda row: row.ledger_seq)
+        for code in matched:
+            expected.pop(code, None)
+        for row in pairs_rows.values():
+            inputs.pop(row.id, None)
+
+
+def _add_inputs(session: Session, batch_ids: list[int], inputs: dict[int, list[tuple[str, object]]]) -> None:
+    """Add the (input code, quantity) pairs of these batches to ``inputs``."""
+    if not batch_ids:
+        return
+    source = aliased(Batch)
+    for batch_id, code, quantity in session.execute(
+            select(BatchInput.batch_id, source.code, BatchInput.quantity)
+            .join(source, source.id == BatchInput.input_id).where(BatchInput.batch_id.in_(batch_ids))):
+        inputs.setdefault(batch_id, []).append((code, quantity))
 
 
 def correction_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each correction row that differs from its ``batch.corrected`` entry."""
-    codes = dict(session.execute(select(Batch.id, Batch.code)).all())
-    rows = {row.ledger_seq: row for row in session.scalars(select(BatchCorrection))}
+    rows, batches = with_batches(session, BatchCorrection, lambda row: row.ledger_seq)
     for seq, entry in entries(session, "batch.corrected"):
         row = rows.pop(seq, None)
         data = entry["data"]
         if row is None:
             yield f"batch_corrections: the correction in entry {seq} is missing"
-        elif (f"batch:{codes.get(row.batch_id)}", row.fields, row.previous, row.reason) != (
+        elif (f"batch:{batches[seq].code}", row.fields, row.previous, row.reason) != (
                 data["corrects"], data["fields"], data.get("previous"), data["reason"]):
             yield f"batch_corrections: row {row.id} differs from entry {seq}"
     for seq in sorted(rows):
@@ -83,12 +121,11 @@ def correction_differences(session: Session) -> Iterator[str]:
 
 def inspection_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each inspection row that differs from its entry."""
-    batches = {b.id: b for b in session.scalars(select(Batch))}
     expected = {int(e["subject"].removeprefix("inspection:")): (seq, e["data"])
                 for seq, e in entries(session, "inspection.recorded")}
-    rows = {row.id: row for row in session.scalars(select(Inspection))}
+    rows, batches = with_batches(session, Inspection, lambda row: row.id)
     yield from compare("inspections", expected, rows,
-                        lambda row: inspection_record(row, batches[row.batch_id]), lambda row: row.ledger_seq)
+                        lambda row: inspection_record(row, batches[row.id]), lambda row: row.ledger_seq)
 
 
 def certification_differences(session: Session) -> Iterator[str]:
@@ -113,22 +150,37 @@ def certification_differences(session: Session) -> Iterator[str]:
 
 def compliance_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each 合格证 row that differs from its issue and void entries."""
-    batches = {b.id: b for b in session.scalars(select(Batch))}
     expected = {e["subject"].removeprefix("compliance_certificate:"): (seq, dict(e["data"]))
                 for seq, e in entries(session, "compliance_certificate.issued")}
     for seq, entry in entries(session, "compliance_certificate.voided"):
         code = entry["subject"].removeprefix("compliance_certificate:")
         if code in expected:
             expected[code][1]["voided"] = {**entry["data"], "seq": seq}
-    rows = {row.code: row for row in session.scalars(select(ComplianceCertificate))}
+    rows, batches = with_batches(session, ComplianceCertificate, lambda row: row.code)
 
     def record(row: ComplianceCertificate) -> dict:
-        data = compliance_record(row, batches[row.batch_id])
+        data = compliance_record(row, batches[row.code])
         if row.voided_on is not None:
             data["voided"] = {"voided_on": row.voided_on.isoformat(), "reason": row.void_reason, "seq": row.void_seq}
         return data
 
     yield from compare("compliance_certificates", expected, rows, record, lambda row: row.ledger_seq)
+
+
+def with_batches(session: Session, model, key) -> tuple[dict, dict]:
+    """Return the rows of ``model`` by ``key`` and, by the same key, the code and unit of each row's batch
+    (only the batches these rows point at: never every batch)."""
+    rows, batches = {}, {}
+    for row, code, unit in session.execute(select(model, Batch.code, Batch.unit)
+                                           .outerjoin(Batch, Batch.id == model.batch_id)):
+        rows[key(row)] = row
+        batches[key(row)] = _BatchRef(code, unit)
+    return rows, batches
+
+
+class _BatchRef(NamedTuple):
+    code: str | None
+    unit: str | None
 
 
 def compare(table: str, expected: dict, rows: dict, record, seq_of) -> Iterator[str]:
