@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 LEVELS = ("province", "city", "county")
@@ -87,6 +87,7 @@ def ancestors(code: str) -> list[Region]:
     return chain[::-1]
 
 
+@lru_cache(maxsize=4096)  # every page and trace node names a region; the table is pinned
 def full_name(code: str) -> str:
     """Return the full name from the province down, e.g. 湖南省株洲市炎陵县 or 北京市朝阳区.
 
