@@ -38,3 +38,34 @@ class VerificationRun(Base):
               sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
         Index("ix_verification_runs_finished_at", "finished_at"),
     )
+
+
+EXPORT_STATUSES = ("started", "complete", "aborted", "failed")
+
+
+class ExportLog(Base):
+    """One export from the regulator's desk (issue 6, "Access"): who took which events, in which format,
+    under which filters, and how much. Not a ledger fact and not a projection: an access log, written
+    before the first byte leaves and completed when the download ends.
+
+    ``filters`` is JSON (the validated filters, ``{}`` for everything); ``via`` is ``session`` (logged in
+    on the desk) or ``token`` (an API token); ``status`` moves from ``started`` to ``complete``,
+    ``aborted`` (the client went away) or ``failed``.
+    """
+
+    __tablename__ = "export_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    organization_id: Mapped[int | None]
+    via: Mapped[str] = mapped_column(String(8))
+    format: Mapped[str] = mapped_column(String(8))
+    filters: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_export_log_at", "at"),)

@@ -39,16 +39,23 @@ def write_bundle(path: str, verifier: Verifier, checkpoints: list[tuple[int, str
     """Write a bundle and return the number of entries written."""
     count = 0
     with _open(path, "wb") as f:
-        header = {"type": "header", "format": FORMAT, "origin": verifier.name,
-                  "key": verifier.encode(), "size": size, "checkpoints": len(checkpoints)}
-        f.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
-        for cp_size, note in checkpoints:
-            line = {"type": "checkpoint", "size": cp_size, "note": note}
-            f.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
-        for seq, body, digest in entries:
-            f.write(b'{"type":"entry","seq":%d,"hash":"%s","entry":%s}\n' % (seq, digest.encode(), body))
-            count += 1
+        for line in bundle_lines(verifier, checkpoints, entries, size):
+            f.write(line)
+            count += line.startswith(b'{"type":"entry"')
     return count
+
+
+def bundle_lines(verifier: Verifier, checkpoints: list[tuple[int, str]],
+                 entries: Iterable[tuple[int, bytes, str]], size: int) -> Iterator[bytes]:
+    """Yield the bundle's lines (each ending in a newline), header first, for writers that stream."""
+    header = {"type": "header", "format": FORMAT, "origin": verifier.name,
+              "key": verifier.encode(), "size": size, "checkpoints": len(checkpoints)}
+    yield json.dumps(header, ensure_ascii=False).encode() + b"\n"
+    for cp_size, note in checkpoints:
+        line = {"type": "checkpoint", "size": cp_size, "note": note}
+        yield json.dumps(line, ensure_ascii=False).encode() + b"\n"
+    for seq, body, digest in entries:
+        yield b'{"type":"entry","seq":%d,"hash":"%s","entry":%s}\n' % (seq, digest.encode(), body)
 
 
 @dataclass

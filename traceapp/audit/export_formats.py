@@ -1,0 +1,355 @@
+"""The export formats, each written as it streams (memory stays flat whatever the number of rows):
+
+- ``csv_chunks(rows, lang)`` / ``write_csv(rows, out, lang)``: UTF-8 with a BOM (so Excel reads the
+  Chinese), Chinese headers on the first row, English headers on the second, one row per event;
+- ``write_xlsx(rows, out, lang)``: the same two header rows in an openpyxl write-only workbook (rows go to
+  a temporary file as they come; a sheet holds at most 1,048,576 rows, so more go on to a next sheet);
+- ``epcis_chunks(rows, base_url)`` / ``write_epcis(rows, out, base_url)``: a GS1 EPCIS 2.0 JSON-LD
+  document (field-reference.md d.2): ObjectEvent ADD ``commissioning`` for a registration,
+  TransformationEvent for a pooled or processed batch (its inputs to the new lot), ObjectEvent OBSERVE
+  ``inspecting`` with disposition ``conformant`` / ``non_conformant`` for an inspection, OBSERVE with
+  disposition ``conformant`` and a ``cert`` business transaction for a 合格证, disposition ``recalled``
+  for a recall and ``active`` when it is lifted. Certificates, licences, corrections, labels and code
+  states concern no lot movement and are left to the spreadsheet;
+- ``bundle_zip_chunks(session, ledger)``: a zip with the whole ledger's audit bundle and the offline
+  verifier's instructions (Chinese and English).
+
+``rows`` is what :func:`traceapp.audit.exports.iter_events` yields; each writer returns the rows written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from traceapp.audit.exports import COLUMNS, EVENT_NAMES, Event
+from traceapp.ledger.bundle import bundle_lines
+from traceapp.ledger.store import Ledger, stream_checkpoints, stream_entries
+
+FLUSH_ROWS = 1000
+XLSX_MAX_ROWS = 1_048_576
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+BEIJING_OFFSET = "+08:00"
+# UN/ECE Recommendation 20 codes for our units; 斤 is half a kilogram; counted units carry no uom.
+UOM = {"kg": ("KGM", Decimal(1)), "g": ("GRM", Decimal(1)), "t": ("TNE", Decimal(1)), "L": ("LTR", Decimal(1)),
+       "斤": ("KGM", Decimal("0.5"))}
+
+
+# -- spreadsheet rows ------------------------------------------------------------------------------
+
+def header_rows() -> tuple[list[str], list[str]]:
+    """Return the Chinese and the English header rows."""
+    return [c[1] for c in COLUMNS], [c[2] for c in COLUMNS]
+
+
+def _inputs_text(inputs) -> str:
+    return "; ".join(f"{i.code} {i.quantity} {i.unit}" for i in inputs)
+
+
+def _cells(row: Event, english: bool) -> tuple:
+    # Columns 4 (the event's name, in the reader's language) and 22 (the input lots, as text).
+    name = EVENT_NAMES[row.event][1] if english else row.event_name
+    return (*row[:4], name, *row[5:22], _inputs_text(row.inputs) if row.inputs else None, *row[23:])
+
+
+def csv_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
+    """Yield the CSV document in pieces of about FLUSH_ROWS rows; ``counter[0]`` counts the rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(header_rows())
+    yield b"\xef\xbb\xbf" + _drain(buffer)
+    english = lang == "en"
+    count = 0
+    for count, row in enumerate(rows, 1):
+        writer.writerow(_cells(row, english))
+        if count % FLUSH_ROWS == 0:
+            if counter is not None:
+                counter[0] = count
+            yield _drain(buffer)
+    if counter is not None:
+        counter[0] = count
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    return data
+
+
+def write_csv(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
+    """Write the CSV document to ``out``; return the number of event rows."""
+    counter = [0]
+    for chunk in csv_chunks(rows, lang, counter):
+        out.write(chunk)
+    return counter[0]
+
+
+def write_xlsx(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
+    """Write the XLSX workbook to ``out`` (a file or file-like object); return the number of event rows."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    english = lang == "en"
+    sheet, used, sheets, count = None, XLSX_MAX_ROWS, 0, 0
+    for row in rows:
+        if used >= XLSX_MAX_ROWS:
+            sheets += 1
+            sheet = workbook.create_sheet(f"events-{sheets}" if sheets > 1 else "events")
+            for header in header_rows():
+                sheet.append(header)
+            used = 2
+        sheet.append(list(_cells(row, english)))
+        used += 1
+        count += 1
+    if sheet is None:
+        sheet = workbook.create_sheet("events")
+        for header in header_rows():
+            sheet.append(header)
+    workbook.save(out)
+    return count
+
+
+# -- EPCIS 2.0 ----------------------------------------------------------------------------------------
+
+def lot_uri(base_url: str, code: str, gtin: str | None, lot: str | None) -> str:
+    """Return the lot's identifier: its GS1 Digital Link URI when it has a GTIN and lot, else its consumer page."""
+    if gtin and lot:
+        return f"https://id.gs1.org/01/{gtin}/10/{quote(lot, safe='')}"
+    return f"{base_url}/t/{code}"
+
+
+def _quantity_element(epc_class: str, quantity: str | None, unit: str | None) -> dict:
+    element: dict = {"epcClass": epc_class}
+    amount = Decimal(quantity or "0")
+    uom = UOM.get(unit or "")
+    if uom is not None:
+        amount *= uom[1]
+        element["uom"] = uom[0]
+    element["quantity"] = int(amount) if amount == amount.to_integral_value() else float(amount)
+    return element
+
+
+def _event_time(row: Event) -> str:
+    # Date-only business events happen on a Beijing calendar day; ledger-only ones at their timestamp.
+    if row.event in _TIMESTAMPED:
+        return row.recorded_at
+    return f"{row.event_date}T00:00:00{BEIJING_OFFSET}"
+
+
+_TIMESTAMPED = {"batch.recalled", "batch.recall_lifted"}
+
+
+def epcis_event(row: Event, base_url: str, origin: str) -> dict | None:
+    """Return the EPCIS 2.0 event for an export row, or None for rows with no lot event."""
+    if row.batch is None or row.event not in _EPCIS_KINDS:
+        return None
+    lot = lot_uri(base_url, row.batch, row.gtin, row.lot)
+    entry_url = f"{base_url}/ledger/entries?start={row.seq}&limit=1"
+    event: dict = {
+        "type": "ObjectEvent",
+        "eventTime": _event_time(row),
+        "eventTimeZoneOffset": BEIJING_OFFSET,
+        "recordTime": row.recorded_at,
+        "eventID": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'https://{origin}#{row.seq}')}",
+    }
+    quantities = [_quantity_element(lot, row.quantity, row.unit)]
+    producer = f"{base_url}/api/v1/organizations/{row.producer_id}"
+    if row.event == "batch.registered":
+        if row.inputs:
+            event["type"] = "TransformationEvent"
+            event["inputQuantityList"] = [_quantity_element(lot_uri(base_url, i.code, i.gtin, i.lot), i.quantity,
+                                                            i.unit) for i in row.inputs]
+            event["outputQuantityList"] = quantities
+        else:
+            event["action"] = "ADD"
+            event["quantityList"] = quantities
+        event["bizStep"] = "commissioning"
+        event["disposition"] = "active"
+        event["bizLocation"] = {"id": producer}
+        event["ilmd"] = {key: value for key, value in (
+            ("traceapp:product", row.product), ("traceapp:category", row.category),
+            ("traceapp:harvestDate", row.harvest_date), ("traceapp:packDate", row.pack_date),
+            ("traceapp:originRegion", row.region), ("traceapp:originRegionName", row.region_name),
+            ("traceapp:productionBase", row.base), ("traceapp:brand", row.brand),
+            ("traceapp:producer", row.producer), ("traceapp:uscc", row.uscc)) if value}
+    else:
+        event["action"] = "OBSERVE"
+        event["quantityList"] = quantities
+        if row.event == "inspection.recorded":
+            event["bizStep"] = "inspecting"
+            event["disposition"] = "conformant" if row.status == "pass" else "non_conformant"
+            event["bizTransactionList"] = [{"type": "testres", "bizTransaction": entry_url}]
+            if row.actor_org:
+                event["readPoint"] = {"id": f"{base_url}/api/v1/organizations/{row.actor_org.removeprefix('org:')}"}
+        elif row.event == "compliance_certificate.issued":
+            event["disposition"] = "conformant"
+            event["bizTransactionList"] = [{"type": "cert", "bizTransaction": entry_url}]
+        elif row.event == "batch.recalled":
+            event["bizStep"] = "holding"
+            event["disposition"] = "recalled"
+            event["persistentDisposition"] = {"set": ["recalled"]}
+        else:  # batch.recall_lifted
+            event["disposition"] = "active"
+            event["persistentDisposition"] = {"unset": ["recalled"]}
+    event["traceapp:ledgerSeq"] = row.seq
+    event["traceapp:ledgerEntry"] = entry_url
+    event["traceapp:eventType"] = row.event
+    if row.doc_number:
+        event["traceapp:documentNumber"] = row.doc_number
+    return event
+
+
+_EPCIS_KINDS = {"batch.registered", "inspection.recorded", "compliance_certificate.issued", "batch.recalled",
+                "batch.recall_lifted"}
+
+
+def epcis_chunks(rows: Iterable[Event], base_url: str, origin: str,
+                 counter: list | None = None) -> Iterator[bytes]:
+    """Yield an EPCIS 2.0 JSON-LD document (EPCISDocument) with one event per lot event in ``rows``;
+    ``counter[0]`` counts the events written."""
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    head = {"@context": [EPCIS_CONTEXT, {"traceapp": f"{base_url}/ns/epcis#"}], "type": "EPCISDocument",
+            "schemaVersion": "2.0", "creationDate": created, "traceapp:ledgerOrigin": origin}
+    opening = json.dumps(head, ensure_ascii=False)[:-1] + ', "epcisBody": {"eventList": [\n'
+    yield opening.encode("utf-8")
+    pieces, count = [], 0
+    for row in rows:
+        event = epcis_event(row, base_url, origin)
+        if event is None:
+            continue
+        pieces.append((",\n" if count else "") + json.dumps(event, ensure_ascii=False))
+        count += 1
+        if len(pieces) >= FLUSH_ROWS:
+            if counter is not None:
+                counter[0] = count
+            yield "".join(pieces).encode("utf-8")
+            pieces = []
+    if counter is not None:
+        counter[0] = count
+    yield ("".join(pieces) + "\n]}}\n").encode("utf-8")
+
+
+def write_epcis(rows: Iterable[Event], out: IO[bytes], base_url: str, origin: str) -> int:
+    """Write the EPCIS document to ``out``; return the number of EPCIS events."""
+    counter = [0]
+    for chunk in epcis_chunks(rows, base_url, origin, counter):
+        out.write(chunk)
+    return counter[0]
+
+
+# -- the audit bundle ---------------------------------------------------------------------------------
+
+BUNDLE_NAME = "traceapp-ledger-bundle.jsonl"
+README_NAME = "README-使用说明.txt"
+
+
+class _Sink:
+    """A write-only, unseekable file for zipfile, drained by the generator that streams the zip."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.position = 0
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts, self.size = [], 0
+        return data
+
+
+def bundle_instructions(key: str, origin: str, size: int, base_url: str) -> str:
+    """Return the verifier's instructions (Chinese, then English) that go beside the bundle."""
+    return f"""traceapp 账本审计包 使用说明
+==============================
+
+本压缩包里的 {BUNDLE_NAME} 是整个账本的审计包：验证公钥、全部签名检查点，以及第 0 至 {size - 1} 条记录
+（共 {size} 条）。导出页面上的筛选条件（品牌、生产主体、地区、日期、召回）不会缩小审计包：账本只有作为整体
+才能验证，所以审计包总是完整的。
+
+离线验证（不需要数据库、不需要联网，只需要 Python 3.11+ 和 traceapp 软件包）：
+
+    python -m traceapp.ledger.verify {BUNDLE_NAME} --key KEY --checkpoint FILE
+
+  KEY   保存验证公钥的文本文件。请从另一个渠道获得公钥（例如 {base_url}/ledger/key，或平台公布的公钥），
+        并与下面这一行逐字核对：
+        {key}
+  FILE  你上次在审计台下载保存的签名检查点（可选）。验证程序会证明它与审计包中最新的检查点一致，
+        也就是说账本在这期间只增加、没有被改写。
+
+退出码 0 表示：每条记录的哈希链、默克尔树根和每个检查点的签名都正确，并且（如果给了 FILE）与你保存的检查点一致；
+退出码 1 会指出第一处损坏的序号和原因。账本来源（origin）：{origin}
+
+
+traceapp ledger audit bundle: instructions
+==========================================
+
+{BUNDLE_NAME} in this zip is the audit bundle of the whole ledger: the verifier key, every signed
+checkpoint and entries 0 to {size - 1} ({size} entries). The filters of the export page (brand, producer,
+region, dates, recall) do not narrow the bundle: a ledger can only be verified whole, so the bundle is
+always complete.
+
+Verify it offline (no database, no network; Python 3.11+ with the traceapp package installed):
+
+    python -m traceapp.ledger.verify {BUNDLE_NAME} --key KEY --checkpoint FILE
+
+  KEY   a text file holding the verifier key. Get the key through another channel (for example
+        {base_url}/ledger/key, or the key the platform publishes) and compare it with this line:
+        {key}
+  FILE  a signed checkpoint you saved on an earlier visit to the audit desk (optional). The verifier
+        proves it consistent with the bundle's latest checkpoint: the ledger only grew since.
+
+Exit status 0 means every entry's hash chain, the Merkle roots and every checkpoint signature are
+correct and (given FILE) consistent with your saved checkpoint; exit status 1 names the first damaged
+sequence number and why. Ledger origin: {origin}
+"""
+
+
+def bundle_zip_chunks(session: Session, ledger: Ledger, base_url: str, counter: list | None = None,
+                      flush_bytes: int = 1 << 16) -> Iterator[bytes]:
+    """Yield a zip holding the whole ledger's audit bundle and its instructions; ``counter[0]`` counts the
+    entries. Begin the session with :func:`traceapp.ledger.store.begin_snapshot`."""
+    conn = session.connection()
+    latest = ledger.latest_checkpoint(conn)
+    size = latest[0] if latest else 0
+    checkpoints = list(stream_checkpoints(conn))
+    verifier = ledger.verifier
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(README_NAME, bundle_instructions(verifier.encode(), verifier.name, size, base_url))
+        with archive.open(BUNDLE_NAME, "w", force_zip64=True) as member:
+            entries = (row for row in stream_entries(conn) if row[0] < size)
+            count = 0
+            for line in bundle_lines(verifier, checkpoints, entries, size):
+                member.write(line)
+                count += 1
+                if sink.size >= flush_bytes:
+                    if counter is not None:
+                        counter[0] = max(count - 1 - len(checkpoints), 0)
+                    yield sink.drain()
+            if counter is not None:
+                counter[0] = max(count - 1 - len(checkpoints), 0)
+    yield sink.drain()
