@@ -32,7 +32,7 @@ from tests.factories import (
 )
 from traceapp import db
 from traceapp.audit.export_filters import ExportFilters
-from traceapp.audit.exports import COLUMNS, EVENT_NAMES, iter_events
+from traceapp.audit.exports import COLUMNS, EVENT_NAMES, bench_export, iter_events
 from traceapp.audit.models import ExportLog
 from traceapp.auth.services import issue_token
 from traceapp.ledger import verify
@@ -201,6 +201,14 @@ def test_iter_events_streams_in_small_chunks_with_the_same_rows(app, world):
         whole = list(iter_events(s, ExportFilters()))
         chunked = list(iter_events(s, ExportFilters(), chunk=3))
     assert chunked == whole and len(whole) == len(ledger_events(app))
+    with app.test_request_context(), db.database().sessions() as s:
+        out = io.BytesIO()
+        assert bench_export(s, "csv", out) == len(whole)
+    assert len(out.getvalue().decode("utf-8-sig").splitlines()) == len(whole) + 2
+    with app.test_request_context(), db.database().sessions() as s:
+        out = io.BytesIO()
+        assert bench_export(s, "epcis", out) == 12  # 5 registrations, 2 inspections, 1 合格证, 4 recalls
+    assert len(json.loads(out.getvalue())["epcisBody"]["eventList"]) == 12
 
 
 # -- filters --------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ For the benchmark and other callers without HTTP::
         rows = iter_events(session, filters)          # Iterator[Event]; Event is a NamedTuple
         written = write_csv(rows, out)                # out: a binary file; returns the rows written
 
+or in one call, ``bench_export(session, "csv" | "xlsx" | "epcis", out, filters)`` (what bench/audit.py uses).
+
 ``traceapp.audit.export_filters.parse_filters(session, args)`` checks query parameters and raises
 ``InvalidField`` naming the field and the rule.
 
@@ -525,3 +527,25 @@ def _ledger_detail(kind: str, data: dict) -> tuple:
         return ("label_print", data.get("layout"), f"{data.get('labels')} labels",
                 f"{data.get('labels')} × {data.get('package_quantity')} {data.get('unit', '')}".strip())
     return "code_state", None, kind.removeprefix("code."), data.get("reason")
+
+
+def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *,
+                 base_url: str | None = None, origin: str | None = None) -> int:
+    """Write the events the filters select (all by default) as ``fmt`` (``csv``, ``xlsx`` or ``epcis``) to
+    the binary file ``out`` and return the rows written: the entry point of ``bench/audit.py``. Give it a
+    fresh session (it begins the snapshot); ``base_url`` and ``origin`` default to the app's settings."""
+    from traceapp.audit import export_formats
+    from traceapp.ledger.store import begin_snapshot
+
+    begin_snapshot(session)
+    rows = iter_events(session, filters)
+    if fmt == "csv":
+        return export_formats.write_csv(rows, out)
+    if fmt == "xlsx":
+        return export_formats.write_xlsx(rows, out)
+    if base_url is None or origin is None:
+        from flask import current_app
+
+        base_url = base_url or current_app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
+        origin = origin or current_app.config["TRACEAPP_LEDGER_ORIGIN"]
+    return export_formats.write_epcis(rows, out, base_url, origin)
