@@ -7,7 +7,7 @@ inserted as the scan recorder writes them. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -265,6 +265,10 @@ def test_codes_scanned_more_than_the_alert_count_are_flagged_as_the_consumer_pag
     assert_named(rows, "scan_anomaly")
     assert [(r["batch_code"], r["reason"], r["scans"]) for r in rows] == [(busy.code, "count", 21)]
     assert rows[0]["first_scan"] == "2026-09-01T08:00:00Z"
+    # from/to keep the scans of those days: 1 September alone has 16 of the 21.
+    assert found(app, "scan_anomaly", date_to=date(2026, 9, 1)) == []
+    assert codes(found(app, "scan_anomaly", date_from=date(2026, 9, 1), date_to=date(2026, 9, 2))) == {busy.code}
+    assert found(app, "scan_anomaly", producer=world["rival_org"].id) == []
 
 
 def test_codes_scanned_by_many_clients_within_the_window_are_flagged_spread_out_they_are_not(app, world):
@@ -391,6 +395,33 @@ def test_the_list_page_links_each_finding_and_names_its_rule(app, world, failure
     assert page.text.count('data-rule="failed_inspection" data-version="1"') == 1
     english = client.get("/audit/risks/failed_inspection?lang=en")
     assert "Failed inspections and the batches they touch" in english.text and "4 findings" in english.text
+
+
+def test_every_rules_list_page_shows_its_findings_in_both_languages(app, world):
+    licence(app, world, "producer", quantity="1000")
+    cert = write(app, lambda s: make_certification(s, world["certifier"], world["producer_org"].id))
+    branded = batch(app, world, brand=SLUG, quantity="950")
+    inspect(app, world, branded, inspected_on="2026-08-02", verdict="fail")
+    inspect(app, world, branded, inspected_on="2026-08-04", verdict="fail")
+    passed = inspect(app, world, branded, inspected_on="2026-08-10")
+    write(app, lambda s: make_compliance(s, world["producer"], branded, basis="self_test", inspection=passed.id,
+                                         issued_on="2026-08-05"))
+    add_scans(app, branded, [datetime(2026, 9, 1) + timedelta(minutes=i) for i in range(21)], ["b" * 64] * 21)
+    write(app, lambda s: revoke_certification(s, cert.id, {"reason": "监督抽查不合格"}, user=world["certifier"]))
+    client = app.test_client()
+    log_in(client, "reg_ui")
+    rules = client.get(f"{API}/risks", headers=bearer(world, "regulator")).json["rules"]
+    counts = {r["name"]: r["count"] for r in rules}
+    # two failed inspections of the batch; its licence never ended
+    assert counts == {rule.name: 1 for rule in risk.RULES} | {"failed_inspection": 2, "license_ended": 0}
+    for rule in risk.RULES:
+        for lang in ("zh", "en"):
+            page = client.get(f"/audit/risks/{rule.name}?lang={lang}")
+            assert page.status_code == 200, (rule.name, lang)
+            rows = page.text.count(f'<tr data-rule="{rule.name}" data-version="{rule.version}">')
+            assert rows == counts[rule.name], (rule.name, lang)
+    cap = client.get("/audit/risks/license_cap?lang=zh").text
+    assert "950 kg" in cap and "1000 kg" in cap and "95.0%" in cap and "接近上限" in cap
 
 
 def test_the_list_pages_through_its_findings(app, world):

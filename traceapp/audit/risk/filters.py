@@ -57,7 +57,7 @@ def read_filters(session: Session, args: Mapping[str, str]) -> Filters:
     A brand must be registered and a producer must be an organization; a region must be in the
     pinned table; ``to`` may not be before ``from``."""
     region = _value(args, "region")
-    if region is not None and not (re.fullmatch(r"\d{6}", region) and regions.is_valid(region)):
+    if region is not None and not (re.fullmatch(r"[0-9]{6}", region) and regions.is_valid(region)):
         raise InvalidField("region", _("筛选条件 region 必须是已知的 6 位行政区划代码（GB/T 2260，例如省 430000、"
                                        "市 430200、县 430225），收到的是“%(value)s”。", value=region[:40]))
     brand = _value(args, "brand")
@@ -70,7 +70,7 @@ def read_filters(session: Session, args: Mapping[str, str]) -> Filters:
     producer = _value(args, "producer")
     producer_id = None
     if producer is not None:
-        producer_id = int(producer) if re.fullmatch(r"[1-9]\d{0,8}", producer) else None
+        producer_id = int(producer) if re.fullmatch(r"[1-9][0-9]{0,8}", producer) else None
         if producer_id is None or session.get(Organization, producer_id) is None:
             raise InvalidField("producer", _("筛选条件 producer 必须是已登记组织的编号（正整数），"
                                              "收到的是“%(value)s”。", value=producer[:40]))
@@ -91,7 +91,7 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
     if raw is None:
         return None
     try:
-        if not re.fullmatch(r"\d{4}-\d\d-\d\d", raw):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -94,7 +94,7 @@ class Context:
         """Clauses keeping a DATETIME column (naive UTC) within the days from/to (both included)."""
         f = self.filters
         return (([column >= datetime.combine(f.date_from, time())] if f.date_from else [])
-                + ([column < datetime.combine(f.date_to + timedelta(days=1), time())] if f.date_to else []))
+                + ([column <= datetime.combine(f.date_to, time.max)] if f.date_to else []))
 
     def batches(self, batch=Batch) -> list:
         """The region, brand and producer clauses for findings about a batch."""
@@ -136,6 +136,14 @@ def _org_columns(org=Organization) -> tuple:
     return org.id.label("organization_id"), org.name.label("organization_name")
 
 
+def _producer_columns(batch=Batch) -> tuple:
+    """The batch's producer: its name by primary key per row found, rather than a join whose row estimate
+    (after the rules' JSON and date conditions) can lead PostgreSQL's planner into a nested loop over every
+    organization; a count never reads it."""
+    name = select(Organization.name).where(Organization.id == batch.organization_id).scalar_subquery()
+    return batch.organization_id.label("organization_id"), name.label("organization_name")
+
+
 BATCH = (Column("batch_code", _l("批次"), "batch"), Column("product", _l("产品")),
          Column("organization_name", _l("生产主体"), "organization"), Column("brand", _l("品牌"), "brand"),
          Column("region", _l("产地"), "region"))
@@ -145,29 +153,31 @@ BATCH = (Column("batch_code", _l("批次"), "batch"), Column("product", _l("产�
 
 def failed_inspection(ctx: Context) -> Select:
     """Each failed inspection with the batch it inspected (depth 0) and every batch made from that one
-    downstream through batch_inputs (depth 1, 2, …: one recursive CTE, each batch once per inspection
-    at its shortest depth)."""
-    start = (select(Inspection.id.label("inspection_id"), Inspection.batch_id.label("batch_id"),
+    downstream through batch_inputs (depth 1, 2, …: one recursive CTE carrying the inspection's columns,
+    each batch once per inspection at its shortest depth)."""
+    inspected = aliased(Batch, name="inspected")
+    start = (select(Inspection.id.label("inspection_id"), inspected.code.label("inspected_code"),
+                    Inspection.inspected_on.label("day"), Inspection.report_no.label("report_no"),
+                    Inspection.body_id.label("body_id"), Inspection.batch_id.label("batch_id"),
                     literal(0, Integer).label("depth"))
+             .join(inspected, inspected.id == Inspection.batch_id)
              .where(Inspection.verdict == "fail", *ctx.dates(Inspection.inspected_on)))
     reach = start.cte("failed_reach", recursive=True)
-    reach = reach.union(select(reach.c.inspection_id, BatchInput.batch_id, reach.c.depth + 1)
+    reach = reach.union(select(reach.c.inspection_id, reach.c.inspected_code, reach.c.day, reach.c.report_no,
+                               reach.c.body_id, BatchInput.batch_id, reach.c.depth + 1)
                         .join(BatchInput, BatchInput.input_id == reach.c.batch_id)
                         .where(reach.c.depth < MAX_DEPTH))
-    touched = (select(reach.c.inspection_id, reach.c.batch_id, func.min(reach.c.depth).label("depth"))
-               .group_by(reach.c.inspection_id, reach.c.batch_id).subquery("touched"))
-    inspected, body = aliased(Batch, name="inspected"), aliased(Organization, name="body")
-    return (select(*_batch_columns(), *_org_columns(), touched.c.depth, Inspection.id.label("inspection_id"),
-                   Inspection.report_no.label("report_no"), Inspection.inspected_on.label("day"),
-                   inspected.code.label("inspected_code"), body.name.label("body_name"))
+    keys = (reach.c.inspection_id, reach.c.inspected_code, reach.c.day, reach.c.report_no, reach.c.body_id,
+            reach.c.batch_id)
+    touched = select(*keys, func.min(reach.c.depth).label("depth")).group_by(*keys).subquery("touched")
+    body = select(Organization.name).where(Organization.id == touched.c.body_id).scalar_subquery()
+    return (select(*_batch_columns(), *_producer_columns(), touched.c.depth, touched.c.inspection_id,
+                   touched.c.report_no, touched.c.day, touched.c.inspected_code,
+                   body.label("body_name"))
             .select_from(touched)
-            .join(Inspection, Inspection.id == touched.c.inspection_id)
-            .join(inspected, inspected.id == Inspection.batch_id)
-            .join(body, body.id == Inspection.body_id)
             .join(Batch, Batch.id == touched.c.batch_id)
-            .join(Organization, Organization.id == Batch.organization_id)
             .where(*ctx.batches())
-            .order_by(Inspection.inspected_on.desc(), Inspection.id.desc(), touched.c.depth, Batch.code))
+            .order_by(touched.c.day.desc(), touched.c.inspection_id.desc(), touched.c.depth, Batch.code))
 
 
 # -- batches under a licence that ended, or a certificate since revoked --------------------------
@@ -181,7 +191,7 @@ def license_ended(ctx: Context) -> Select:
         other.brand_id == License.brand_id, other.licensee_id == License.licensee_id, other.revoked_on.is_(None),
         other.valid_to >= ctx.today, other.valid_from <= Batch.harvest_date, other.valid_to >= Batch.harvest_date,
         json_list_has(ctx.dialect, other.products, Batch.product)))
-    return (select(*_batch_columns(), *_org_columns(), Batch.harvest_date.label("day"),
+    return (select(*_batch_columns(), *_producer_columns(), Batch.harvest_date.label("day"),
                    License.id.label("license_id"),
                    case((License.revoked_on.isnot(None), "revoked"), else_="expired").label("reason"),
                    func.coalesce(License.revoked_on, License.valid_to).label("ended_on"),
@@ -193,7 +203,6 @@ def license_ended(ctx: Context) -> Select:
             .join(Brand, Brand.id == License.brand_id)
             .join(Batch, and_(Batch.brand == Brand.slug, Batch.organization_id == License.licensee_id,
                               Batch.harvest_date >= License.valid_from, Batch.harvest_date <= License.valid_to))
-            .join(Organization, Organization.id == Batch.organization_id)
             .where(or_(License.revoked_on.isnot(None), License.valid_to < ctx.today),
                    json_list_has(ctx.dialect, License.products, Batch.product), ~still_licensed,
                    *ctx.batches(), *ctx.dates(Batch.harvest_date))
@@ -211,7 +220,7 @@ def certificate_revoked(ctx: Context) -> Select:
     certificate whose holder is the batch's producer, that covers its product and was valid on its
     harvest date (traceapp.records.certifications.certificates_for_batch). Driven from the revoked
     certificates, to their holder's batches."""
-    return (select(*_batch_columns(), *_org_columns(), Batch.harvest_date.label("day"),
+    return (select(*_batch_columns(), *_producer_columns(), Batch.harvest_date.label("day"),
                    Certification.id.label("certification_id"), Certification.kind.label("certificate_kind"),
                    Certification.number.label("certificate_number"), Certification.issuer.label("issuer"),
                    Certification.revoked_on.label("ended_on"), Certification.revoke_reason.label("revoke_reason"))
@@ -219,7 +228,6 @@ def certificate_revoked(ctx: Context) -> Select:
             .join(Batch, and_(Batch.organization_id == Certification.holder_id,
                               Batch.harvest_date >= Certification.valid_from,
                               Batch.harvest_date <= Certification.valid_to))
-            .join(Organization, Organization.id == Batch.organization_id)
             .where(Certification.revoked_on.isnot(None),
                    json_list_has(ctx.dialect, Certification.products, Batch.product),
                    *ctx.batches(), *ctx.dates(Batch.harvest_date))
@@ -287,13 +295,12 @@ def self_test_uninspected(ctx: Context) -> Select:
         Inspection.batch_id == ComplianceCertificate.batch_id, Inspection.verdict == "pass",
         Inspection.inspected_on <= ComplianceCertificate.issued_on))
     cited = aliased(Inspection, name="cited")
-    return (select(*_batch_columns(), *_org_columns(), ComplianceCertificate.code.label("certificate_code"),
+    return (select(*_batch_columns(), *_producer_columns(), ComplianceCertificate.code.label("certificate_code"),
                    ComplianceCertificate.issued_on.label("day"), ComplianceCertificate.quantity.label("quantity"),
                    Batch.unit.label("unit"), cited.report_no.label("cited_report"),
                    cited.inspected_on.label("cited_on"), cited.verdict.label("cited_verdict"))
             .select_from(ComplianceCertificate)
             .join(Batch, Batch.id == ComplianceCertificate.batch_id)
-            .join(Organization, Organization.id == Batch.organization_id)
             .outerjoin(cited, cited.id == ComplianceCertificate.inspection_id)
             .where(ComplianceCertificate.basis == "self_test", ComplianceCertificate.voided_on.is_(None),
                    ~passed_before, *ctx.batches(), *ctx.dates(ComplianceCertificate.issued_on))
@@ -326,13 +333,12 @@ def scan_anomaly(ctx: Context) -> Select:
                .group_by(later.batch_id, later.id).subquery("windows"))
     peak = (select(windows.c.batch_id, func.max(windows.c.n).label("peak_clients"))
             .group_by(windows.c.batch_id).subquery("peak"))
-    return (select(*_batch_columns(), *_org_columns(), per_code.c.scans, per_code.c.clients,
+    return (select(*_batch_columns(), *_producer_columns(), per_code.c.scans, per_code.c.clients,
                    func.coalesce(peak.c.peak_clients, 0).label("peak_clients"),
                    per_code.c.first_scan, per_code.c.last_scan,
                    case((per_code.c.scans > s.scan_count, "count"), else_="clients").label("reason"))
             .select_from(per_code)
             .join(Batch, Batch.id == per_code.c.batch_id)
-            .join(Organization, Organization.id == Batch.organization_id)
             .outerjoin(peak, peak.c.batch_id == per_code.c.batch_id)
             .where(or_(per_code.c.scans > s.scan_count, peak.c.peak_clients >= s.scan_clients), *ctx.batches())
             .order_by(per_code.c.scans.desc(), Batch.code))
