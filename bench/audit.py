@@ -23,7 +23,10 @@ on that server, dropped at the end):
    reports rows/s and the child's peak RSS; the baseline is ``csv.writer`` over a plain ``SELECT`` of
    the batches in a child of its own. Targets: ≥ 20,000 rows/s, peak ≤ 200 MB.
 
-3. **Verification job.** Builds a log of ``--entries`` real ``batch.registered`` entries (transactions
+3. **Risk signals.** Times each rule's count (what the desk shows on every visit) on the same database,
+   median of 3.
+
+4. **Verification job.** Builds a log of ``--entries`` real ``batch.registered`` entries (transactions
    of 5,000, each signed) with their projection rows, then, each in a child process: a bare
    ``Ledger.verify`` (what ``bench/ledger.py`` measures), and the audit desk's job (``start_verification``,
    ``launch``, wait), which also re-derives every projection table. Reports seconds, ratio and peak RSS.
@@ -203,11 +206,34 @@ def bench_trace(url: str, instance: Path, built: dict, samples: int, seed: int) 
     return result
 
 
+def bench_risks(url: str, instance: Path, repeat: int) -> dict:
+    """Time every risk rule's count (what the desk shows on each visit) on the lineage database."""
+    from traceapp import create_app, db
+    from traceapp.audit import risk
+
+    app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance), "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
+                      "TRACEAPP_LEDGER_ORIGIN": ORIGIN})
+    result = {}
+    with app.app_context(), db.database().sessions() as s:
+        for rule in risk.RULES:
+            seconds, found = [], 0
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                found = risk.count_findings(s, rule)
+                seconds.append(time.perf_counter() - t0)
+            result[rule.name] = {"median_ms": round(1000 * statistics.median(seconds), 1), "findings": found}
+    app.extensions["traceapp.db"].engine.dispose()
+    result["all"] = {"median_ms": round(sum(r["median_ms"] for r in result.values()), 1),
+                     "findings": sum(r["findings"] for r in result.values())}
+    return result
+
+
 # --- exports ---------------------------------------------------------------------------------
 
 
 def export_child(url: str, instance: str, fmt: str) -> None:
     """In a child process: stream every event of the database in ``fmt`` to /dev/null; print figures."""
+    start_mb = rss_mb()
     t0 = time.perf_counter()
     if fmt == "baseline":
         import csv
@@ -232,7 +258,15 @@ def export_child(url: str, instance: str, fmt: str) -> None:
             rows = exports.bench_export(s, fmt, out)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb, "start_mb": start_mb}))
+
+
+def rss_mb() -> float:
+    """Return this process's resident memory now (the imports' share of the peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_child(*args: str) -> dict:
@@ -257,7 +291,8 @@ def bench_exports(url: str, instance: Path, formats: list[str]) -> dict:
 
 
 def _rounded(figures: dict) -> dict:
-    return {"rows": figures["rows"], "seconds": round(figures["seconds"], 2), "peak_mb": round(figures["peak_mb"])}
+    return {"rows": figures["rows"], "seconds": round(figures["seconds"], 2), "peak_mb": round(figures["peak_mb"]),
+            "start_mb": round(figures["start_mb"])}
 
 
 # --- the verification job --------------------------------------------------------------------
@@ -353,7 +388,7 @@ def bench_verify(url: str, instance: Path) -> dict:
 
 def run_engine(name: str, database, args: argparse.Namespace) -> dict:
     result: dict = {"engine": name}
-    if "trace" in args.parts or "export" in args.parts:
+    if args.parts & {"trace", "risk", "export"}:
         with database("audit_trace") as (url, instance):
             log(f"[{name}] building a lineage graph of {args.batches:,} batches")
             built = build_lineage(url, args.batches, args.inspected, args.seed)
@@ -363,6 +398,9 @@ def run_engine(name: str, database, args: argparse.Namespace) -> dict:
             instance.mkdir(parents=True, exist_ok=True)
             if "trace" in args.parts:
                 result["trace"] = bench_trace(url, instance, built, args.samples, args.seed)
+            if "risk" in args.parts:
+                log(f"[{name}] risk rule counts")
+                result["risk"] = bench_risks(url, instance, 3)
             if "export" in args.parts:
                 result["export"] = bench_exports(url, instance, args.formats)
     if "verify" in args.parts:
@@ -383,12 +421,15 @@ def table(r: dict) -> str:
                          f"{t['baseline_median_ms']} | {t['ratio']} | {t['median_tree_nodes']} "
                          f"({t['median_distinct_batches']}) | {t['max_tree_nodes']} | {t['max_depth']} | "
                          f"{yes(t['met'])} |")
+    if "risk" in r:
+        lines += ["", "| risk rule (count on the desk) | median ms | findings |", "|---|---|---|"]
+        lines += [f"| {name} | {x['median_ms']} | {x['findings']:,} |" for name, x in r["risk"].items()]
     if "export" in r:
-        lines += ["", "| export | rows | seconds | rows/s | ratio to csv.writer | peak MB | target met |",
+        lines += ["", "| export | rows | seconds | rows/s | ratio to csv.writer | peak MB (at start) | target met |",
                   "|---|---|---|---|---|---|---|"]
         for fmt, e in r["export"].items():
             lines.append(f"| {fmt} | {e['rows']:,} | {e['seconds']} | {e['rows_per_s']:,} | {e.get('ratio', '')} | "
-                         f"{e['peak_mb']} | {yes(e['met']) if 'met' in e else ''} |")
+                         f"{e['peak_mb']} ({e['start_mb']}) | {yes(e['met']) if 'met' in e else ''} |")
     if "verify" in r:
         v = r["verify"]
         lines += ["", "| verification at entries | bare Ledger.verify s (peak MB) | desk job s (peak MB) | ratio |",
@@ -407,7 +448,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--inspected", type=float, default=0.05, help="share of batches with an inspection")
     p.add_argument("--samples", type=int, default=200, help="trace roots per direction")
     p.add_argument("--formats", default="csv,xlsx,epcis")
-    p.add_argument("--parts", default="trace,export,verify")
+    p.add_argument("--parts", default="trace,risk,export,verify")
     p.add_argument("--seed", type=int, default=2026)
     args = p.parse_args(argv)
     args.parts = set(args.parts.split(","))
