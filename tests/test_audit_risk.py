@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import (
     make_batch,
@@ -32,7 +33,7 @@ from traceapp.brands.services import revoke_license
 from traceapp.public.models import Scan
 from traceapp.records.certifications import revoke_certification
 from traceapp.records.compliance import void_compliance_certificate
-from traceapp.records.models import ComplianceCertificate
+from traceapp.records.models import Batch, ComplianceCertificate
 
 PASSWORD = "password-123"
 SLUG = "yanling-huangtao"
@@ -379,6 +380,26 @@ def test_the_desk_shows_a_count_per_rule_linking_to_its_list(app, world, failure
                             page))
     assert shown == {rule.name: "0" for rule in risk.RULES} | {"failed_inspection": "4", "repeated_failures": "1"}
 
+
+
+def desk_count(client, rule: str) -> int:
+    page = client.get("/audit/").text
+    return int(re.search(rf'data-rule="{rule}">[^<]*<strong class="risk-count">(\d+)<', page).group(1))
+
+
+def test_the_desks_counts_are_kept_while_the_ledger_is_unchanged_and_for_a_minute_at_most(app, world, failures):
+    client = app.test_client()
+    log_in(client, "reg_ui")
+    assert desk_count(client, "scan_anomaly") == 0
+    with app.app_context(), db.write_session() as s:  # scans are not ledger facts: the kept count stays
+        s.add_all(Scan(batch_id=s.scalar(select(Batch.id).where(Batch.code == failures["plain"])),
+                       scanned_at=datetime(2026, 8, 21, 8, 0, n), client=f"c{n}", hints="") for n in range(25))
+    assert desk_count(client, "scan_anomaly") == 0
+    app.config["RISK_COUNTS_SECONDS"] = 0  # past the minute it is counted again
+    assert desk_count(client, "scan_anomaly") == 1
+    app.config["RISK_COUNTS_SECONDS"] = 60
+    inspect(app, world, batch(app, world), inspected_on="2026-08-22", verdict="fail")  # the ledger grew
+    assert desk_count(client, "failed_inspection") == 5
 
 def test_the_list_page_links_each_finding_and_names_its_rule(app, world, failures):
     client = app.test_client()

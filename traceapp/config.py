@@ -52,6 +52,7 @@ def load(app: Flask, test_config: dict | None) -> None:
         QR_CACHE_SECONDS=300,  # a worker reuses a code's QR image this long without asking the database
         PAGE_CACHE=True,  # keep anonymous public pages rendered while the ledger is unchanged
         PAGE_VERSION_SECONDS=1.0,  # how often a worker asks the database whether the ledger grew
+        RISK_COUNTS_SECONDS=60,  # the desk's risk counts are kept this long while the ledger is unchanged
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ENV_KEYS:
