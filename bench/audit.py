@@ -152,9 +152,9 @@ def build_lineage(url: str, total: int, inspected: float, seed: int) -> dict:
 
 RECURSIVE = {
     # the baseline: the database walks the same graph and only counts what it reaches
-    "forward": "WITH RECURSIVE r(id, depth) AS (SELECT :id, 0 UNION SELECT i.batch_id, r.depth + 1 "
+    "forward": "WITH RECURSIVE r(id, depth) AS (SELECT CAST(:id AS INTEGER), 0 UNION SELECT i.batch_id, r.depth + 1 "
                "FROM batch_inputs i JOIN r ON i.input_id = r.id WHERE r.depth < 12) SELECT count(DISTINCT id) FROM r",
-    "backward": "WITH RECURSIVE r(id, depth) AS (SELECT :id, 0 UNION SELECT i.input_id, r.depth + 1 "
+    "backward": "WITH RECURSIVE r(id, depth) AS (SELECT CAST(:id AS INTEGER), 0 UNION SELECT i.input_id, r.depth + 1 "
                 "FROM batch_inputs i JOIN r ON i.batch_id = r.id WHERE r.depth < 12) SELECT count(DISTINCT id) FROM r",
 }
 
@@ -464,12 +464,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = parse_args(argv)
     results = []
-    if not args.no_sqlite:
-        results.append(run_engine("SQLite", sqlite_database, args))
-    if args.postgres:
-        results.append(run_engine("PostgreSQL", lambda prefix: postgres_database(args.postgres, prefix), args))
-    for r in results:
-        print(table(r))
+    engines = ([] if args.no_sqlite else [("SQLite", sqlite_database)]) + (
+        [("PostgreSQL", lambda prefix: postgres_database(args.postgres, prefix))] if args.postgres else [])
+    for name, database in engines:
+        results.append(run_engine(name, database, args))
+        print(table(results[-1]), flush=True)  # each engine's figures as soon as they are in
     print(json.dumps({"benchmark": "audit", "date": date.today().isoformat(), "results": results}, default=str))
 
 
