@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, aliased
 
 from traceapp.ledger.store import LedgerEntry
@@ -47,9 +47,10 @@ def organization_differences(session: Session) -> Iterator[str]:
 def batch_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each batch row (with its inputs) that differs from its entries.
 
-    Streams: ``batch.registered`` entries by seq and batch rows by id, ``CHUNK`` at a time, matched by
-    code. Rows are registered in entry order, so a chunk's rows meet their entries in the same or the
-    next round and memory stays flat at any size; whatever stays unmatched is reported at the end."""
+    Streams: ``batch.registered`` entries by windows of ``CHUNK`` seqs and batch rows by id, ``CHUNK`` at
+    a time, matched by code. Rows are registered in entry order, so a chunk's rows meet their entries in
+    the same or a nearby round and memory stays flat at any size; what stays unmatched is reported at the
+    end."""
     corrected: dict[str, dict] = {}
     for _seq, entry in entries(session, "batch.corrected"):
         fields = {k: v for k, v in entry["data"]["fields"].items() if k in CORRECTABLE}
@@ -64,18 +65,24 @@ def batch_differences(session: Session) -> Iterator[str]:
         return batch_record(row, sorted(inputs.get(row.id, []),
                                         key=lambda i: order.index(i[0]) if i[0] in order else len(order)))
 
-    after_seq, after_id, more_entries, more_rows = -1, None, True, True
+    # Entries are read by windows of seq (the primary key), never by kind alone: a plan that sorts every
+    # registration for each round would make the check quadratic (PostgreSQL without statistics did).
+    last_seq = session.scalar(select(func.max(LedgerEntry.seq)))
+    after_seq, after_id = -1, None
+    more_entries, more_rows = last_seq is not None, True
     while more_entries or more_rows:
-        if more_entries:
-            chunk = session.execute(select(LedgerEntry.seq, LedgerEntry.body)
-                                    .where(LedgerEntry.kind == "batch.registered", LedgerEntry.seq > after_seq)
-                                    .order_by(LedgerEntry.seq).limit(CHUNK)).all()
-            for seq, body in chunk:
+        # Neither side runs more than a round ahead of the other, unless nothing matches (damage).
+        if more_entries and (len(expected) < CHUNK or len(rows) >= CHUNK or not more_rows):
+            upto = after_seq + CHUNK
+            for seq, body in session.execute(
+                    select(LedgerEntry.seq, LedgerEntry.body)
+                    .where(LedgerEntry.kind == "batch.registered", LedgerEntry.seq > after_seq,
+                           LedgerEntry.seq <= upto).order_by(LedgerEntry.seq)):
                 data = dict(json.loads(bytes(body))["data"])
                 data.update(corrected.get(data["code"], {}))
                 expected[data["code"]] = (seq, data)
-            more_entries, after_seq = len(chunk) == CHUNK, chunk[-1].seq if chunk else after_seq
-        if more_rows:
+            after_seq, more_entries = upto, upto < last_seq
+        if more_rows and (len(rows) < CHUNK or len(expected) >= CHUNK or not more_entries):
             table = Batch.__table__
             query = select(table).order_by(table.c.id).limit(CHUNK)
             chunk = session.execute(query if after_id is None else query.where(table.c.id > after_id)).all()
