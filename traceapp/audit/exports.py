@@ -50,7 +50,8 @@ from typing import NamedTuple
 from sqlalchemy import Integer, String, Text, cast, false, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from traceapp.audit.export_filters import ExportFilters, region_codes
+from traceapp.audit.export_filters import ExportFilters
+from traceapp.audit.filters import region_codes
 from traceapp.brands.models import Brand, License
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records import regions

@@ -18,12 +18,11 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
 from traceapp.records.access import require_role
 from traceapp.records.endings import append_ending, read_reason
-from traceapp.records.models import CATEGORIES, UNITS, Batch, Organization
+from traceapp.records.models import CATEGORIES, PRODUCER_KINDS, UNITS, Batch, Organization
 from traceapp.records.services import is_row_id, quantity_text
 from traceapp.validation import Fields
 
 SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
-PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")
 # Units a yearly cap can be compared across, in kilograms.
 KG = {"kg": Decimal(1), "g": Decimal("0.001"), "t": Decimal(1000), "斤": Decimal("0.5")}
 

@@ -15,11 +15,10 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
 from traceapp.records.endings import append_ending, read_reason
-from traceapp.records.models import CERT_KINDS, Batch, Certification, Organization
+from traceapp.records.models import CERT_KINDS, PRODUCER_KINDS, Batch, Certification, Organization
 from traceapp.records.services import is_row_id
 from traceapp.validation import Fields
 
-PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")
 # Number formats fixed by their scheme; other kinds' numbers are free text.
 NUMBER_PATTERNS = {"green_food": r"GF\d{12}", "organic": r"\d{17}"}
 

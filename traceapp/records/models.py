@@ -14,6 +14,7 @@ from traceapp.db import Base
 ORG_KINDS = ("cooperative", "enterprise", "family_farm", "individual", "inspection_body",
              "certification_body", "brand_owner", "regulator")
 USCC_OPTIONAL_KINDS = ("family_farm", "individual")
+PRODUCER_KINDS = ("cooperative", "enterprise", "family_farm", "individual")  # who registers batches
 
 
 class Organization(Base):

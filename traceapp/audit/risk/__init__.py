@@ -22,7 +22,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from traceapp.audit.risk.filters import Filters, read_filters
+from traceapp.audit.filters import Filters, read_filters
 from traceapp.audit.risk.rules import REASONS, RULES, Context, Rule, Settings
 from traceapp.errors import NotFound
 from traceapp.i18n import gettext as _

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from traceapp.audit.risk.filters import Filters, region_codes
+from traceapp.audit.filters import Filters, region_codes
 from traceapp.audit.risk.sql import days_between, json_list_has, seconds_before
 from traceapp.brands.models import Brand, License
 from traceapp.brands.services import KG
