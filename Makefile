@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python bench/brands.py
 	$(BIN)/python bench/public.py
 	$(BIN)/python bench/labels.py
+	$(BIN)/python bench/audit.py
 
 clean-db:
 	rm -f instance/traceapp.db instance/traceapp.db-wal instance/traceapp.db-shm
