@@ -47,7 +47,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, String, Text, cast, false, literal, null, select, union_all
+from sqlalchemy import ARRAY, BigInteger, Integer, String, Text, any_, cast, false, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from traceapp.audit.export_filters import ExportFilters
@@ -329,6 +329,7 @@ class _Lookup:
 
     def __init__(self, session: Session):
         self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
         self.orgs: dict[int, tuple] = {}
         self.brands_by_slug: dict[str, tuple] = {}
         self.brands_by_id: dict[int, tuple] = {}
@@ -339,13 +340,20 @@ class _Lookup:
 
     # -- bulk reads ---------------------------------------------------------------------------
 
+    def _among(self, column, ids: list[int]):
+        """``column IN (ids)``; on PostgreSQL ``= ANY(array)``, one parameter: a query with thousands of
+        placeholders costs more to render and parse (SQLAlchemy and psycopg) than to run."""
+        if self.postgres:
+            return column == any_(literal(ids, ARRAY(BigInteger)))
+        return column.in_(ids)
+
     def _by_id(self, table, ids: Iterable[int], *columns) -> dict[int, tuple]:
         wanted = sorted({i for i in ids if i is not None})
         found: dict[int, tuple] = {}
         for start in range(0, len(wanted), CHUNK):
             part = wanted[start:start + CHUNK]
             found.update((row[0], tuple(row)) for row in self.session.execute(
-                select(table.c.id, *columns).where(table.c.id.in_(part))))
+                select(table.c.id, *columns).where(self._among(table.c.id, part))))
         return found
 
     def _batches(self, ids: Iterable[int]) -> dict[int, tuple]:
@@ -363,7 +371,7 @@ class _Lookup:
                 select(BatchInput.batch_id, source.c.code, BatchInput.quantity, source.c.unit, source.c.gtin,
                        source.c.lot)
                 .join(source, source.c.id == BatchInput.input_id)
-                .where(BatchInput.batch_id.in_(part)).order_by(BatchInput.batch_id, source.c.code))
+                .where(self._among(BatchInput.batch_id, part)).order_by(BatchInput.batch_id, source.c.code))
             for batch_id, code, quantity, unit, gtin, lot in rows:
                 found.setdefault(batch_id, []).append(Input(code, _quantity(quantity), unit, gtin, lot))
         return found
@@ -375,7 +383,8 @@ class _Lookup:
         for start in range(0, len(wanted), CHUNK):
             part = wanted[start:start + CHUNK]
             found.update((seq, entry_stamp(bytes(body)))
-                         for seq, body in self.session.execute(select(le.c.seq, le.c.body).where(le.c.seq.in_(part))))
+                         for seq, body in self.session.execute(select(le.c.seq, le.c.body)
+                                                               .where(self._among(le.c.seq, part))))
         return found
 
     def _org(self, org_id: int | None) -> tuple:
