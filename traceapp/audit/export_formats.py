@@ -2,8 +2,9 @@
 
 - ``csv_chunks(rows, lang)`` / ``write_csv(rows, out, lang)``: UTF-8 with a BOM (so Excel reads the
   Chinese), Chinese headers on the first row, English headers on the second, one row per event;
-- ``write_xlsx(rows, out, lang)``: the same two header rows in an openpyxl write-only workbook (rows go to
-  a temporary file as they come; a sheet holds at most 1,048,576 rows, so more go on to a next sheet);
+- ``xlsx_export_chunks(rows, lang)`` / ``write_xlsx(rows, out, lang)``: the same two header rows in an XLSX
+  workbook streamed as it is zipped (:mod:`traceapp.audit.xlsx`; a sheet holds at most 1,048,576 rows,
+  so more go on to a next sheet);
 - ``epcis_chunks(rows, base_url)`` / ``write_epcis(rows, out, base_url)``: a GS1 EPCIS 2.0 JSON-LD
   document (field-reference.md d.2): ObjectEvent ADD ``commissioning`` for a registration,
   TransformationEvent for a pooled or processed batch (its inputs to the new lot), ObjectEvent OBSERVE
@@ -33,11 +34,11 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from traceapp.audit.exports import COLUMNS, EVENT_NAMES, Event
+from traceapp.audit.xlsx import xlsx_chunks
 from traceapp.ledger.bundle import bundle_lines
 from traceapp.ledger.store import Ledger, stream_checkpoints, stream_entries
 
 FLUSH_ROWS = 1000
-XLSX_MAX_ROWS = 1_048_576
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 BEIJING_OFFSET = "+08:00"
 # UN/ECE Recommendation 20 codes for our units; 斤 is half a kilogram; counted units carry no uom.
@@ -96,29 +97,19 @@ def write_csv(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
     return counter[0]
 
 
-def write_xlsx(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
-    """Write the XLSX workbook to ``out`` (a file or file-like object); return the number of event rows."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
+def xlsx_export_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
+    """Yield the XLSX workbook in pieces as the rows come (:mod:`traceapp.audit.xlsx`); ``counter[0]``
+    counts the rows."""
     english = lang == "en"
-    sheet, used, sheets, count = None, XLSX_MAX_ROWS, 0, 0
-    for row in rows:
-        if used >= XLSX_MAX_ROWS:
-            sheets += 1
-            sheet = workbook.create_sheet(f"events-{sheets}" if sheets > 1 else "events")
-            for header in header_rows():
-                sheet.append(header)
-            used = 2
-        sheet.append(list(_cells(row, english)))
-        used += 1
-        count += 1
-    if sheet is None:
-        sheet = workbook.create_sheet("events")
-        for header in header_rows():
-            sheet.append(header)
-    workbook.save(out)
-    return count
+    return xlsx_chunks(list(header_rows()), (_cells(row, english) for row in rows), counter=counter)
+
+
+def write_xlsx(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
+    """Write the XLSX workbook to ``out`` (a binary file); return the number of event rows."""
+    counter = [0]
+    for chunk in xlsx_export_chunks(rows, lang, counter):
+        out.write(chunk)
+    return counter[0]
 
 
 # -- EPCIS 2.0 ----------------------------------------------------------------------------------------

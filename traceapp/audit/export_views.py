@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
@@ -22,7 +21,7 @@ from sqlalchemy import select, update
 from traceapp import db
 from traceapp.api.views import Unauthorized, api_user
 from traceapp.audit.export_filters import ExportFilters, parse_filters, parse_format
-from traceapp.audit.export_formats import bundle_zip_chunks, csv_chunks, epcis_chunks, write_xlsx
+from traceapp.audit.export_formats import bundle_zip_chunks, csv_chunks, epcis_chunks, xlsx_export_chunks
 from traceapp.audit.exports import iter_events
 from traceapp.audit.models import ExportLog
 from traceapp.errors import DomainError, InvalidField, error_response
@@ -175,8 +174,4 @@ def _chunks(session, ledger, fmt: str, filters: ExportFilters, base_url: str, la
     elif fmt == "epcis":
         yield from epcis_chunks(iter_events(session, filters), base_url, ledger.verifier.name, counter)
     else:
-        with tempfile.TemporaryFile() as spool:  # openpyxl assembles the zip at save; memory stays flat
-            counter[0] = write_xlsx(iter_events(session, filters), spool, lang)
-            spool.seek(0)
-            while chunk := spool.read(1 << 16):
-                yield chunk
+        yield from xlsx_export_chunks(iter_events(session, filters), lang, counter)
