@@ -47,7 +47,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from benchlib import ORIGIN, PUBLIC_URL, log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
+from benchlib import (  # bench/ is the script's folder
+    ORIGIN,
+    PUBLIC_URL,
+    log,
+    postgres_database,
+    sqlite_database,
+    vm_kib,
+    yes,
+)
 from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,12 +268,8 @@ def export_child(url: str, instance: str, fmt: str) -> None:
 
 
 def rss_mb(field: str = "VmRSS") -> float:
-    """Return this process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. Not ru_maxrss: on
-    Linux a child's ru_maxrss starts from its parent's peak at fork, and the parent built the database."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Return this process's resident memory now (VmRSS) or at its peak (VmHWM), in MB."""
+    return vm_kib(field) / 1024
 
 
 def run_child(*args: str) -> dict:

@@ -33,6 +33,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def vm_kib(field: str) -> int:
+    """Return a VmHWM/VmRSS figure of this process in KiB (its own address space only: unlike ru_maxrss, a
+    child's VmHWM does not start from its parent's peak)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
 def yes(met: bool) -> str:
     return "yes" if met else "NO"
 

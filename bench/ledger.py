@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from benchlib import vm_kib  # bench/ is the script's folder
 from psycopg import sql
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -309,12 +310,6 @@ def check_proofs(ledger: Ledger, s: Session, size: int, seqs: list[int], olds: l
         proof = ledger.consistency_proof(s, old, size)
         if not tree.verify_consistency(old, size, ledger.tree_hash(s, old), root, proof):
             raise SystemExit(f"consistency proof from size {old} to {size} does not verify")
-
-
-def vm_kib(field: str) -> int:
-    """Return a VmHWM/VmRSS figure of this process in KiB (its own address space only)."""
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
 def verify_child() -> None:

@@ -25,7 +25,7 @@ _RISK_COUNTS = "traceapp.audit.risk_counts"
 
 
 @bp.before_request
-def _regulators_only():
+def regulators_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     require_role(current_user, "regulator")

@@ -1,11 +1,11 @@
 """The export formats, each written as it streams (memory stays flat whatever the number of rows):
 
-- ``csv_chunks(rows, lang)`` / ``write_csv(rows, out, lang)``: UTF-8 with a BOM (so Excel reads the
+- ``csv_chunks(rows, lang)``: UTF-8 with a BOM (so Excel reads the
   Chinese), Chinese headers on the first row, English headers on the second, one row per event;
-- ``xlsx_export_chunks(rows, lang)`` / ``write_xlsx(rows, out, lang)``: the same two header rows in an XLSX
+- ``xlsx_export_chunks(rows, lang)``: the same two header rows in an XLSX
   workbook streamed as it is zipped (:mod:`traceapp.audit.xlsx`; a sheet holds at most 1,048,576 rows,
   so more go on to a next sheet);
-- ``epcis_chunks(rows, base_url)`` / ``write_epcis(rows, out, base_url)``: a GS1 EPCIS 2.0 JSON-LD
+- ``epcis_chunks(rows, base_url, origin)``: a GS1 EPCIS 2.0 JSON-LD
   document (field-reference.md d.2): ObjectEvent ADD ``commissioning`` for a registration,
   TransformationEvent for a pooled or processed batch (its inputs to the new lot), ObjectEvent OBSERVE
   ``inspecting`` with disposition ``conformant`` / ``non_conformant`` for an inspection, OBSERVE with
@@ -15,7 +15,8 @@
 - ``bundle_zip_chunks(session, ledger)``: a zip with the whole ledger's audit bundle and the offline
   verifier's instructions (Chinese and English).
 
-``rows`` is what :func:`traceapp.audit.exports.iter_events` yields; each writer returns the rows written.
+``rows`` is what :func:`traceapp.audit.exports.iter_events` yields; ``counter[0]``, when given, counts
+the rows written. ``export_chunks`` picks the writer for a format.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from traceapp.audit.exports import COLUMNS, EVENT_NAMES, Event
-from traceapp.audit.xlsx import xlsx_chunks
+from traceapp.audit.exports import COLUMNS, EVENT_NAMES, Event, iter_events
+from traceapp.audit.xlsx import ZipSink, xlsx_chunks
 from traceapp.ledger.bundle import bundle_lines
 from traceapp.ledger.store import Ledger, stream_checkpoints, stream_entries
 
@@ -89,27 +89,11 @@ def _drain(buffer: io.StringIO) -> bytes:
     return data
 
 
-def write_csv(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
-    """Write the CSV document to ``out``; return the number of event rows."""
-    counter = [0]
-    for chunk in csv_chunks(rows, lang, counter):
-        out.write(chunk)
-    return counter[0]
-
-
 def xlsx_export_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
     """Yield the XLSX workbook in pieces as the rows come (:mod:`traceapp.audit.xlsx`); ``counter[0]``
     counts the rows."""
     english = lang == "en"
     return xlsx_chunks(list(header_rows()), (_cells(row, english) for row in rows), counter=counter)
-
-
-def write_xlsx(rows: Iterable[Event], out: IO[bytes], lang: str = "zh") -> int:
-    """Write the XLSX workbook to ``out`` (a binary file); return the number of event rows."""
-    counter = [0]
-    for chunk in xlsx_export_chunks(rows, lang, counter):
-        out.write(chunk)
-    return counter[0]
 
 
 # -- EPCIS 2.0 ----------------------------------------------------------------------------------------
@@ -232,44 +216,10 @@ def epcis_chunks(rows: Iterable[Event], base_url: str, origin: str,
     yield ("".join(pieces) + "\n]}}\n").encode("utf-8")
 
 
-def write_epcis(rows: Iterable[Event], out: IO[bytes], base_url: str, origin: str) -> int:
-    """Write the EPCIS document to ``out``; return the number of EPCIS events."""
-    counter = [0]
-    for chunk in epcis_chunks(rows, base_url, origin, counter):
-        out.write(chunk)
-    return counter[0]
-
-
 # -- the audit bundle ---------------------------------------------------------------------------------
 
 BUNDLE_NAME = "traceapp-ledger-bundle.jsonl"
 README_NAME = "README-使用说明.txt"
-
-
-class _Sink:
-    """A write-only, unseekable file for zipfile, drained by the generator that streams the zip."""
-
-    def __init__(self):
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.position = 0
-
-    def write(self, data) -> int:
-        self.parts.append(bytes(data))
-        self.size += len(data)
-        self.position += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.position
-
-    def flush(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts, self.size = [], 0
-        return data
 
 
 def bundle_instructions(key: str, origin: str, size: int, base_url: str) -> str:
@@ -328,7 +278,7 @@ def bundle_zip_chunks(session: Session, ledger: Ledger, base_url: str, counter: 
     size = latest[0] if latest else 0
     checkpoints = list(stream_checkpoints(conn))
     verifier = ledger.verifier
-    sink = _Sink()
+    sink = ZipSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(README_NAME, bundle_instructions(verifier.encode(), verifier.name, size, base_url))
         with archive.open(BUNDLE_NAME, "w", force_zip64=True) as member:
@@ -344,3 +294,18 @@ def bundle_zip_chunks(session: Session, ledger: Ledger, base_url: str, counter: 
             if counter is not None:
                 counter[0] = max(count - 1 - len(checkpoints), 0)
     yield sink.drain()
+
+
+def export_chunks(session: Session, ledger: Ledger, fmt: str, filters, base_url: str, lang: str = "zh",
+                  counter: list | None = None) -> Iterator[bytes]:
+    """Yield the export in ``fmt`` (``csv``, ``xlsx``, ``epcis`` or ``bundle``) of the events ``filters``
+    select; ``counter[0]`` counts the rows (the bundle: its entries). Begin the session with
+    :func:`traceapp.ledger.store.begin_snapshot`."""
+    if fmt == "bundle":
+        return bundle_zip_chunks(session, ledger, base_url, counter)
+    rows = iter_events(session, filters)
+    if fmt == "csv":
+        return csv_chunks(rows, lang, counter)
+    if fmt == "epcis":
+        return epcis_chunks(rows, base_url, ledger.verifier.name, counter)
+    return xlsx_export_chunks(rows, lang, counter)

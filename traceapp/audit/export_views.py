@@ -21,9 +21,9 @@ from sqlalchemy import select, update
 from traceapp import db
 from traceapp.api.views import Unauthorized, api_user
 from traceapp.audit.export_filters import ExportFilters, parse_filters, parse_format
-from traceapp.audit.export_formats import bundle_zip_chunks, csv_chunks, epcis_chunks, xlsx_export_chunks
-from traceapp.audit.exports import iter_events
+from traceapp.audit.export_formats import export_chunks
 from traceapp.audit.models import ExportLog
+from traceapp.audit.verification import now_utc
 from traceapp.errors import DomainError, InvalidField, error_response
 from traceapp.i18n import current_language
 from traceapp.i18n import gettext as _
@@ -123,14 +123,10 @@ def file_name(fmt: str, filters: ExportFilters) -> str:
     return f"traceapp-events-{scope}-{stamp}.{EXTENSIONS[fmt]}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def start_log(user, via: str, fmt: str, filters: ExportFilters) -> int:
     """Write the export's access-log row (status ``started``) in its own transaction; return its id."""
     with db.database().sessions() as s:
-        row = ExportLog(at=_now(), username=user.username, role=user.role, organization_id=user.organization_id,
+        row = ExportLog(at=now_utc(), username=user.username, role=user.role, organization_id=user.organization_id,
                         via=via, format=fmt, filters=json.dumps(filters.describe(), ensure_ascii=False),
                         status="started", rows=0, bytes=0)
         s.add(row)
@@ -142,7 +138,7 @@ def finish_log(database, log_id: int, status: str, rows: int, size: int) -> None
     """Record how the export ended."""
     with database.sessions() as s:
         s.execute(update(ExportLog).where(ExportLog.id == log_id)
-                  .values(status=status, rows=rows, bytes=size, finished_at=_now()))
+                  .values(status=status, rows=rows, bytes=size, finished_at=now_utc()))
         s.commit()
 
 
@@ -152,7 +148,7 @@ def _stream(database, fmt: str, filters: ExportFilters, log_id: int, base_url: s
     try:
         with database.sessions() as session:
             begin_snapshot(session)
-            for chunk in _chunks(session, database.ledger, fmt, filters, base_url, lang, counter):
+            for chunk in export_chunks(session, database.ledger, fmt, filters, base_url, lang, counter):
                 size += len(chunk)
                 yield chunk
         status = "complete"
@@ -164,14 +160,3 @@ def _stream(database, fmt: str, filters: ExportFilters, log_id: int, base_url: s
         raise
     finally:
         finish_log(database, log_id, status, counter[0], size)
-
-
-def _chunks(session, ledger, fmt: str, filters: ExportFilters, base_url: str, lang: str, counter: list):
-    if fmt == "bundle":
-        yield from bundle_zip_chunks(session, ledger, base_url, counter)
-    elif fmt == "csv":
-        yield from csv_chunks(iter_events(session, filters), lang, counter)
-    elif fmt == "epcis":
-        yield from epcis_chunks(iter_events(session, filters), base_url, ledger.verifier.name, counter)
-    else:
-        yield from xlsx_export_chunks(iter_events(session, filters), lang, counter)

@@ -5,16 +5,18 @@ spreadsheet" (key data elements of ../shared/domain/field-reference.md d.1).
 For the benchmark and other callers without HTTP::
 
     from traceapp.audit.export_filters import ExportFilters
-    from traceapp.audit.export_formats import write_csv  # also write_xlsx, write_epcis
+    from traceapp.audit.export_formats import csv_chunks  # also xlsx_export_chunks, epcis_chunks
     from traceapp.audit.exports import iter_events
 
     filters = ExportFilters(brand="yanling-huangtao", date_from=date(2026, 1, 1))  # or ExportFilters()
     with sessions() as session:
         begin_snapshot(session)                       # one consistent snapshot (PostgreSQL)
         rows = iter_events(session, filters)          # Iterator[Event]; Event is a NamedTuple
-        written = write_csv(rows, out)                # out: a binary file; returns the rows written
+        for chunk in csv_chunks(rows):                # bytes, as the download streams them
+            out.write(chunk)
 
-or in one call, ``bench_export(session, "csv" | "xlsx" | "epcis", out, filters)`` (what bench/audit.py uses).
+or in one call, in an app context, ``bench_export(session, "csv" | "xlsx" | "epcis" | "bundle", out, filters)``
+(what bench/audit.py uses).
 
 ``traceapp.audit.export_filters.parse_filters(session, args)`` checks query parameters and raises
 ``InvalidField`` naming the field and the rule.
@@ -63,6 +65,7 @@ from traceapp.records.models import (
     Inspection,
     Organization,
 )
+from traceapp.records.services import quantity_text
 
 CHUNK = 2000
 BEIJING = timedelta(hours=8)
@@ -180,82 +183,68 @@ def _key(day, seq, kind: str, batch_id, org_id, ref_id):
                   batch_id.label("batch_id"), org_id.label("org_id"), ref_id.label("ref_id"))
 
 
-def _batch_conditions(session: Session, f: ExportFilters) -> list:
-    conditions = []
-    if f.brand:
-        conditions.append(_b.c.brand == f.brand)
-    if f.producer:
-        conditions.append(_b.c.organization_id == f.producer)
-    if f.region:
-        conditions.append(_b.c.origin_region.in_(region_codes(f.region)))
+def _batch_conditions(f: ExportFilters) -> list:
+    conditions = f.batch_clauses(_b.c)
     if f.recall_batches is not None:
         conditions.append(_b.c.id.in_(f.recall_batches) if f.recall_batches else false())
     return conditions
 
 
-def _holder_conditions(session: Session, f: ExportFilters, holder) -> list:
-    """Filters on an organization-level record (a certificate's holder, a licence's licensee)."""
+def _in_region(org_id, f: ExportFilters) -> list:
+    """An organization-level record (a certificate's holder, a licence's licensee) registered inside ``region``."""
+    return [org_id.in_(select(_o.c.id).where(_o.c.region.in_(region_codes(f.region))))] if f.region else []
+
+
+def _holder_conditions(f: ExportFilters, holder) -> list:
+    """Filters on a certificate's holder: a licensee of ``brand``, the ``producer``, inside ``region``."""
     if f.recall_batches is not None:
         return [false()]  # a recall names batches only
-    conditions = []
+    conditions = _in_region(holder, f)
     if f.brand:
         conditions.append(holder.in_(select(_l.c.licensee_id).join(Brand.__table__, Brand.id == _l.c.brand_id)
                                      .where(Brand.slug == f.brand)))
     if f.producer:
         conditions.append(holder == f.producer)
-    if f.region:
-        conditions.append(holder.in_(select(_o.c.id).where(_o.c.region.in_(region_codes(f.region)))))
     return conditions
 
 
-def _dated(column, f: ExportFilters) -> list:
-    conditions = []
-    if f.date_from:
-        conditions.append(column >= f.date_from)
-    if f.date_to:
-        conditions.append(column <= f.date_to)
-    return conditions
-
-
-def _keys_statement(session: Session, f: ExportFilters):
+def _keys_statement(f: ExportFilters):
     """Return the UNION ALL of the projection-backed events' keys, sorted by date then seq."""
-    batch_where = _batch_conditions(session, f)
+    batch_where = _batch_conditions(f)
     parts = [
         _key(_b.c.harvest_date, _b.c.ledger_seq, "batch.registered", _b.c.id, _b.c.organization_id, _b.c.id)
-        .where(*batch_where, *_dated(_b.c.harvest_date, f)),
+        .where(*batch_where, *f.date_clauses(_b.c.harvest_date)),
         _key(_i.c.inspected_on, _i.c.ledger_seq, "inspection.recorded", _i.c.batch_id, _b.c.organization_id, _i.c.id)
-        .join_from(_i, _b, _b.c.id == _i.c.batch_id).where(*batch_where, *_dated(_i.c.inspected_on, f)),
+        .join_from(_i, _b, _b.c.id == _i.c.batch_id).where(*batch_where, *f.date_clauses(_i.c.inspected_on)),
         _key(_cc.c.issued_on, _cc.c.ledger_seq, "compliance_certificate.issued", _cc.c.batch_id,
              _b.c.organization_id, _cc.c.id)
-        .join_from(_cc, _b, _b.c.id == _cc.c.batch_id).where(*batch_where, *_dated(_cc.c.issued_on, f)),
+        .join_from(_cc, _b, _b.c.id == _cc.c.batch_id).where(*batch_where, *f.date_clauses(_cc.c.issued_on)),
         _key(_cc.c.voided_on, _cc.c.void_seq, "compliance_certificate.voided", _cc.c.batch_id,
              _b.c.organization_id, _cc.c.id)
         .join_from(_cc, _b, _b.c.id == _cc.c.batch_id)
-        .where(_cc.c.void_seq.is_not(None), *batch_where, *_dated(_cc.c.voided_on, f)),
+        .where(_cc.c.void_seq.is_not(None), *batch_where, *f.date_clauses(_cc.c.voided_on)),
         _key(_c.c.valid_from, _c.c.ledger_seq, "certification.issued", _NO_ID, _c.c.holder_id, _c.c.id)
-        .where(*_holder_conditions(session, f, _c.c.holder_id), *_dated(_c.c.valid_from, f)),
+        .where(*_holder_conditions(f, _c.c.holder_id), *f.date_clauses(_c.c.valid_from)),
         _key(_c.c.revoked_on, _c.c.revoke_seq, "certification.revoked", _NO_ID, _c.c.holder_id, _c.c.id)
-        .where(_c.c.revoke_seq.is_not(None), *_holder_conditions(session, f, _c.c.holder_id),
-               *_dated(_c.c.revoked_on, f)),
+        .where(_c.c.revoke_seq.is_not(None), *_holder_conditions(f, _c.c.holder_id),
+               *f.date_clauses(_c.c.revoked_on)),
         _key(_l.c.valid_from, _l.c.ledger_seq, "brand.licensed", _NO_ID, _l.c.licensee_id, _l.c.id)
-        .where(*_licence_conditions(session, f), *_dated(_l.c.valid_from, f)),
+        .where(*_licence_conditions(f), *f.date_clauses(_l.c.valid_from)),
         _key(_l.c.revoked_on, _l.c.revoke_seq, "brand.license_revoked", _NO_ID, _l.c.licensee_id, _l.c.id)
-        .where(_l.c.revoke_seq.is_not(None), *_licence_conditions(session, f), *_dated(_l.c.revoked_on, f)),
+        .where(_l.c.revoke_seq.is_not(None), *_licence_conditions(f), *f.date_clauses(_l.c.revoked_on)),
     ]
     union = union_all(*parts).subquery()
     return select(union).order_by(union.c.day, union.c.seq)
 
 
-def _licence_conditions(session: Session, f: ExportFilters) -> list:
+def _licence_conditions(f: ExportFilters) -> list:
     if f.recall_batches is not None:
         return [false()]
-    conditions = []
+    conditions = _in_region(_l.c.licensee_id, f)
     if f.brand:
         conditions.append(_l.c.brand_id == select(Brand.id).where(Brand.slug == f.brand).scalar_subquery())
     if f.producer:
         conditions.append(_l.c.licensee_id == f.producer)
-    if f.region:
-        conditions.append(_l.c.licensee_id.in_(select(_o.c.id).where(_o.c.region.in_(region_codes(f.region)))))
     return conditions
 
 
@@ -267,18 +256,18 @@ def iter_events(session: Session, filters: ExportFilters | None = None, *, chunk
     """
     f = filters or ExportFilters()
     lookup = _Lookup(session)
-    keyed = _stream(session, _keys_statement(session, f), chunk)
-    ledger_only = _stream(session, _ledger_only_statement(session, f), chunk)
+    keyed = _stream(session, _keys_statement(f), chunk)
+    ledger_only = _stream(session, _ledger_only_statement(f), chunk)
     projected = (event for rows in keyed for event in lookup.projected(rows))
     logged = (event for rows in ledger_only for event in lookup.logged(rows, f))
     return heapq.merge(projected, logged, key=lambda e: (e.event_date, e.seq))
 
 
-def _ledger_only_statement(session: Session, f: ExportFilters):
+def _ledger_only_statement(f: ExportFilters):
     le = LedgerEntry.__table__
     statement = (select(le.c.seq, le.c.kind, le.c.body, _b.c.id)
                  .join_from(le, _b, le.c.subject == literal("batch:", String) + _b.c.code)
-                 .where(le.c.kind.in_(LEDGER_KINDS), *_batch_conditions(session, f)))
+                 .where(le.c.kind.in_(LEDGER_KINDS), *_batch_conditions(f)))
     return statement.order_by(le.c.seq)
 
 
@@ -318,10 +307,7 @@ def _text(value) -> str | None:
 
 
 def _quantity(value) -> str | None:
-    if value is None:
-        return None
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return quantity_text(value) if value is not None else None
 
 
 class _Lookup:
@@ -539,23 +525,19 @@ def _ledger_detail(kind: str, data: dict) -> tuple:
     return "code_state", None, kind.removeprefix("code."), data.get("reason")
 
 
-def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *,
-                 base_url: str | None = None, origin: str | None = None) -> int:
-    """Write the events the filters select (all by default) as ``fmt`` (``csv``, ``xlsx`` or ``epcis``) to
-    the binary file ``out`` and return the rows written: the entry point of ``bench/audit.py``. Give it a
-    fresh session (it begins the snapshot); ``base_url`` and ``origin`` default to the app's settings."""
-    from traceapp.audit import export_formats
+def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *, lang: str = "zh") -> int:
+    """Write the events the filters select (all by default) as ``fmt`` to the binary file ``out``, exactly as
+    the download streams them, and return the rows written: the entry point of ``bench/audit.py``. Call it
+    in an app context with a fresh session (it begins the snapshot)."""
+    from flask import current_app
+
+    from traceapp import db
+    from traceapp.audit.export_formats import export_chunks
     from traceapp.ledger.store import begin_snapshot
 
     begin_snapshot(session)
-    rows = iter_events(session, filters)
-    if fmt == "csv":
-        return export_formats.write_csv(rows, out)
-    if fmt == "xlsx":
-        return export_formats.write_xlsx(rows, out)
-    if base_url is None or origin is None:
-        from flask import current_app
-
-        base_url = base_url or current_app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
-        origin = origin or current_app.config["TRACEAPP_LEDGER_ORIGIN"]
-    return export_formats.write_epcis(rows, out, base_url, origin)
+    counter = [0]
+    base_url = current_app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
+    for chunk in export_chunks(session, db.ledger(), fmt, filters, base_url, lang, counter):
+        out.write(chunk)
+    return counter[0]

@@ -51,6 +51,18 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.args())
 
+    def batch_clauses(self, batch) -> list:
+        """WHERE clauses for findings about a batch (``batch``: the Batch model, an alias or its table's
+        columns): its origin inside ``region``, its ``brand``, its ``producer``."""
+        return ([batch.origin_region.in_(region_codes(self.region))] if self.region else []) + (
+            [batch.brand == self.brand] if self.brand else []) + (
+            [batch.organization_id == self.producer] if self.producer else [])
+
+    def date_clauses(self, column) -> list:
+        """WHERE clauses keeping a DATE column within from/to (both included)."""
+        return ([column >= self.date_from] if self.date_from else []) + (
+            [column <= self.date_to] if self.date_to else [])
+
 
 @cache
 def region_codes(code: str) -> tuple[str, ...]:

@@ -31,22 +31,30 @@ _SHEET_START = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<work
 _SHEET_END = "</sheetData></worksheet>"
 
 
-class _Sink:
-    """A write-only file that hands on what was written (zipfile writes data descriptors, no seeking)."""
+class ZipSink:
+    """A write-only, unseekable file for zipfile (it then writes data descriptors), drained by the generator
+    that streams the zip; ``size`` is what waits to be drained."""
 
     def __init__(self):
         self.parts: list[bytes] = []
+        self.size = 0
+        self.position = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data) -> int:
         self.parts.append(bytes(data))
+        self.size += len(data)
+        self.position += len(data)
         return len(data)
+
+    def tell(self) -> int:
+        return self.position
 
     def flush(self) -> None:
         pass
 
-    def take(self) -> bytes:
+    def drain(self) -> bytes:
         data = b"".join(self.parts)
-        self.parts.clear()
+        self.parts, self.size = [], 0
         return data
 
 
@@ -67,7 +75,7 @@ def xlsx_chunks(headers: list[list[str]], rows: Iterable[Iterable], sheet_name: 
     """Yield an XLSX workbook in pieces: ``headers`` (rows repeated at the top of every sheet, frozen)
     then ``rows``; a sheet holds at most MAX_ROWS rows, more go on to ``<sheet_name>-2`` and so on.
     ``counter[0]`` counts the data rows written."""
-    sink = _Sink()
+    sink = ZipSink()
     archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
     head = "".join(_row(h) for h in headers)
     sheets, count = 0, 0
@@ -94,7 +102,7 @@ def xlsx_chunks(headers: list[list[str]], rows: Iterable[Iterable], sheet_name: 
             buffered.clear()
             if counter is not None:
                 counter[0] = count
-            yield sink.take()
+            yield sink.drain()
     if sheet is None:  # no rows: one sheet with the headers
         sheets = 1
         sheet = archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
@@ -106,7 +114,7 @@ def xlsx_chunks(headers: list[list[str]], rows: Iterable[Iterable], sheet_name: 
     archive.close()
     if counter is not None:
         counter[0] = count
-    yield sink.take()
+    yield sink.drain()
 
 
 def _package(names: list[str]) -> dict[str, str]:

@@ -87,8 +87,7 @@ class Context:
 
     def dates(self, column) -> list:
         """Clauses keeping a DATE column within from/to (both included)."""
-        f = self.filters
-        return ([column >= f.date_from] if f.date_from else []) + ([column <= f.date_to] if f.date_to else [])
+        return self.filters.date_clauses(column)
 
     def times(self, column) -> list:
         """Clauses keeping a DATETIME column (naive UTC) within the days from/to (both included)."""
@@ -98,7 +97,7 @@ class Context:
 
     def batches(self, batch=Batch) -> list:
         """The region, brand and producer clauses for findings about a batch."""
-        return [*self.region(batch.origin_region), *self.brand(batch.brand), *self.producer(batch.organization_id)]
+        return self.filters.batch_clauses(batch)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from flask import Blueprint, render_template, request
 
 from traceapp import db
 from traceapp.audit import risk
-from traceapp.audit.desk import _regulators_only, when
+from traceapp.audit.desk import regulators_only, when
 from traceapp.errors import InvalidField
 from traceapp.params import int_arg
 from traceapp.records.services import quantity_text
 
 bp = Blueprint("audit_risks", __name__, url_prefix="/audit/risks")
-bp.before_request(_regulators_only)
+bp.before_request(regulators_only)
 PER_PAGE = 50
 
 
