@@ -109,19 +109,28 @@ def claim_status(session: Session, batch: Batch, today: date | None = None) -> d
     harvest, and whether it has ended since (revoked or expired) and when."""
     if not batch.brand:
         return None
-    today = today or date.today()
     brand = session.scalar(select(Brand).where(Brand.slug == batch.brand))
     if brand is None:
-        return {"slug": batch.brand, "name": batch.brand, "license": None}
+        return claim_of(batch, None, None, [], today)
     licences = session.scalars(select(License).where(
         License.brand_id == brand.id, License.licensee_id == batch.organization_id,
         License.valid_from <= batch.harvest_date, License.valid_to >= batch.harvest_date).order_by(License.id)).all()
+    return claim_of(batch, brand.slug, brand.name, licences, today)
+
+
+def claim_of(batch, slug: str | None, name: str | None, licences: list, today: date | None = None) -> dict:
+    """Return the claim of ``batch`` on its brand (``slug`` and ``name``, None when no such brand
+    exists) given the brand's licences to its producer covering its harvest date, by id. Each
+    licence needs ``id``, ``products``, ``valid_from``, ``valid_to`` and ``revoked_on``."""
+    if slug is None:
+        return {"slug": batch.brand, "name": batch.brand, "license": None}
     covering = [lic for lic in licences if batch.product in lic.products] or licences
     if not covering:
-        return {"slug": brand.slug, "name": brand.name, "license": None}
+        return {"slug": slug, "name": name, "license": None}
     lic = covering[0]
+    today = today or date.today()
     ended = lic.revoked_on if lic.revoked_on else (lic.valid_to if lic.valid_to < today else None)
-    return {"slug": brand.slug, "name": brand.name,
+    return {"slug": slug, "name": name,
             "license": {"id": lic.id, "valid_from": lic.valid_from.isoformat(), "valid_to": lic.valid_to.isoformat(),
                         "valid_at_harvest": lic.revoked_on is None or lic.revoked_on > batch.harvest_date,
                         "ended_on": ended.isoformat() if ended else None,

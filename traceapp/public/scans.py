@@ -11,12 +11,13 @@ How the consumer page uses it (wording for the page: ``scan_sentences`` — hone
     # ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
     # plus "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
 
-Cost on the page: the first scan of a code in this process reads ``first_scans`` once (and
-inserts its row if there is none, in a short transaction of its own, outside the ledger's
-lock); every scan then appends a row to a per-process buffer that a background thread writes
-in batches. Counts are cached per process and re-read from the index every
-``SCAN_COUNT_REFRESH`` seconds, so they may lag other workers by that much and this worker's
-buffer never. Scans are operational records, not ledger facts.
+Cost on the page: the consumer page reads the code's first scan with the rest of the page
+(``recorded_first``); when there is none, one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` claims
+it, on a connection of the scans' own that does not wait for the disk. Every scan then appends a
+row to a per-process buffer that a background thread writes in batches. Counts are cached per
+process and re-read from the index every ``SCAN_COUNT_REFRESH`` seconds, so they may lag other
+workers by that much and this worker's buffer never. Scans are operational records, not ledger
+facts: a crash may lose the last second's scans, never a ledger entry.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
+from traceapp.ledger.store import configure_engine
 from traceapp.public.models import FirstScan, Scan
 
 log = logging.getLogger(__name__)
@@ -120,15 +123,17 @@ def client_hints(request) -> str:
 
 # -- recording ------------------------------------------------------------------------------
 
-def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None) -> ScanSummary:
+def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
+                recorded_first: datetime | None = None) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
     The code's first scan is written at once (one ``first_scans`` row, however many scans race
-    for it); this scan's ``scans`` row is buffered (see :func:`flush`). Call inside an app context.
+    for it) unless the caller read it (``recorded_first``, naive UTC); this scan's ``scans`` row
+    is buffered (see :func:`flush`). Call inside an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
-    first_at = recorder.first_scan(batch_id, client, moment)
+    first_at = recorder.first_scan(batch_id, client, moment, recorded_first)
     count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
@@ -215,7 +220,8 @@ class _Recorder:
     """One per app and process: the scan buffer, its flushing thread, and the caches."""
 
     def __init__(self, engine: Engine, config):
-        self.engine = engine
+        self.engine = engine  # the app's: when it is disposed, the buffer is written
+        self.writer = scan_engine(engine)
         self.alert_count = int(config["SCAN_ALERT_COUNT"])
         self.alert_clients = int(config["SCAN_ALERT_CLIENTS"])
         self.alert_window = timedelta(seconds=float(config["SCAN_ALERT_WINDOW"]))
@@ -241,24 +247,36 @@ class _Recorder:
 
     # first scans
 
-    def first_scan(self, batch_id: int, client: str, moment: datetime) -> datetime:
-        found = self.firsts.get(batch_id)
-        if found is not None:
-            return found
-        query = select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)
-        with self.engine.connect() as conn:
-            found = conn.scalar(query)
+    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None) -> datetime:
+        found = recorded or self.firsts.get(batch_id)
         if found is None:
-            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-            # The insert is the transaction's first statement, so SQLite waits for its write lock
-            # (busy_timeout) instead of failing to upgrade a read snapshot.
-            with self.engine.begin() as conn:
-                conn.execute(dialect.insert(FirstScan).values(batch_id=batch_id, scanned_at=moment, client=client)
-                             .on_conflict_do_nothing(index_elements=["batch_id"]))
-                found = conn.scalar(query)
+            found, claimed = self._claim_first(batch_id, client, moment)
+            if claimed:  # no scan of this code is stored anywhere: nothing to count but this one
+                with self.lock:
+                    self.counts.put(batch_id, [self.unflushed.get(batch_id, 0), time.monotonic()])
         with self.lock:
             self.firsts.put(batch_id, found)
         return found
+
+    def _claim_first(self, batch_id: int, client: str, moment: datetime) -> tuple[datetime, bool]:
+        """Record ``moment`` as the code's first scan unless one is on record; return the one on
+        record and whether it is this one."""
+        dialect = postgresql if self.writer.dialect.name == "postgresql" else sqlite
+        claim = (dialect.insert(FirstScan).values(batch_id=batch_id, scanned_at=moment, client=client)
+                 .on_conflict_do_nothing(index_elements=["batch_id"]).returning(FirstScan.scanned_at))
+        for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per checkout)
+            try:
+                with self.writer.connect() as conn:
+                    if dialect is postgresql:  # one statement, one round trip
+                        conn.execution_options(isolation_level="AUTOCOMMIT")
+                    claimed = conn.scalar(claim)
+                    found = claimed or conn.scalar(select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id))
+                    conn.commit()
+                return found, claimed is not None
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     # the buffer
 
@@ -284,7 +302,7 @@ class _Recorder:
             return cached[0]
         try:
             read_at = time.monotonic()
-            with self.engine.connect() as conn:
+            with self.writer.connect() as conn:
                 stored = conn.scalar(select(func.count()).select_from(Scan).where(Scan.batch_id == batch_id))
             with self.lock:
                 fresh = stored + self.unflushed.get(batch_id, 0)
@@ -304,7 +322,7 @@ class _Recorder:
         with self.lock:
             clients = {r["client"] for r in (*self.in_flight, *self.pending)
                        if r["batch_id"] == batch_id and r["scanned_at"] >= since}
-        with self.engine.connect() as conn:
+        with self.writer.connect() as conn:
             clients.update(conn.scalars(select(Scan.client).distinct()
                                         .where(Scan.batch_id == batch_id, Scan.scanned_at >= since)
                                         .limit(self.alert_clients)))
@@ -320,7 +338,7 @@ class _Recorder:
                 return 0
             try:
                 with self.count_lock:
-                    with self.engine.begin() as conn:
+                    with self.writer.begin() as conn:
                         conn.execute(insert(Scan), rows)
                     with self.lock:
                         for row in rows:
@@ -360,14 +378,28 @@ class _Recorder:
         # The app is closing its connections (a test's end, a worker's shutdown): write what
         # is buffered now, while the database is the one these rows belong to.
         try:
-            if self.flush():
-                engine.pool.dispose()
+            self.flush()
         except Exception:  # noqa: BLE001
             log.exception("could not write buffered scans")
+        self.writer.dispose()
 
     def after_fork(self) -> None:
-        # The parent's buffer, locks and thread are not ours: its process writes its own rows.
+        # The parent's buffer, locks, thread and connections are not ours: its process writes its own rows.
         self._reset()
+        self.writer.dispose(close=False)
+
+
+def scan_engine(app_engine: Engine) -> Engine:
+    """Return an engine of the scans' own on the app's database, whose commits do not wait for the
+    disk (PostgreSQL ``synchronous_commit=off``; SQLite ``synchronous=NORMAL`` in WAL mode, which
+    leaves the ledger's FULL commits as durable as before)."""
+    if app_engine.dialect.name == "postgresql":
+        return create_engine(app_engine.url, connect_args={"options": "-c synchronous_commit=off"})
+    engine = create_engine(app_engine.url)
+    configure_engine(engine)
+    event.listen(engine, "connect", lambda dbapi_connection, _record: dbapi_connection.execute(
+        "PRAGMA synchronous=NORMAL"))
+    return engine
 
 
 def _recorder(app: Flask) -> _Recorder:

@@ -10,8 +10,7 @@ from traceapp.errors import TRACE_NOT_FOUND, NotFound
 from traceapp.ledger.store import parse_checkpoint
 from traceapp.page_cache import rendered
 from traceapp.public import scans
-from traceapp.public.consumer import consumer_view, registration_proof
-from traceapp.records.services import get_batch
+from traceapp.public.consumer import ConsumerPage, read_consumer_page, registration_proof
 
 bp = Blueprint("public", __name__)
 SCANS_SLOT = "<!--scans-->"  # filled per view: the page around it is kept while the ledger is unchanged
@@ -24,12 +23,13 @@ def index():
     return render_template("index.html", checkpoint=checkpoint, key=db.ledger().verifier.encode())
 
 
-def find_batch(code: str):
-    """Return the batch of a printed code (any case), or a 404 that says nothing about other codes."""
-    try:
-        return get_batch(db.session(), code)
-    except NotFound:
-        raise NotFound(str(TRACE_NOT_FOUND)) from None
+def find_page(code: str) -> ConsumerPage:
+    """Return the consumer page of a printed code (any case), or a 404 that says nothing about other codes."""
+    with db.statement_reads() as conn:
+        page = read_consumer_page(conn, code)
+    if page is None:
+        raise NotFound(str(TRACE_NOT_FOUND))
+    return page
 
 
 def scans_html(summary: scans.ScanSummary) -> str:
@@ -43,12 +43,10 @@ def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
     client = scans.client_id(request)
     scans.check_rate(client)
-    session = db.session()
-    batch = find_batch(code)
-    summary = scans.record_scan(batch.id, client, scans.client_hints(request))
+    page = find_page(code)
+    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request), recorded_first=page.first_scan)
     html, _etag = rendered(lambda: render_template(
-        "public/trace.html", batch=consumer_view(session, batch), key=db.ledger().verifier.encode(),
-        scans_slot=Markup(SCANS_SLOT)))
+        "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)))
     response = Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html")
     response.cache_control.no_store = True  # each view is counted
     response.vary.add("Accept-Language")
@@ -60,8 +58,7 @@ def trace_json(code: str):
     """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger.
     Not counted as a scan: the page's own script fetches it."""
     scans.check_rate(scans.client_id(request))
-    session = db.session()
-    batch = find_batch(code)
-    response = jsonify({**consumer_view(session, batch), "proof": registration_proof(session, batch)})
+    page = find_page(code)
+    response = jsonify({**page.view, "proof": registration_proof(db.session(), page.view["ledger_seq"])})
     response.cache_control.no_cache = True
     return response

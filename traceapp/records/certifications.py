@@ -105,18 +105,18 @@ def certificates_for_batch(session: Session, batch: Batch, today: date | None = 
     """Return the certificates a batch may show: held by its producer, covering its product and
     valid on its harvest date. One expired since, or revoked, is shown as such, never as valid."""
     today = today or date.today()
-    shown = []
     rows = session.scalars(select(Certification).where(Certification.holder_id == batch.organization_id)
                            .order_by(Certification.id))
-    for cert in rows:
-        if batch.product not in cert.products or not cert.valid_from <= batch.harvest_date <= cert.valid_to:
-            continue
-        if cert.revoked_on is not None:
-            status = "revoked"
-        elif cert.valid_to < today:
-            status = "expired"
-        else:
-            status = "valid"
-        shown.append(ShownCertificate(cert, status))
-    return shown
+    return [ShownCertificate(cert, status) for cert in rows
+            if (status := certificate_status(cert, batch, today)) is not None]
+
+
+def certificate_status(cert, batch, today: date) -> str | None:
+    """Return how a batch shows a certificate of its producer: ``valid``, ``expired`` (since) or
+    ``revoked``; None when it does not cover the batch's product or harvest date."""
+    if batch.product not in cert.products or not cert.valid_from <= batch.harvest_date <= cert.valid_to:
+        return None
+    if cert.revoked_on is not None:
+        return "revoked"
+    return "expired" if cert.valid_to < today else "valid"
 

@@ -3,6 +3,8 @@ consumer view: one place decides what a batch, an inspection or a certificate lo
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +35,13 @@ def organization_view(org: Organization) -> dict:
 
 
 def batch_summary(session: Session, batch: Batch) -> dict:
-    record = batch_record(batch, [(i.source.code, i.quantity) for i in batch.inputs])
+    return summary_of(batch, [(i.source.code, i.quantity) for i in batch.inputs])
+
+
+def summary_of(batch, inputs: list[tuple[str, Decimal]]) -> dict:
+    """Return what lists and pages show of a batch (any object with a Batch's attributes) and its
+    inputs, (code, quantity) each."""
+    record = batch_record(batch, inputs)
     return {**record, "origin_name": regions.full_name(batch.origin_region), "url": public_url(f"/t/{batch.code}"),
             "registered_by": batch.registered_by, "ledger_seq": batch.ledger_seq}
 
@@ -71,14 +79,18 @@ def batch_detail(session: Session, batch: Batch) -> dict:
     corrections = session.scalars(select(BatchCorrection).where(BatchCorrection.batch_id == batch.id)
                                   .order_by(BatchCorrection.ledger_seq))
     return {**batch_summary(session, batch),
-            "producer": {"id": producer.id, "name": producer.name, "kind": producer.kind, "uscc": producer.uscc,
-                         "region": producer.region, "demo": producer.demo},
+            "producer": producer_summary(producer),
             "inspections": [inspection_view(i, batch) for i in inspections],
             "certifications": [certification_view(s.certification, s.status)
                                for s in certificates_for_batch(session, batch)],
             "compliance_certificates": [compliance_view(c, batch) for c in compliance],
             "corrections": [correction_view(c) for c in corrections]}
 
+
+def producer_summary(org) -> dict:
+    """Return what a batch's page shows of its producer (an Organization, or an object with its attributes)."""
+    return {"id": org.id, "name": org.name, "kind": org.kind, "uscc": org.uscc, "region": org.region,
+            "demo": bool(org.demo)}
 
 
 def _iso(value) -> str | None:

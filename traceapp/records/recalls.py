@@ -32,10 +32,11 @@ def recall_status(session: Session, batch: Batch) -> dict | None:
     ).order_by(LedgerEntry.seq.desc()).limit(1)).first()
     if row is None or row.kind != RECALLED:
         return None
-    return _status(row.seq, row.body)
+    return recall_of(row.seq, row.body)
 
 
-def _status(seq: int, body: bytes) -> dict:
+def recall_of(seq: int, body: bytes) -> dict:
+    """Return the recall status that the ``batch.recalled`` entry ``seq`` (its body) states."""
     entry = json.loads(bytes(body))
     return {"reason": entry["data"].get("reason", ""), "scope": entry["data"].get("scope", "batch"),
             "recalled_at": entry["ts"], "seq": seq}
@@ -72,7 +73,7 @@ def recalled_batches_of(session: Session, organization_id: int | None) -> list[d
         .where(Batch.organization_id == organization_id, LedgerEntry.kind == RECALLED)
         .order_by(LedgerEntry.seq.desc()))
     return [{"code": batch.code, "product": batch.product, "quantity": batch.quantity, "unit": batch.unit,
-             "harvest_date": batch.harvest_date.isoformat(), **_status(seq, body)} for batch, seq, body in rows]
+             "harvest_date": batch.harvest_date.isoformat(), **recall_of(seq, body)} for batch, seq, body in rows]
 
 
 def recall_batch(session: Session, batch: Batch, data: dict, *, user) -> list[Batch]:

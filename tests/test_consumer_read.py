@@ -1,0 +1,125 @@
+"""The consumer page's one-statement read (``traceapp.public.consumer``) says exactly what the ORM
+reads of the staff pages and the API say (``records.queries.batch_detail``, ``claim_status``,
+``code_state``, ``recall_status``) for every demo batch, after changes that reach each branch: a
+voided 合格证, a revoked licence, a void and a frozen code, a lifted and a standing recall, a
+correction, revoked and expired certificates, pooled batches. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_user
+from traceapp import db
+from traceapp.brands.models import Brand, License
+from traceapp.brands.queries import claim_status
+from traceapp.brands.services import get_brand, revoke_license
+from traceapp.ledger.store import begin_write
+from traceapp.public import scans
+from traceapp.public.consumer import read_consumer_page
+from traceapp.records import queries, regions
+from traceapp.records.code_states import code_state, void_code
+from traceapp.records.compliance import void_compliance_certificate
+from traceapp.records.models import Batch, ComplianceCertificate, Organization
+from traceapp.records.recalls import lift_recall, recall_batch, recall_status
+from traceapp.records.services import quantity_text
+
+
+def reference_view(session, batch: Batch) -> dict:
+    """The consumer page as the ORM reads compose it (what the page showed before its one-statement read)."""
+    detail = queries.batch_detail(session, batch)
+    state = code_state(session, batch)
+    return {**detail, "claim": claim_status(session, batch), "sources": reference_sources(batch, 1, {batch.id}),
+            "recall": recall_status(session, batch),
+            "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None}}
+
+
+def reference_sources(batch: Batch, level: int, seen: set[int]) -> list[dict]:
+    """A pooled batch's tree of sources through the ORM's relationships (no tree in the demo nears the cut)."""
+    found = []
+    for link in sorted(batch.inputs, key=lambda i: i.source.code):
+        source = link.source
+        if source.id in seen:
+            break
+        org = db.session().get(Organization, source.organization_id)
+        found.append({"code": source.code, "product": source.product, "quantity": quantity_text(link.quantity),
+                      "unit": source.unit, "harvest_date": source.harvest_date.isoformat(), "producer": org.name,
+                      "demo": org.demo, "base": source.base, "origin_name": regions.full_name(source.origin_region),
+                      "sources": reference_sources(source, level + 1, seen | {source.id}) if level < 6 else []})
+    return found
+
+
+@pytest.fixture
+def changed_demo(app):
+    """The demo data, then a 合格证 voided, a licence revoked, a code voided, a recall lifted and another standing."""
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        s = db.session()
+        begin_write(s)
+        admin = make_user(s, "admin", password=None)
+        regulator = make_user(s, "regulator", password=None)
+        batches = list(s.scalars(select(Batch).order_by(Batch.id)))
+        cert = s.scalar(select(ComplianceCertificate).order_by(ComplianceCertificate.id))
+        void_compliance_certificate(s, cert, {"reason": "包装标识错误"}, user=admin)
+        licence = s.scalar(select(License).order_by(License.id))
+        brand = get_brand(s, s.get(Brand, licence.brand_id).slug)
+        revoke_license(s, brand, licence, {"reason": "超范围使用品牌"}, user=admin)
+        void_code(s, batches[-1], {"reason": "标签印错，已销毁"}, user=regulator)
+        recall_batch(s, batches[0], {"reason": "复检", "scope": "batch"}, user=regulator)
+        s.commit()  # the ledger appends at commit; the lifting reads the recall back
+        begin_write(s)
+        lift_recall(s, batches[0], {"reason": "复检合格"}, user=regulator)
+        recall_batch(s, batches[1], {"reason": "抽检农药残留超标", "scope": "downstream"}, user=regulator)
+        s.commit()
+    return app
+
+
+def test_every_batch_reads_the_same_in_one_statement_as_through_the_orm(changed_demo):
+    with changed_demo.test_request_context("/"):
+        s = db.session()
+        batches = list(s.scalars(select(Batch).order_by(Batch.id)))
+        shown = {"recall": 0, "lifted": 0, "voided": 0, "revoked licence": 0, "void code": 0, "frozen code": 0,
+                 "corrected": 0, "pooled": 0, "revoked cert": 0, "expired cert": 0, "inspected": 0}
+        for batch in batches:
+            with db.statement_reads() as conn:
+                page = read_consumer_page(conn, batch.code.lower())
+            expected = reference_view(s, batch)
+            assert page.view == expected, batch.code
+            assert (page.batch_id, page.code, page.first_scan) == (batch.id, batch.code, None)
+            view = page.view
+            shown["recall"] += view["recall"] is not None
+            shown["voided"] += any(c["status"] == "voided" for c in view["compliance_certificates"])
+            shown["revoked licence"] += bool(view["claim"] and view["claim"]["license"]
+                                             and view["claim"]["license"]["ended_by"] == "revoked")
+            shown["void code"] += view["code_state"]["state"] == "void"
+            shown["frozen code"] += view["code_state"]["state"] == "frozen"
+            shown["corrected"] += bool(view["corrections"])
+            shown["pooled"] += bool(view["sources"])
+            shown["revoked cert"] += any(c["status"] == "revoked" for c in view["certifications"])
+            shown["expired cert"] += any(c["status"] == "expired" for c in view["certifications"])
+            shown["inspected"] += bool(view["inspections"])
+        shown["lifted"] = int(recall_status(s, batches[0]) is None)
+        # Every branch was reached, so the comparison above covered it.
+        assert all(shown.values()), shown
+
+
+def test_the_read_carries_the_first_scan_on_record(changed_demo):
+    with changed_demo.test_request_context("/"):
+        batch = db.session().scalar(select(Batch).order_by(Batch.id))
+        moment = datetime(2026, 8, 5, 6, 3, 0, 123000)
+        scans.record_scan(batch.id, "c" * 64, "mobile; Android; WeChat; zh-CN", now=moment)
+        with db.statement_reads() as conn:
+            page = read_consumer_page(conn, batch.code)
+        assert page.first_scan == moment
+        summary = scans.record_scan(batch.id, "d" * 64, "x", now=datetime(2026, 9, 1),
+                                    recorded_first=page.first_scan)
+        assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
+
+
+@pytest.mark.parametrize("code", ["", "X", "0" * 13, "../etc", "Ä" * 13, "A" * 200])
+def test_no_page_for_unknown_or_malformed_codes(changed_demo, code):
+    with changed_demo.app_context(), db.statement_reads() as conn:
+        assert read_consumer_page(conn, code, today=date(2026, 9, 1)) is None
