@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
+from markupsafe import Markup
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
 
@@ -62,11 +63,20 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals["current_language"] = current_language
-    # Flask-Babel looks the catalog up on every {{ _() }}; a page has dozens, so keep it for the request.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
-        newstyle=True)
+    # What Jinja's new-style gettext does (the translation is safe markup, its variables are escaped
+    # into it), without its two context calls, and with the catalog kept for the request: Flask-Babel
+    # looks it up on every {{ _() }}, and a page has dozens.
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
+
+
+def template_gettext(string: str, **variables) -> Markup:
+    translated = Markup(_request_translations().ugettext(string))
+    return translated % variables if variables else translated
+
+
+def template_ngettext(singular: str, plural: str, n: int, **variables) -> Markup:
+    translated = Markup(_request_translations().ungettext(singular, plural, n))
+    return translated % {"num": n, **variables}
 
 
 def _request_translations():

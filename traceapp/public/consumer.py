@@ -17,13 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Numeric, select, text
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import TextClause
 
 from traceapp import db
 from traceapp.brands.queries import claim_of
 from traceapp.ledger.store import LedgerEntry
+from traceapp.public.scans import claim_first_scan
 from traceapp.records import regions
 from traceapp.records.certifications import certificate_status
 from traceapp.records.codes import normalize_code
@@ -41,104 +41,141 @@ from traceapp.records.services import quantity_text
 
 MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper trees are cut
 
-# {obj}: a JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or
-# [] when none); {json}: a JSON column embedded as JSON, not as a string. Quantities go as text,
-# since a JSON number is a float. Lists are sorted in Python, since SQLite's aggregates take no ORDER BY.
+# The page as one JSON object built by the database, so the driver hands over one value. {obj}: a
+# JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
+# none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code},
+# {scanned_at}, {client}: the driver's parameters. Quantities go as text, since a JSON number is a
+# float. Lists are sorted in Python, since SQLite's aggregates take no ORDER BY.
 _CONSUMER_SQL = f"""
-SELECT b.id, b.code, b.organization_id, b.product, b.category, b.brand, b.quantity, b.unit, b.harvest_date,
-       b.pack_date, b.origin_region, b.base, b.gtin, b.lot, b.registered_by, b.ledger_seq,
-       o.name AS producer_name, o.kind AS producer_kind, o.uscc AS producer_uscc, o.region AS producer_region,
-       o.demo AS producer_demo,
-       cs.state AS state, cs.reason AS state_reason, cs.changed_at AS state_changed_at,
-       fs.scanned_at AS first_scan,
-       br.slug AS brand_slug, br.name AS brand_name,
-       (SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products), 'valid_from', l.valid_from,
-                           'valid_to', l.valid_to, 'revoked_on', l.revoked_on))
-          FROM licenses l
-         WHERE l.brand_id = br.id AND l.licensee_id = b.organization_id
-           AND l.valid_from <= b.harvest_date AND l.valid_to >= b.harvest_date) AS licences,
-       (SELECT {{agg}}({{obj}}('id', i.id, 'inspected_on', i.inspected_on, 'body_id', i.body_id,
-                           'report_no', i.report_no, 'items', {{json}}(i.items), 'verdict', i.verdict,
-                           'ledger_seq', i.ledger_seq))
-          FROM inspections i WHERE i.batch_id = b.id) AS inspections,
-       (SELECT {{agg}}({{obj}}('id', c.id, 'kind', c.kind, 'number', c.number, 'holder_id', c.holder_id,
-                           'products', {{json}}(c.products), 'valid_from', c.valid_from, 'valid_to', c.valid_to,
-                           'issuer', c.issuer, 'revoked_on', c.revoked_on, 'revoke_reason', c.revoke_reason,
-                           'ledger_seq', c.ledger_seq))
-          FROM certifications c
-         WHERE c.holder_id = b.organization_id
-           AND c.valid_from <= b.harvest_date AND c.valid_to >= b.harvest_date) AS certifications,
-       (SELECT {{agg}}({{obj}}('id', cc.id, 'code', cc.code, 'basis', cc.basis, 'inspection_id', cc.inspection_id,
-                           'quantity', CAST(cc.quantity AS TEXT), 'issued_on', cc.issued_on,
-                           'promiser', cc.promiser, 'contact', cc.contact, 'voided_on', cc.voided_on,
-                           'void_reason', cc.void_reason, 'ledger_seq', cc.ledger_seq))
-          FROM compliance_certificates cc WHERE cc.batch_id = b.id) AS compliance,
-       (SELECT {{agg}}({{obj}}('fields', {{json}}(bc.fields), 'previous', {{json}}(bc.previous), 'reason', bc.reason,
-                           'corrected_by', bc.corrected_by, 'corrected_at', bc.corrected_at,
-                           'ledger_seq', bc.ledger_seq))
-          FROM batch_corrections bc WHERE bc.batch_id = b.id) AS corrections,
-       (SELECT {{agg}}({{obj}}('input_id', bi.input_id, 'code', s.code, 'quantity', CAST(bi.quantity AS TEXT)))
-          FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id) AS inputs,
-       (SELECT e.seq FROM ledger_entries e
-         WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
-         ORDER BY e.seq DESC LIMIT 1) AS recall_seq
+SELECT {{obj}}(
+  'id', b.id, 'code', b.code, 'organization_id', b.organization_id, 'product', b.product,
+  'category', b.category, 'brand', b.brand, 'quantity', CAST(b.quantity AS TEXT), 'unit', b.unit,
+  'harvest_date', b.harvest_date, 'pack_date', b.pack_date, 'origin_region', b.origin_region, 'base', b.base,
+  'gtin', b.gtin, 'lot', b.lot, 'registered_by', b.registered_by, 'ledger_seq', b.ledger_seq,
+  'producer', {{obj}}('id', o.id, 'name', o.name, 'kind', o.kind, 'uscc', o.uscc, 'region', o.region,
+                    'demo', o.demo),
+  'state', cs.state, 'state_reason', cs.reason, 'state_changed_at', cs.changed_at,
+  'first_scan', fs.scanned_at, 'brand_slug', br.slug, 'brand_name', br.name,
+  'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
+                                           'valid_from', l.valid_from, 'valid_to', l.valid_to,
+                                           'revoked_on', l.revoked_on))
+     FROM licenses l
+    WHERE l.brand_id = br.id AND l.licensee_id = b.organization_id
+      AND l.valid_from <= b.harvest_date AND l.valid_to >= b.harvest_date)),
+  'inspections', {{json}}((SELECT {{agg}}({{obj}}('id', i.id, 'inspected_on', i.inspected_on, 'body_id', i.body_id,
+                                              'report_no', i.report_no, 'items', {{json}}(i.items),
+                                              'verdict', i.verdict, 'ledger_seq', i.ledger_seq))
+     FROM inspections i WHERE i.batch_id = b.id)),
+  'certifications', {{json}}((SELECT {{agg}}({{obj}}('id', c.id, 'kind', c.kind, 'number', c.number,
+                                                 'holder_id', c.holder_id, 'products', {{json}}(c.products),
+                                                 'valid_from', c.valid_from, 'valid_to', c.valid_to,
+                                                 'issuer', c.issuer, 'revoked_on', c.revoked_on,
+                                                 'revoke_reason', c.revoke_reason, 'ledger_seq', c.ledger_seq))
+     FROM certifications c
+    WHERE c.holder_id = b.organization_id
+      AND c.valid_from <= b.harvest_date AND c.valid_to >= b.harvest_date)),
+  'compliance', {{json}}((SELECT {{agg}}({{obj}}('id', cc.id, 'code', cc.code, 'basis', cc.basis,
+                                             'inspection_id', cc.inspection_id,
+                                             'quantity', CAST(cc.quantity AS TEXT), 'issued_on', cc.issued_on,
+                                             'promiser', cc.promiser, 'contact', cc.contact,
+                                             'voided_on', cc.voided_on, 'void_reason', cc.void_reason,
+                                             'ledger_seq', cc.ledger_seq))
+     FROM compliance_certificates cc WHERE cc.batch_id = b.id)),
+  'corrections', {{json}}((SELECT {{agg}}({{obj}}('fields', {{json}}(bc.fields), 'previous', {{json}}(bc.previous),
+                                              'reason', bc.reason, 'corrected_by', bc.corrected_by,
+                                              'corrected_at', bc.corrected_at, 'ledger_seq', bc.ledger_seq))
+     FROM batch_corrections bc WHERE bc.batch_id = b.id)),
+  'inputs', {{json}}((SELECT {{agg}}({{obj}}('input_id', bi.input_id, 'code', s.code,
+                                         'quantity', CAST(bi.quantity AS TEXT)))
+     FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)),
+  'recall_seq', (SELECT e.seq FROM ledger_entries e
+                  WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
+                  ORDER BY e.seq DESC LIMIT 1){{claimed}})
   FROM batches b
   JOIN organizations o ON o.id = b.organization_id
   LEFT JOIN code_states cs ON cs.batch_id = b.id
   LEFT JOIN first_scans fs ON fs.batch_id = b.id
   LEFT JOIN brands br ON br.slug = b.brand
- WHERE b.code = :code
+ WHERE b.code = {{code}}
 """
-_JSON_FUNCTIONS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json"},
-                   "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": ""}}
-_STATEMENTS: dict[str, TextClause] = {}
+# On PostgreSQL a scan's read also claims the code's first scan, in the same round trip. The claim
+# is not visible to the rest of the statement, which reads the snapshot before it.
+_CLAIM_CTE = """
+WITH claim AS (
+  INSERT INTO first_scans (batch_id, scanned_at, client)
+  SELECT id, {scanned_at}, {client} FROM batches WHERE code = {code}
+  ON CONFLICT (batch_id) DO NOTHING
+  RETURNING scanned_at)"""
+_DIALECTS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json", "code": ":code"},
+             "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": "", "code": "%(code)s",
+                            "scanned_at": "%(scanned_at)s", "client": "%(client)s"}}
+_STATEMENTS: dict[tuple[str, bool], str] = {}
+_DATE = date.fromisoformat
 
 
 @dataclass(frozen=True)
 class ConsumerPage:
-    """One batch's consumer page: its id, its code's first scan on record (naive UTC, None before
-    the first) and ``view``, what the page and ``/t/<code>.json`` show."""
+    """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
+    the first, or when another scan is claiming it), whether that is the scan being read for
+    (``claimed``), and ``view``, what the page and ``/t/<code>.json`` show."""
 
     batch_id: int
     code: str
     first_scan: datetime | None
+    claimed: bool
     view: dict
 
 
-def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
-    """Return the consumer page of the batch with this code (any case), or None when there is none."""
+def read_consumer_page(conn: Connection, code: str, today: date | None = None,
+                       scan: tuple[datetime, str] | None = None) -> ConsumerPage | None:
+    """Return the consumer page of the batch with this code (any case), or None when there is none.
+
+    With ``scan`` = (moment, client), for a page view: when the code has no first scan on record,
+    claim it for this one (see ``scans.claim_first_scan``); ``conn`` is then a scans connection
+    (``scans.on_scan_connection``)."""
     canonical = normalize_code(code) if isinstance(code, str) else None
     if canonical is None:
         return None
-    row = conn.execute(_statement(conn.dialect.name), {"code": canonical}).first()
-    if row is None:
+    claim_within = scan is not None and conn.dialect.name == "postgresql"
+    params = {"code": canonical, "scanned_at": scan[0], "client": scan[1]} if claim_within else {"code": canonical}
+    value = conn.exec_driver_sql(_statement(conn.dialect.name, claim_within), params).scalar()
+    if value is None:
         return None
+    page = json.loads(value) if isinstance(value, str) else value
+    batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
+    first_scan, claimed = _moment(page["first_scan"]), False
+    if claim_within and page["claimed_first"] is not None:
+        first_scan, claimed = _moment(page["claimed_first"]), True
+    elif scan is not None and not claim_within and first_scan is None:
+        conn.commit()  # end the read: SQLite's claim must begin its own transaction to wait for the write lock
+        first_scan = claim_first_scan(conn, batch.id, scan[1], scan[0])
+        claimed = first_scan is not None
     today = today or date.today()
-    inputs = sorted(_records(row.inputs, quantity=Decimal), key=lambda i: i.input_id)
-    licences = sorted(_records(row.licences, valid_from=date.fromisoformat, valid_to=date.fromisoformat,
-                               revoked_on=date.fromisoformat), key=lambda lic: lic.id)
-    inspections = sorted(_records(row.inspections, inspected_on=date.fromisoformat),
-                         key=lambda i: (i.inspected_on, i.id))
-    certificates = sorted(_records(row.certifications, valid_from=date.fromisoformat, valid_to=date.fromisoformat,
-                                   revoked_on=date.fromisoformat), key=lambda c: c.id)
-    compliance = sorted(_records(row.compliance, quantity=Decimal, issued_on=date.fromisoformat,
-                                 voided_on=date.fromisoformat), key=lambda c: c.id)
-    corrections = sorted(_records(row.corrections, corrected_at=datetime.fromisoformat), key=lambda c: c.ledger_seq)
-    shown = [(cert, status) for cert in certificates if (status := certificate_status(cert, row, today)) is not None]
-    producer = SimpleNamespace(id=row.organization_id, name=row.producer_name, kind=row.producer_kind,
-                               uscc=row.producer_uscc, region=row.producer_region, demo=row.producer_demo)
-    view = {**summary_of(row, [(i.code, i.quantity) for i in inputs]),
-            "producer": producer_summary(producer),
-            "inspections": [inspection_view(i, row) for i in inspections],
+    inputs = sorted(_records(page["inputs"], quantity=Decimal), key=lambda i: i.input_id)
+    licences = sorted(_records(page["licences"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
+                      key=lambda lic: lic.id)
+    inspections = sorted(_records(page["inspections"], inspected_on=_DATE), key=lambda i: (i.inspected_on, i.id))
+    certificates = sorted(_records(page["certifications"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
+                          key=lambda c: c.id)
+    compliance = sorted(_records(page["compliance"], quantity=Decimal, issued_on=_DATE, voided_on=_DATE),
+                        key=lambda c: c.id)
+    corrections = sorted(_records(page["corrections"], corrected_at=datetime.fromisoformat),
+                         key=lambda c: c.ledger_seq)
+    shown = [(cert, status) for cert in certificates
+             if (status := certificate_status(cert, batch, today)) is not None]
+    changed_at = _moment(page["state_changed_at"])
+    view = {**summary_of(batch, [(i.code, i.quantity) for i in inputs]),
+            "producer": producer_summary(SimpleNamespace(**page["producer"])),
+            "inspections": [inspection_view(i, batch) for i in inspections],
             "certifications": [certification_view(cert, status) for cert, status in shown],
-            "compliance_certificates": [compliance_view(c, row) for c in compliance],
+            "compliance_certificates": [compliance_view(c, batch) for c in compliance],
             "corrections": [correction_view(c) for c in corrections],
-            "claim": claim_of(row, row.brand_slug, row.brand_name, licences, today) if row.brand else None,
-            "sources": sources(conn, row.id) if inputs else [],
-            "recall": _recall(conn, row.recall_seq) if row.recall_seq is not None else None,
-            "code_state": {"state": row.state or "active", "reason": row.state_reason,
-                           "changed_at": _utc_iso(row.state_changed_at)}}
-    return ConsumerPage(row.id, row.code, row.first_scan, view)
+            "claim": claim_of(batch, page["brand_slug"], page["brand_name"], licences, today) if batch.brand else None,
+            "sources": sources(conn, batch.id) if inputs else [],
+            "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
+            "code_state": {"state": page["state"] or "active", "reason": page["state_reason"],
+                           "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
+    return ConsumerPage(batch.id, batch.code, first_scan, claimed, view)
 
 
 def sources(conn: Connection, batch_id: int, depth: int = 6) -> list[dict]:
@@ -180,30 +217,36 @@ def registration_proof(session: Session, seq: int) -> dict | None:
     return {"seq": seq, "entry": json.loads(body), "proof": [node.hex() for node in path], "checkpoint": note}
 
 
-def _statement(dialect: str) -> TextClause:
-    statement = _STATEMENTS.get(dialect)
+def _statement(dialect: str, claim: bool = False) -> str:
+    statement = _STATEMENTS.get((dialect, claim))
     if statement is None:
-        functions = _JSON_FUNCTIONS[dialect]
-        sql = _CONSUMER_SQL.replace("{agg}", functions["agg"]).replace("{obj}", functions["obj"]) \
-            .replace("{json}", functions["json"])
-        statement = text(sql).columns(
-            quantity=Numeric(18, 3), harvest_date=Date(), pack_date=Date(), producer_demo=Boolean(),
-            state_changed_at=DateTime(), first_scan=DateTime())
-        _STATEMENTS[dialect] = statement
+        names = _DIALECTS[dialect]
+        statement = _CONSUMER_SQL.replace("{claimed}", ",\n  'claimed_first', (SELECT scanned_at FROM claim)"
+                                          if claim else "")
+        if claim:
+            statement = _CLAIM_CTE + statement
+        for name, value in names.items():
+            statement = statement.replace("{" + name + "}", value)
+        _STATEMENTS[dialect, claim] = statement
     return statement
 
 
-def _records(value, **convert) -> list[SimpleNamespace]:
-    """Return the objects of a JSON array column (text on SQLite, parsed by psycopg), with the
-    named fields converted from their JSON form (dates, datetimes and quantities are strings)."""
-    if value is None:
-        return []
-    items = json.loads(value) if isinstance(value, str) else value
-    for item in items:
-        for name, to in convert.items():
-            if item[name] is not None:
-                item[name] = to(item[name])
-    return [SimpleNamespace(**item) for item in items]
+def _record(item: dict, **convert) -> SimpleNamespace:
+    """Return a JSON object as an object with attributes, the named fields converted from their
+    JSON form (dates, datetimes and quantities are strings)."""
+    for name, to in convert.items():
+        if item[name] is not None:
+            item[name] = to(item[name])
+    return SimpleNamespace(**item)
+
+
+def _records(items: list | None, **convert) -> list[SimpleNamespace]:
+    return [_record(item, **convert) for item in items or ()]
+
+
+def _moment(value: str | None) -> datetime | None:
+    """Return a stored naive UTC time from its JSON text (SQLite's "2026-08-05 06:03:00.123", PostgreSQL's "…T…")."""
+    return datetime.fromisoformat(value) if value is not None else None
 
 
 def _recall(conn: Connection, seq: int) -> dict | None:
@@ -211,5 +254,3 @@ def _recall(conn: Connection, seq: int) -> dict | None:
     return recall_of(seq, entry.body) if entry.kind == RECALLED else None
 
 
-def _utc_iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() + "+00:00" if moment is not None else None

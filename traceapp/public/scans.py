@@ -23,6 +23,7 @@ facts: a crash may lose the last second's scans, never a ledger entry.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -35,13 +36,15 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -59,6 +62,7 @@ MAX_PENDING = 50_000  # rows kept for a database that does not answer; the oldes
 MAX_CACHED = 100_000  # codes (counts, first scans) and clients (rate buckets) remembered per worker
 _EXT = "traceapp.scans"
 _RECORDERS: weakref.WeakSet[_Recorder] = weakref.WeakSet()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,19 +128,48 @@ def client_hints(request) -> str:
 # -- recording ------------------------------------------------------------------------------
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
-                recorded_first: datetime | None = None) -> ScanSummary:
+                recorded_first: datetime | None = None, claimed: bool = False) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
     The code's first scan is written at once (one ``first_scans`` row, however many scans race
-    for it) unless the caller read it (``recorded_first``, naive UTC); this scan's ``scans`` row
-    is buffered (see :func:`flush`). Call inside an app context.
+    for it) unless the caller read it (``recorded_first``, naive UTC) or claimed it for this scan
+    (``claimed``, with :func:`claim_first_scan`); this scan's ``scans`` row is buffered (see
+    :func:`flush`). Call inside an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
-    first_at = recorder.first_scan(batch_id, client, moment, recorded_first)
+    first_at = recorder.first_scan(batch_id, client, moment, recorded_first, claimed)
     count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
+
+
+def claim_first_scan(conn: Connection, batch_id: int, client: str, moment: datetime) -> datetime | None:
+    """Record ``moment`` (naive UTC) as the code's first scan unless one is on record, and commit;
+    return it when it was recorded, None when another scan came first."""
+    claimed = conn.scalar(_claim_statement(conn.dialect.name),
+                          {"batch_id": batch_id, "scanned_at": moment, "client": client})
+    conn.commit()
+    return claimed
+
+
+@functools.cache
+def _claim_statement(dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(FirstScan)
+            .values(batch_id=bindparam("batch_id"), scanned_at=bindparam("scanned_at"), client=bindparam("client"))
+            .on_conflict_do_nothing(index_elements=["batch_id"]).returning(FirstScan.scanned_at))
+
+
+def on_scan_connection(work: Callable[[Connection], T]) -> T:
+    """Return ``work(connection)`` run on a connection of the scans' own engine (see
+    :func:`scan_engine`); on PostgreSQL outside a transaction, so a statement is one round trip."""
+    return _recorder(current_app).on_writer(work)
+
+
+def now() -> datetime:
+    """Return the time of a scan as it is stored: naive UTC."""
+    return _naive_utc(None)
 
 
 def flush(app: Flask | None = None) -> int:
@@ -247,32 +280,28 @@ class _Recorder:
 
     # first scans
 
-    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None) -> datetime:
+    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None,
+                   claimed: bool) -> datetime:
         found = recorded or self.firsts.get(batch_id)
         if found is None:
-            found, claimed = self._claim_first(batch_id, client, moment)
-            if claimed:  # no scan of this code is stored anywhere: nothing to count but this one
-                with self.lock:
-                    self.counts.put(batch_id, [self.unflushed.get(batch_id, 0), time.monotonic()])
+            found = self.on_writer(lambda conn: claim_first_scan(conn, batch_id, client, moment))
+            claimed = found is not None
+            if not claimed:  # another scan came first
+                found = self.on_writer(lambda conn: conn.scalar(
+                    select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)))
         with self.lock:
+            if claimed:  # no scan of this code is stored anywhere: nothing to count but this one
+                self.counts.put(batch_id, [self.unflushed.get(batch_id, 0), time.monotonic()])
             self.firsts.put(batch_id, found)
         return found
 
-    def _claim_first(self, batch_id: int, client: str, moment: datetime) -> tuple[datetime, bool]:
-        """Record ``moment`` as the code's first scan unless one is on record; return the one on
-        record and whether it is this one."""
-        dialect = postgresql if self.writer.dialect.name == "postgresql" else sqlite
-        claim = (dialect.insert(FirstScan).values(batch_id=batch_id, scanned_at=moment, client=client)
-                 .on_conflict_do_nothing(index_elements=["batch_id"]).returning(FirstScan.scanned_at))
+    def on_writer(self, work: Callable[[Connection], T]) -> T:
         for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per checkout)
             try:
                 with self.writer.connect() as conn:
-                    if dialect is postgresql:  # one statement, one round trip
+                    if self.writer.dialect.name == "postgresql":
                         conn.execution_options(isolation_level="AUTOCOMMIT")
-                    claimed = conn.scalar(claim)
-                    found = claimed or conn.scalar(select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id))
-                    conn.commit()
-                return found, claimed is not None
+                    return work(conn)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
@@ -397,8 +426,11 @@ def scan_engine(app_engine: Engine) -> Engine:
         return create_engine(app_engine.url, connect_args={"options": "-c synchronous_commit=off"})
     engine = create_engine(app_engine.url)
     configure_engine(engine)
-    event.listen(engine, "connect", lambda dbapi_connection, _record: dbapi_connection.execute(
-        "PRAGMA synchronous=NORMAL"))
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
     return engine
 
 

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(label_sheets_bp)
     from traceapp.records.recall_views import bp as recalls_bp
     app.register_blueprint(recalls_bp)
-    app.jinja_env.globals["labels"] = labels.all_labels()
+    app.context_processor(lambda: {"labels": labels.translated_labels()})
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair
     app.jinja_env.filters["org_option"] = lambda org: (str(org.id), org.name)

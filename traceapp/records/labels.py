@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from traceapp.i18n import current_language
 from traceapp.i18n import lazy_gettext as _l
 
 CATEGORY = {"fruit": _l("水果"), "vegetable": _l("蔬菜"), "tea": _l("茶叶"), "grain": _l("粮食"),
@@ -27,3 +28,17 @@ def all_labels() -> dict:
     """Return every label table, for templates."""
     return {"category": CATEGORY, "org_kind": ORG_KIND, "cert_kind": CERT_KIND, "cert_status": CERT_STATUS,
             "basis": BASIS, "promiser": PROMISER, "verdict": VERDICT, "field": FIELD}
+
+
+_TRANSLATED: dict[str, dict] = {}
+
+
+def translated_labels() -> dict:
+    """Return every label table in the request's language as plain strings, made once per language
+    (a lazy string looks its catalog up each time it is shown)."""
+    language = current_language()
+    tables = _TRANSLATED.get(language)
+    if tables is None:
+        tables = {name: {code: str(text) for code, text in table.items()} for name, table in all_labels().items()}
+        _TRANSLATED[language] = tables
+    return tables
