@@ -186,17 +186,21 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
 
     app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance), "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
                       "TRACEAPP_LEDGER_ORIGIN": ORIGIN, "PAGE_CACHE": False, **(config or {})})
+    from traceapp.public import scans
+
     engine = app.extensions["traceapp.db"].engine
     statements: list[tuple[str, float]] = []
     started: list[float] = []
 
-    @event.listens_for(engine, "before_cursor_execute")
     def _before(*_args):
         started.append(time.perf_counter())
 
-    @event.listens_for(engine, "after_cursor_execute")
     def _after(_conn, _cursor, statement, *_args):
         statements.append((" ".join(statement.split()), time.perf_counter() - started.pop()))
+
+    for each in (engine, scans.engine_of(app)):  # the consumer page reads on the scans' engine
+        event.listen(each, "before_cursor_execute", _before)
+        event.listen(each, "after_cursor_execute", _after)
 
     client = app.test_client()
     result = {}

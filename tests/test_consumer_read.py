@@ -6,12 +6,14 @@ correction, revoked and expired certificates, pooled batches. SQLite and Postgre
 
 from __future__ import annotations
 
+import re
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tests.factories import make_user
+from tests.factories import make_batch, make_user, make_world
 from traceapp import db
 from traceapp.brands.models import Brand, License
 from traceapp.brands.queries import claim_status
@@ -19,6 +21,7 @@ from traceapp.brands.services import get_brand, revoke_license
 from traceapp.ledger.store import begin_write
 from traceapp.public import scans
 from traceapp.public.consumer import read_consumer_page
+from traceapp.public.models import FirstScan, Scan
 from traceapp.records import queries, regions
 from traceapp.records.code_states import code_state, void_code
 from traceapp.records.compliance import void_compliance_certificate
@@ -106,8 +109,10 @@ def test_every_batch_reads_the_same_in_one_statement_as_through_the_orm(changed_
         assert all(shown.values()), shown
 
 
-def test_the_read_carries_the_first_scan_on_record(changed_demo):
-    with changed_demo.test_request_context("/"):
+def test_the_read_carries_the_first_scan_on_record(app):
+    with app.app_context(), db.write_session() as s:
+        make_batch(s, make_world(s)["producer"])
+    with app.test_request_context("/"):
         batch = db.session().scalar(select(Batch).order_by(Batch.id))
         moment = datetime(2026, 8, 5, 6, 3, 0, 123000)
         scans.record_scan(batch.id, "c" * 64, "mobile; Android; WeChat; zh-CN", now=moment)
@@ -119,7 +124,50 @@ def test_the_read_carries_the_first_scan_on_record(changed_demo):
         assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
 
 
-@pytest.mark.parametrize("code", ["", "X", "0" * 13, "../etc", "Ä" * 13, "A" * 200])
-def test_no_page_for_unknown_or_malformed_codes(changed_demo, code):
-    with changed_demo.app_context(), db.statement_reads() as conn:
-        assert read_consumer_page(conn, code, today=date(2026, 9, 1)) is None
+def test_no_page_for_unknown_or_malformed_codes(app):
+    with app.app_context(), db.write_session() as s:
+        known = make_batch(s, make_world(s)["producer"]).code
+    with app.app_context(), db.statement_reads() as conn:
+        assert read_consumer_page(conn, known.lower()).code == known
+        for code in ["", "X", known[:-1], known + "X", "0" * 13, "../etc", "Ä" * 13, "A" * 200, None, 7]:
+            assert read_consumer_page(conn, code, today=date(2026, 9, 1)) is None, code
+
+
+def test_concurrent_first_views_of_a_page_make_one_first_scan_record(app):
+    """The page's read claims the first scan (on PostgreSQL inside its one statement): racing first
+    views of one code, from different clients, leave one first_scans row and every view a scan."""
+    app.config["TRACEAPP_BEHIND_PROXY"] = True
+    with app.app_context(), db.write_session() as s:
+        code = make_batch(s, make_world(s)["producer"]).code
+    views = 8
+    start = threading.Barrier(views)
+    answers, errors = [], []
+
+    def view(n: int):
+        try:
+            client = app.test_client()
+            start.wait()
+            answers.append(client.get(f"/t/{code}", headers={"X-Forwarded-For": f"10.0.0.{n + 1}"}))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=view, args=(n,)) for n in range(views)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and [a.status_code for a in answers] == [200] * views
+    with app.app_context():
+        scans.flush()
+        batch_id = db.session().scalar(select(Batch.id).where(Batch.code == code))
+        firsts = count_where(FirstScan, FirstScan.batch_id == batch_id)
+        recorded = count_where(Scan, Scan.batch_id == batch_id)
+    assert (firsts, recorded) == (1, views)
+    # Each page says when the first scan was: the same minute on every one, the one on record.
+    sentences = {re.search(r'id="scans"[^>]*>([^<]*)', a.text).group(1).split("，")[0] for a in answers}
+    assert len(sentences) == 1, sentences
+
+
+def count_where(model, *where) -> int:
+    with db.database().sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))

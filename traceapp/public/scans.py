@@ -167,6 +167,11 @@ def on_scan_connection(work: Callable[[Connection], T]) -> T:
     return _recorder(current_app).on_writer(work)
 
 
+def engine_of(app: Flask) -> Engine:
+    """Return the scans' own engine of ``app`` (see :func:`scan_engine`)."""
+    return _recorder(app).writer
+
+
 def now() -> datetime:
     """Return the time of a scan as it is stored: naive UTC."""
     return _naive_utc(None)
