@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, MetaData, create_engine
+from sqlalchemy import Connection, Engine, MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from traceapp.ledger.store import NAMING_CONVENTION, WRITE_OPTION, Ledger, begin_write, configure_engine
@@ -75,11 +75,11 @@ def writing() -> Session:
 
 
 @contextmanager
-def statement_reads() -> Iterator[Connection]:
-    """Yield a connection for reads that are one statement each (each sees its own snapshot): on
-    PostgreSQL outside any transaction, saving the BEGIN and ROLLBACK round trips; on SQLite in
-    a read transaction, which costs next to nothing in-process."""
-    engine = database().engine
+def statement_reads(engine: Engine | None = None) -> Iterator[Connection]:
+    """Yield a connection of ``engine`` (default: the app's) for statements that each stand alone
+    (each sees its own snapshot): on PostgreSQL outside any transaction, saving the BEGIN and
+    ROLLBACK round trips; on SQLite in a transaction, which costs next to nothing in-process."""
+    engine = engine or database().engine
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")

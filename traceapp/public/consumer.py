@@ -4,7 +4,7 @@ registration is in the ledger.
 A consumer page is the busiest page of the system and nearly every view is a different code, so
 no cache helps: the batch, its producer, brand and licences, code state, first scan,
 inspections, certificates, 合格证, corrections, inputs and latest recall entry come back as one
-row (the lists as JSON arrays built by the database), on a connection without a transaction.
+JSON value built by the database, on PostgreSQL outside a transaction.
 The dicts are then made by the same functions as the staff pages' and the API's
 (``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them.
 """
@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from traceapp import db
 from traceapp.brands.queries import claim_of
 from traceapp.ledger.store import LedgerEntry
-from traceapp.public.scans import claim_first_scan
 from traceapp.records import regions
 from traceapp.records.certifications import certificate_status
 from traceapp.records.codes import normalize_code
@@ -120,7 +119,6 @@ class ConsumerPage:
     (``claimed``), and ``view``, what the page and ``/t/<code>.json`` show."""
 
     batch_id: int
-    code: str
     first_scan: datetime | None
     claimed: bool
     view: dict
@@ -130,9 +128,9 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None,
                        scan: tuple[datetime, str] | None = None) -> ConsumerPage | None:
     """Return the consumer page of the batch with this code (any case), or None when there is none.
 
-    With ``scan`` = (moment, client), for a page view: when the code has no first scan on record,
-    claim it for this one (see ``scans.claim_first_scan``); ``conn`` is then a scans connection
-    (``scans.on_scan_connection``)."""
+    With ``scan`` = (moment, client), for a page view on PostgreSQL: when the code has no first
+    scan on record, claim it for this one in the same statement (``conn`` is then a scans
+    connection, ``scans.on_scan_connection``). Elsewhere ``scans.record_scan`` claims it."""
     canonical = normalize_code(code) if isinstance(code, str) else None
     if canonical is None:
         return None
@@ -143,13 +141,8 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None,
         return None
     page = json.loads(value) if isinstance(value, str) else value
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
-    first_scan, claimed = _moment(page["first_scan"]), False
-    if claim_within and page["claimed_first"] is not None:
-        first_scan, claimed = _moment(page["claimed_first"]), True
-    elif scan is not None and not claim_within and first_scan is None:
-        conn.commit()  # end the read: SQLite's claim must begin its own transaction to wait for the write lock
-        first_scan = claim_first_scan(conn, batch.id, scan[1], scan[0])
-        claimed = first_scan is not None
+    claimed = claim_within and page["claimed_first"] is not None
+    first_scan = _moment(page["claimed_first"] if claimed else page["first_scan"])
     today = today or date.today()
     inputs = sorted(_records(page["inputs"], quantity=Decimal), key=lambda i: i.input_id)
     licences = sorted(_records(page["licences"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
@@ -175,7 +168,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None,
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": page["state"] or "active", "reason": page["state_reason"],
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, batch.code, first_scan, claimed, view)
+    return ConsumerPage(batch.id, first_scan, claimed, view)
 
 
 def sources(conn: Connection, batch_id: int, depth: int = 6) -> list[dict]:

@@ -48,6 +48,7 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from traceapp.db import statement_reads
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
@@ -303,9 +304,7 @@ class _Recorder:
     def on_writer(self, work: Callable[[Connection], T]) -> T:
         for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per checkout)
             try:
-                with self.writer.connect() as conn:
-                    if self.writer.dialect.name == "postgresql":
-                        conn.execution_options(isolation_level="AUTOCOMMIT")
+                with statement_reads(self.writer) as conn:
                     return work(conn)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
