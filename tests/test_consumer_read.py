@@ -117,10 +117,12 @@ def test_the_read_carries_the_first_scan_on_record(app):
         moment = datetime(2026, 8, 5, 6, 3, 0, 123000)
         scans.record_scan(batch.id, "c" * 64, "mobile; Android; WeChat; zh-CN", now=moment)
         with db.statement_reads() as conn:
+            assert read_consumer_page(conn, batch.code).first_scan is None  # the claim waits in the buffer
+            scans.flush()
             page = read_consumer_page(conn, batch.code)
         assert page.first_scan == moment
         summary = scans.record_scan(batch.id, "d" * 64, "x", now=datetime(2026, 9, 1),
-                                    recorded_first=page.first_scan)
+                                    first_on_record=page.first_scan)
         assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
 
 

@@ -1,5 +1,5 @@
 """Scans of consumer pages: the first scan of a code is recorded once however many race for it,
-later scans are buffered and written in batches, clients are salted hashes, the anomaly rules
+claims and scans are buffered and written in batches, clients are salted hashes, the anomaly rules
 fire at their boundaries, and each client is rate-limited. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_concurrent_first_scans_make_one_first_scan_record(app, batch_id):
     def run(each, n: int):
         try:
             start.wait()
-            summaries.append(scan(each, batch_id, client=f"{n:064x}", at=T0 + timedelta(milliseconds=n)))
+            summaries.append((n, scan(each, batch_id, client=f"{n:064x}", at=T0 + timedelta(milliseconds=n))))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -87,22 +87,31 @@ def test_concurrent_first_scans_make_one_first_scan_record(app, batch_id):
         assert rows(app, FirstScan) == 1 and rows(app, Scan) == len(threads)
         with app.app_context(), db.database().sessions() as s:
             first = s.get(FirstScan, batch_id)
-        # Every racer was told the one recorded first scan, and it is one of theirs.
-        assert {x.first_at for x in summaries} == {first.scanned_at.replace(tzinfo=UTC)}
+        told = {n: x.first_at for n, x in summaries}
+        claims = {told[n] for n in range(0, len(threads), threads_per_app)}
+        # The racers of one worker were told one time: the claim of the first of them; one of the
+        # workers' claims is the one recorded, and it is one of the racers' own.
+        for i in range(len(apps)):
+            assert len({told[i * threads_per_app + j] for j in range(threads_per_app)}) == 1
+        recorded = first.scanned_at.replace(tzinfo=UTC)
+        assert recorded in claims and claims <= {T0.replace(tzinfo=UTC) + timedelta(milliseconds=n)
+                                                 for n in range(len(threads))}
         assert first.client in {f"{n:064x}" for n in range(len(threads))}
+        # Once it is stored, every worker tells the recorded one, whatever it claimed.
+        assert {scan(each, batch_id, at=T0 + timedelta(minutes=1)).first_at for each in apps} == {recorded}
     finally:
         for each in apps[1:]:
             each.extensions["traceapp.db"].engine.dispose()
 
 
-def test_the_first_scan_is_written_at_once_and_later_scans_when_flushed(app, batch_id):
+def test_the_first_scan_and_later_scans_are_written_when_flushed(app, batch_id):
     first = scan(app, batch_id, at=T0)
     assert (first.first_at, first.count, first.anomalous, first.why) == (T0.replace(tzinfo=UTC), 1, False, None)
-    assert rows(app, FirstScan) == 1 and rows(app, Scan) == 0  # the scan row waits in the buffer
+    assert rows(app, FirstScan) == 0 and rows(app, Scan) == 0  # the claim and the scan wait in the buffer
     later = [scan(app, batch_id, at=T0 + timedelta(minutes=n)) for n in (1, 2)]
     assert [s.count for s in later] == [2, 3] and {s.first_at for s in later} == {first.first_at}
     assert rows(app, Scan) == 0
-    assert flush(app) == 3 and rows(app, Scan) == 3 and flush(app) == 0
+    assert flush(app) == 3 and rows(app, Scan) == 3 and rows(app, FirstScan) == 1 and flush(app) == 0
     assert scan(app, batch_id, at=T0 + timedelta(minutes=3)).count == 4  # counted once, not again from the table
     with app.app_context(), db.database().sessions() as s:
         assert s.get(FirstScan, batch_id).scanned_at == T0

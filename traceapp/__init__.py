@@ -10,11 +10,10 @@ from __future__ import annotations
 
 def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
-    from flask import Flask
-
     from traceapp import api, audit, auth, brands, cli, config, db, errors, i18n, params, public, records
+    from traceapp.templating import TraceFlask
 
-    app = Flask(__name__, instance_path=config.instance_path(test_config),
+    app = TraceFlask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
     config.load(app, test_config)
     app.json.ensure_ascii = False

@@ -42,9 +42,9 @@ MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper t
 
 # The page as one JSON object built by the database, so the driver hands over one value. {obj}: a
 # JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
-# none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code},
-# {scanned_at}, {client}: the driver's parameters. Quantities go as text, since a JSON number is a
-# float. Lists are sorted in Python, since SQLite's aggregates take no ORDER BY.
+# none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code}: the
+# driver's parameter. Quantities go as text, since a JSON number is a float. Lists are sorted in
+# Python, since SQLite's aggregates take no ORDER BY.
 _CONSUMER_SQL = f"""
 SELECT {{obj}}(
   'id', b.id, 'code', b.code, 'organization_id', b.organization_id, 'product', b.product,
@@ -89,7 +89,7 @@ SELECT {{obj}}(
      FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)),
   'recall_seq', (SELECT e.seq FROM ledger_entries e
                   WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
-                  ORDER BY e.seq DESC LIMIT 1){{claimed}})
+                  ORDER BY e.seq DESC LIMIT 1))
   FROM batches b
   JOIN organizations o ON o.id = b.organization_id
   LEFT JOIN code_states cs ON cs.batch_id = b.id
@@ -97,52 +97,33 @@ SELECT {{obj}}(
   LEFT JOIN brands br ON br.slug = b.brand
  WHERE b.code = {{code}}
 """
-# On PostgreSQL a scan's read also claims the code's first scan, in the same round trip. The claim
-# is not visible to the rest of the statement, which reads the snapshot before it.
-_CLAIM_CTE = """
-WITH claim AS (
-  INSERT INTO first_scans (batch_id, scanned_at, client)
-  SELECT id, {scanned_at}, {client} FROM batches WHERE code = {code}
-  ON CONFLICT (batch_id) DO NOTHING
-  RETURNING scanned_at)"""
 _DIALECTS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json", "code": ":code"},
-             "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": "", "code": "%(code)s",
-                            "scanned_at": "%(scanned_at)s", "client": "%(client)s"}}
-_STATEMENTS: dict[tuple[str, bool], str] = {}
+             "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": "", "code": "%(code)s"}}
+_STATEMENTS: dict[str, str] = {}
 _DATE = date.fromisoformat
 
 
 @dataclass(frozen=True)
 class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
-    the first, or when another scan is claiming it), whether that is the scan being read for
-    (``claimed``), and ``view``, what the page and ``/t/<code>.json`` show."""
+    the first is stored), and ``view``, what the page and ``/t/<code>.json`` show."""
 
     batch_id: int
     first_scan: datetime | None
-    claimed: bool
     view: dict
 
 
-def read_consumer_page(conn: Connection, code: str, today: date | None = None,
-                       scan: tuple[datetime, str] | None = None) -> ConsumerPage | None:
-    """Return the consumer page of the batch with this code (any case), or None when there is none.
-
-    With ``scan`` = (moment, client), for a page view on PostgreSQL: when the code has no first
-    scan on record, claim it for this one in the same statement (``conn`` is then a scans
-    connection, ``scans.on_scan_connection``). Elsewhere ``scans.record_scan`` claims it."""
+def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
+    """Return the consumer page of the batch with this code (any case), or None when there is none."""
     canonical = normalize_code(code) if isinstance(code, str) else None
     if canonical is None:
         return None
-    claim_within = scan is not None and conn.dialect.name == "postgresql"
-    params = {"code": canonical, "scanned_at": scan[0], "client": scan[1]} if claim_within else {"code": canonical}
-    value = conn.exec_driver_sql(_statement(conn.dialect.name, claim_within), params).scalar()
+    value = _one_value(conn, _statement(conn.dialect.name), {"code": canonical})
     if value is None:
         return None
     page = json.loads(value) if isinstance(value, str) else value
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
-    claimed = claim_within and page["claimed_first"] is not None
-    first_scan = _moment(page["claimed_first"] if claimed else page["first_scan"])
+    first_scan = _moment(page["first_scan"])
     today = today or date.today()
     inputs = sorted(_records(page["inputs"], quantity=Decimal), key=lambda i: i.input_id)
     licences = sorted(_records(page["licences"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
@@ -168,7 +149,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None,
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": page["state"] or "active", "reason": page["state_reason"],
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, claimed, view)
+    return ConsumerPage(batch.id, first_scan, view)
 
 
 def sources(conn: Connection, batch_id: int, depth: int = 6) -> list[dict]:
@@ -210,18 +191,26 @@ def registration_proof(session: Session, seq: int) -> dict | None:
     return {"seq": seq, "entry": json.loads(body), "proof": [node.hex() for node in path], "checkpoint": note}
 
 
-def _statement(dialect: str, claim: bool = False) -> str:
-    statement = _STATEMENTS.get((dialect, claim))
+def _statement(dialect: str) -> str:
+    statement = _STATEMENTS.get(dialect)
     if statement is None:
-        names = _DIALECTS[dialect]
-        statement = _CONSUMER_SQL.replace("{claimed}", ",\n  'claimed_first', (SELECT scanned_at FROM claim)"
-                                          if claim else "")
-        if claim:
-            statement = _CLAIM_CTE + statement
-        for name, value in names.items():
+        statement = _CONSUMER_SQL
+        for name, value in _DIALECTS[dialect].items():
             statement = statement.replace("{" + name + "}", value)
-        _STATEMENTS[dialect, claim] = statement
+        _STATEMENTS[dialect] = statement
     return statement
+
+
+def _one_value(conn: Connection, statement: str, params: dict):
+    """Return the first column of the statement's first row (None without one), on the connection's
+    DBAPI cursor: for one value, SQLAlchemy's result machinery costs more than the statement."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row is not None else None
 
 
 def _record(item: dict, **convert) -> SimpleNamespace:

@@ -11,13 +11,16 @@ How the consumer page uses it (wording for the page: ``scan_sentences`` — hone
     # ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
     # plus "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
 
-Cost on the page: the consumer page reads the code's first scan with the rest of the page
-(``recorded_first``); when there is none, one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` claims
-it, on a connection of the scans' own that does not wait for the disk. Every scan then appends a
-row to a per-process buffer that a background thread writes in batches. Counts are cached per
-process and re-read from the index every ``SCAN_COUNT_REFRESH`` seconds, so they may lag other
-workers by that much and this worker's buffer never. Scans are operational records, not ledger
-facts: a crash may lose the last second's scans, never a ledger entry.
+Cost on the page: none in the database. The consumer page reads the code's first scan with the
+rest of the page (``first_on_record``); when there is none, this scan is the first this process
+knows of, and its claim (``INSERT … ON CONFLICT DO NOTHING``) joins the scan's row in a
+per-process buffer that a background thread writes in batches, on a connection of the scans' own
+that does not wait for the disk. However many workers claim a code at once, one claim is stored;
+a page told its own claim that lost says a time within the same moment, and every later view
+says the stored one. Counts are cached per process and re-read from the index every
+``SCAN_COUNT_REFRESH`` seconds, so they may lag other workers by that much and this worker's
+buffer never. Scans are operational records, not ledger facts: a crash may lose the last
+second's scans, never a ledger entry.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -62,6 +65,7 @@ HINTS_MAX = 120
 MAX_PENDING = 50_000  # rows kept for a database that does not answer; the oldest go first
 MAX_CACHED = 100_000  # codes (counts, first scans) and clients (rate buckets) remembered per worker
 _EXT = "traceapp.scans"
+UNREAD = object()  # record_scan's first_on_record when the caller did not read it
 _RECORDERS: weakref.WeakSet[_Recorder] = weakref.WeakSet()
 T = TypeVar("T")
 
@@ -129,37 +133,30 @@ def client_hints(request) -> str:
 # -- recording ------------------------------------------------------------------------------
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
-                recorded_first: datetime | None = None, claimed: bool = False) -> ScanSummary:
+                first_on_record: datetime | None | object = UNREAD) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
-    The code's first scan is written at once (one ``first_scans`` row, however many scans race
-    for it) unless the caller read it (``recorded_first``, naive UTC) or claimed it for this scan
-    (``claimed``, with :func:`claim_first_scan`); this scan's ``scans`` row is buffered (see
-    :func:`flush`). Call inside an app context.
+    ``first_on_record``: the code's first scan as the caller read it (naive UTC), None when it
+    read none; left out, it is read here. Without one, this scan claims it, unless another scan
+    in this process did. The claim and this scan's ``scans`` row are buffered (see
+    :func:`flush`); one ``first_scans`` row is stored however many scans race for it. Call inside
+    an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
-    first_at = recorder.first_scan(batch_id, client, moment, recorded_first, claimed)
+    if first_on_record is UNREAD:
+        first_on_record = recorder.on_writer(lambda conn: conn.scalar(
+            select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)))
+    first_at = recorder.first_scan(batch_id, client, moment, first_on_record)
     count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
 
 
-def claim_first_scan(conn: Connection, batch_id: int, client: str, moment: datetime) -> datetime | None:
-    """Record ``moment`` (naive UTC) as the code's first scan unless one is on record, and commit;
-    return it when it was recorded, None when another scan came first."""
-    claimed = conn.scalar(_claim_statement(conn.dialect.name),
-                          {"batch_id": batch_id, "scanned_at": moment, "client": client})
-    conn.commit()
-    return claimed
-
-
 @functools.cache
 def _claim_statement(dialect_name: str):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return (dialect.insert(FirstScan)
-            .values(batch_id=bindparam("batch_id"), scanned_at=bindparam("scanned_at"), client=bindparam("client"))
-            .on_conflict_do_nothing(index_elements=["batch_id"]).returning(FirstScan.scanned_at))
+    return dialect.insert(FirstScan).on_conflict_do_nothing(index_elements=["batch_id"])
 
 
 def on_scan_connection(work: Callable[[Connection], T]) -> T:
@@ -280,25 +277,25 @@ class _Recorder:
         self.thread: threading.Thread | None = None
         self.pending: list[dict] = []
         self.in_flight: list[dict] = []
+        self.claims: list[dict] = []  # first_scans rows to write with the pending scans
         self.unflushed: dict[int, int] = {}
         self.counts: _Lru = _Lru(MAX_CACHED)  # batch id -> [count, monotonic time read]
-        self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan (naive UTC)
+        self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan this process claimed (naive UTC)
 
     # first scans
 
-    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None,
-                   claimed: bool) -> datetime:
-        found = recorded or self.firsts.get(batch_id)
-        if found is None:
-            found = self.on_writer(lambda conn: claim_first_scan(conn, batch_id, client, moment))
-            claimed = found is not None
-            if not claimed:  # another scan came first
-                found = self.on_writer(lambda conn: conn.scalar(
-                    select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)))
+    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None) -> datetime:
+        if recorded is not None:
+            return recorded
         with self.lock:
-            if claimed:  # no scan of this code is stored anywhere: nothing to count but this one
+            found = self.firsts.get(batch_id)
+            if found is None:  # the first scan of the code that this process knows of: claim it
+                found = moment
+                self.firsts.put(batch_id, moment)
+                self.claims.append({"batch_id": batch_id, "scanned_at": moment, "client": client})
+                # None was on record when it was read, and scans are stored with their code's
+                # claim: nothing stored to count, only this process's buffer.
                 self.counts.put(batch_id, [self.unflushed.get(batch_id, 0), time.monotonic()])
-            self.firsts.put(batch_id, found)
         return found
 
     def on_writer(self, work: Callable[[Connection], T]) -> T:
@@ -362,17 +359,22 @@ class _Recorder:
         return "clients" if len(clients) >= self.alert_clients else None
 
     def flush(self) -> int:
-        """Write the buffered rows in one transaction; on failure keep them (up to MAX_PENDING) and raise."""
+        """Write the buffered claims and scans in one transaction; return the scans written. On
+        failure keep them (up to MAX_PENDING scans) and raise."""
         with self.flush_lock:
             with self.lock:
                 rows, self.pending = self.pending, []
+                claims, self.claims = self.claims, []
                 self.in_flight = rows
-            if not rows:
+            if not rows and not claims:
                 return 0
             try:
                 with self.count_lock:
                     with self.writer.begin() as conn:
-                        conn.execute(insert(Scan), rows)
+                        if claims:  # first, so a stored scan always has its code's first scan stored
+                            conn.execute(_claim_statement(conn.dialect.name), claims)
+                        if rows:
+                            conn.execute(insert(Scan), rows)
                     with self.lock:
                         for row in rows:
                             self.unflushed[row["batch_id"]] -= 1
@@ -384,6 +386,7 @@ class _Recorder:
                     for row in kept[:max(0, len(kept) - MAX_PENDING)]:
                         self.unflushed[row["batch_id"]] -= 1
                     self.pending, self.in_flight = kept[-MAX_PENDING:], []
+                    self.claims = (claims + self.claims)[-MAX_PENDING:]
                 raise
             return len(rows)
 
@@ -396,7 +399,7 @@ class _Recorder:
             except Exception:  # noqa: BLE001 - the rows stay buffered; try again next time
                 log.exception("could not write %d buffered scans", len(self.pending))
             with self.lock:
-                if not self.pending:  # idle: stop; the next scan starts a new thread
+                if not self.pending and not self.claims:  # idle: stop; the next scan starts a new thread
                     self.thread = None
                     return
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, Response, jsonify, render_template, request
 from markupsafe import Markup, escape
 
@@ -25,14 +23,10 @@ def index():
     return render_template("index.html", checkpoint=checkpoint, key=db.ledger().verifier.encode())
 
 
-def find_page(code: str, scan: tuple[datetime, str] | None = None) -> ConsumerPage:
+def find_page(code: str) -> ConsumerPage:
     """Return the consumer page of a printed code (any case), or a 404 that says nothing about other
-    codes. With ``scan`` = (moment, client), claim the code's first scan if it has none."""
-    if scan is None:
-        with db.statement_reads() as conn:
-            page = read_consumer_page(conn, code)
-    else:
-        page = scans.on_scan_connection(lambda conn: read_consumer_page(conn, code, scan=scan))
+    codes."""
+    page = scans.on_scan_connection(lambda conn: read_consumer_page(conn, code))
     if page is None:
         raise NotFound(str(TRACE_NOT_FOUND))
     return page
@@ -49,10 +43,8 @@ def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
     client = scans.client_id(request)
     scans.check_rate(client)
-    moment = scans.now()
-    page = find_page(code, (moment, client))
-    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request), moment,
-                                recorded_first=page.first_scan, claimed=page.claimed)
+    page = find_page(code)
+    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request), first_on_record=page.first_scan)
     html, _etag = rendered(lambda: render_template(
         "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)))
     response = Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html")
