@@ -126,6 +126,36 @@ def test_the_read_carries_the_first_scan_on_record(app):
         assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
 
 
+def test_a_deep_tree_of_sources_with_shared_inputs_reads_as_the_orm_walks_it(app):
+    """Seven levels of processing above two farms, one of them also an input two levels up: the one
+    recursive statement gives the tree the ORM's walk gives, cut after six levels."""
+    with app.app_context(), db.write_session() as s:
+        producer = make_world(s)["producer"]
+        farm_a, farm_b = (make_batch(s, producer, quantity="1000") for _ in range(2))
+        level = make_batch(s, producer, quantity="100", inputs=[{"code": farm_a.code, "quantity": "10"},
+                                                               {"code": farm_b.code, "quantity": "10"}])
+        for n in range(7):
+            inputs = [{"code": level.code, "quantity": "1"}]
+            if n == 1:
+                inputs.append({"code": farm_a.code, "quantity": "1"})
+            level = make_batch(s, producer, quantity="10", inputs=inputs)
+        top = level.code
+    with app.app_context():
+        batch = db.session().scalar(select(Batch).where(Batch.code == top))
+        with db.statement_reads() as conn:
+            tree = read_consumer_page(conn, top).view["sources"]
+        assert tree == reference_sources(batch, 1, {batch.id})
+
+    def depth(nodes: list[dict]) -> int:
+        return 1 + max(depth(n["sources"]) for n in nodes) if nodes else 0
+
+    def codes(nodes: list[dict]) -> list[str]:
+        return [c for n in nodes for c in (n["code"], *codes(n["sources"]))]
+
+    assert depth(tree) == 6  # eight levels below, cut after six
+    assert codes(tree).count(farm_a.code) == 1  # the farm under the second level, at the sixth
+
+
 def test_no_page_for_unknown_or_malformed_codes(app):
     with app.app_context(), db.write_session() as s:
         known = make_batch(s, make_world(s)["producer"]).code

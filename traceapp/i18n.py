@@ -30,7 +30,17 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or "zh").split("_")[0]
+    """Return "zh" or "en": the language of this request (kept with it: a page asks several times)."""
+    if not has_request_context():
+        return str(get_locale() or "zh").split("_")[0]
+    environ = request.environ
+    language = environ.get(_LANGUAGE_KEY)
+    if language is None:
+        language = environ[_LANGUAGE_KEY] = str(get_locale() or "zh").split("_")[0]
+    return language
+
+
+_LANGUAGE_KEY = "traceapp.language"
 
 
 def compile_catalogs() -> None:

@@ -11,14 +11,15 @@ The dicts are then made by the same functions as the staff pages' and the API's
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, bindparam, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from traceapp import db
 from traceapp.brands.queries import claim_of
@@ -39,6 +40,8 @@ from traceapp.records.recalls import LIFTED, RECALLED, recall_of
 from traceapp.records.services import quantity_text
 
 MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper trees are cut
+SOURCE_DEPTH = 6
+MAX_TREE_ROWS = 5000  # rows of a source tree read at most (a tree that wide is cut before MAX_SOURCES applies)
 
 # The page as one JSON object built by the database, so the driver hands over one value. {obj}: a
 # JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
@@ -152,18 +155,18 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     return ConsumerPage(batch.id, first_scan, view)
 
 
-def sources(conn: Connection, batch_id: int, depth: int = 6) -> list[dict]:
-    """Return the batches this one was pooled or processed from, each with its own sources."""
+def sources(conn: Connection, batch_id: int) -> list[dict]:
+    """Return the batches this one was pooled or processed from, each with its own sources, down to
+    SOURCE_DEPTH levels and MAX_SOURCES batches in all (in the order of their codes, depth first).
+    One statement reads the whole tree."""
+    children: dict[int, dict[int, Row]] = {}
+    for row in conn.execute(_sources_query(), {"root": batch_id}):
+        children.setdefault(row.parent, {}).setdefault(row.id, row)
     budget = [MAX_SOURCES]
-    query = (select(Batch.id, Batch.code, Batch.product, Batch.unit, Batch.harvest_date, Batch.base,
-                    Batch.origin_region, BatchInput.quantity, Organization.name, Organization.demo)
-             .join(BatchInput, BatchInput.input_id == Batch.id)
-             .join(Organization, Organization.id == Batch.organization_id)
-             .order_by(Batch.code))
 
     def walk(parent_id: int, level: int, seen: frozenset[int]) -> list[dict]:
         found = []
-        for source in conn.execute(query.where(BatchInput.batch_id == parent_id)):
+        for source in children.get(parent_id, {}).values():
             if budget[0] <= 0 or source.id in seen:
                 break
             budget[0] -= 1
@@ -171,10 +174,29 @@ def sources(conn: Connection, batch_id: int, depth: int = 6) -> list[dict]:
                           "unit": source.unit, "harvest_date": source.harvest_date.isoformat(),
                           "producer": source.name, "demo": source.demo, "base": source.base,
                           "origin_name": regions.full_name(source.origin_region),
-                          "sources": walk(source.id, level + 1, seen | {source.id}) if level < depth else []})
+                          "sources": walk(source.id, level + 1, seen | {source.id}) if level < SOURCE_DEPTH else []})
         return found
 
     return walk(batch_id, 1, frozenset({batch_id}))
+
+
+@functools.cache
+def _sources_query():
+    """The tree under the batch ``:root`` (inputs of inputs …, SOURCE_DEPTH levels), ordered by code."""
+    tree = (select(BatchInput.batch_id.label("parent"), BatchInput.input_id, BatchInput.quantity,
+                   literal(1).label("level"))
+            .where(BatchInput.batch_id == bindparam("root"))
+            .cte("tree", recursive=True))
+    deeper = aliased(BatchInput)
+    tree = tree.union_all(select(deeper.batch_id, deeper.input_id, deeper.quantity, tree.c.level + 1)
+                          .join(tree, deeper.batch_id == tree.c.input_id)
+                          .where(tree.c.level < SOURCE_DEPTH))
+    return (select(tree.c.parent, Batch.id, Batch.code, Batch.product, Batch.unit, Batch.harvest_date, Batch.base,
+                   Batch.origin_region, tree.c.quantity, Organization.name, Organization.demo)
+            .join(Batch, Batch.id == tree.c.input_id)
+            .join(Organization, Organization.id == Batch.organization_id)
+            .order_by(Batch.code)
+            .limit(MAX_TREE_ROWS))
 
 
 def registration_proof(session: Session, seq: int) -> dict | None:

@@ -47,7 +47,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -151,6 +151,9 @@ def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = N
     count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
+
+
+_COUNT = select(func.count()).select_from(Scan).where(Scan.batch_id == bindparam("batch_id"))
 
 
 @functools.cache
@@ -333,7 +336,7 @@ class _Recorder:
         try:
             read_at = time.monotonic()
             with self.writer.connect() as conn:
-                stored = conn.scalar(select(func.count()).select_from(Scan).where(Scan.batch_id == batch_id))
+                stored = conn.scalar(_COUNT, {"batch_id": batch_id})
             with self.lock:
                 fresh = stored + self.unflushed.get(batch_id, 0)
                 count = max(fresh, cached[0]) if cached is not None else fresh

@@ -45,8 +45,9 @@ def trace(code: str):
     scans.check_rate(client)
     page = find_page(code)
     summary = scans.record_scan(page.batch_id, client, scans.client_hints(request), first_on_record=page.first_scan)
-    html, _etag = rendered(lambda: render_template(
-        "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)))
+    html, _ = rendered(lambda: render_template(
+        "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)),
+        etag=False)
     response = Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html")
     response.cache_control.no_store = True  # each view is counted
     response.vary.add("Accept-Language")
