@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
 from markupsafe import Markup
 
@@ -77,11 +78,36 @@ def init_app(app: Flask) -> None:
     # into it), without its two context calls, and with the catalog kept for the request: Flask-Babel
     # looks it up on every {{ _() }}, and a page has dozens.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
+    # Each rendering gets the request language's own ``_``, which keeps every translation it made.
+    app.context_processor(lambda: {"_": language_gettext()})
+    app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language))
 
 
 def template_gettext(string: str, **variables) -> Markup:
     translated = Markup(_request_translations().ugettext(string))
     return translated % variables if variables else translated
+
+
+_GETTEXTS: dict[str, Callable[..., Markup]] = {}
+
+
+def language_gettext() -> Callable[..., Markup]:
+    """Return ``template_gettext`` for the request's language, with each translation made once as markup."""
+    language = current_language()
+    gettext_markup = _GETTEXTS.get(language)
+    if gettext_markup is None:
+        translations = get_translations()
+        made: dict[str, Markup] = {}
+
+        def gettext_markup(string: str, **variables) -> Markup:
+            translated = made.get(string)
+            if translated is None:
+                translated = made[string] = Markup(translations.ugettext(string))
+            return translated % variables if variables else translated
+
+        _GETTEXTS[language] = gettext_markup
+    current_app.jinja_env.plain_calls.add(gettext_markup)
+    return gettext_markup
 
 
 def template_ngettext(singular: str, plural: str, n: int, **variables) -> Markup:

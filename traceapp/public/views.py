@@ -48,10 +48,9 @@ def trace(code: str):
     html, _ = rendered(lambda: render_template(
         "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)),
         etag=False)
-    response = Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html")
-    response.cache_control.no_store = True  # each view is counted
-    response.vary.add("Accept-Language")
-    return response
+    # no-store: each view is counted
+    return Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html",
+                    headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
 
 @bp.get("/t/<code>.json")
