@@ -201,6 +201,19 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
     for each in (engine, scans.engine_of(app)):  # the consumer page reads on the scans' engine
         event.listen(each, "before_cursor_execute", _before)
         event.listen(each, "after_cursor_execute", _after)
+    # The consumer page's read runs on the DBAPI cursor, which SQLAlchemy's events do not see: time it here.
+    from traceapp.public import consumer
+
+    one_value = consumer._one_value
+
+    def _timed_one_value(conn, statement, params):
+        _before()
+        try:
+            return one_value(conn, statement, params)
+        finally:
+            _after(conn, None, statement)
+
+    consumer._one_value = _timed_one_value
 
     client = app.test_client()
     result = {}
@@ -227,6 +240,7 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
             if keep_statements:
                 result[what]["log"] = list(statements)
     finally:
+        consumer._one_value = one_value
         engine.dispose()
     return result
 

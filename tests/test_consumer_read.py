@@ -120,9 +120,9 @@ def test_the_read_carries_the_first_scan_on_record(app):
             assert read_consumer_page(conn, batch.code).first_scan is None  # the claim waits in the buffer
             scans.flush()
             page = read_consumer_page(conn, batch.code)
-        assert page.first_scan == moment
+        assert (page.first_scan, page.scan_count) == (moment, 1)
         summary = scans.record_scan(batch.id, "d" * 64, "x", now=datetime(2026, 9, 1),
-                                    first_on_record=page.first_scan)
+                                    first_on_record=page.first_scan, count_on_record=page.scan_count)
         assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
 
 
@@ -166,8 +166,8 @@ def test_no_page_for_unknown_or_malformed_codes(app):
 
 
 def test_concurrent_first_views_of_a_page_make_one_first_scan_record(app):
-    """The page's read claims the first scan (on PostgreSQL inside its one statement): racing first
-    views of one code, from different clients, leave one first_scans row and every view a scan."""
+    """Racing first views of one code, from different clients, leave one first_scans row, counting
+    every view, and every view a scan."""
     app.config["TRACEAPP_BEHIND_PROXY"] = True
     with app.app_context(), db.write_session() as s:
         code = make_batch(s, make_world(s)["producer"]).code
@@ -194,7 +194,8 @@ def test_concurrent_first_views_of_a_page_make_one_first_scan_record(app):
         batch_id = db.session().scalar(select(Batch.id).where(Batch.code == code))
         firsts = count_where(FirstScan, FirstScan.batch_id == batch_id)
         recorded = count_where(Scan, Scan.batch_id == batch_id)
-    assert (firsts, recorded) == (1, views)
+        counted = db.session().scalar(select(FirstScan.scan_count).where(FirstScan.batch_id == batch_id))
+    assert (firsts, recorded, counted) == (1, views, views)
     # Each page says when the first scan was: the same minute on every one, the one on record.
     sentences = {re.search(r'id="scans"[^>]*>([^<]*)', a.text).group(1).split("，")[0] for a in answers}
     assert len(sentences) == 1, sentences

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from flask import request
+from sqlalchemy import select
 
 from tests.factories import count, make_batch, make_world
 from traceapp import create_app, db
 from traceapp.errors import TooManyRequests
 from traceapp.public import scans
+from traceapp.public.consumer import read_consumer_page
 from traceapp.public.models import FirstScan, Scan
+from traceapp.records.models import Batch
 
 T0 = datetime(2026, 8, 5, 6, 3, 0)  # naive UTC, as stored
 WECHAT = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -124,6 +127,26 @@ def test_the_count_includes_other_workers_scans(app, batch_id):
             scan(other, batch_id, at=T0 + timedelta(seconds=n))
         assert flush(other) == 5
         assert scan(app, batch_id, at=T0 + timedelta(minutes=1)).count == 6
+    finally:
+        other.extensions["traceapp.db"].engine.dispose()
+
+
+def test_each_code_keeps_its_count_of_stored_scans_with_its_first_scan(app, batch_id):
+    other = twin(app)
+    try:
+        for n in range(3):
+            scan(app, batch_id, at=T0 + timedelta(seconds=n))
+        for n in range(2):
+            scan(other, batch_id, at=T0 + timedelta(minutes=1, seconds=n))
+        assert flush(app) == 3 and flush(other) == 2
+        with app.app_context(), db.database().sessions() as s:
+            first = s.get(FirstScan, batch_id)
+        assert (first.scanned_at, first.scan_count) == (T0, 5) and rows(app, Scan) == 5
+        with app.app_context(), db.statement_reads() as conn:
+            code = conn.scalar(select(Batch.code).where(Batch.id == batch_id))
+            page = read_consumer_page(conn, code)
+        assert (page.first_scan, page.scan_count) == (T0, 5)
+        assert scan(other, batch_id, at=T0 + timedelta(minutes=2)).count == 6
     finally:
         other.extensions["traceapp.db"].engine.dispose()
 

@@ -57,7 +57,7 @@ SELECT {{obj}}(
   'producer', {{obj}}('id', o.id, 'name', o.name, 'kind', o.kind, 'uscc', o.uscc, 'region', o.region,
                     'demo', o.demo),
   'state', cs.state, 'state_reason', cs.reason, 'state_changed_at', cs.changed_at,
-  'first_scan', fs.scanned_at, 'brand_slug', br.slug, 'brand_name', br.name,
+  'first_scan', fs.scanned_at, 'scan_count', fs.scan_count, 'brand_slug', br.slug, 'brand_name', br.name,
   'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
                                            'valid_from', l.valid_from, 'valid_to', l.valid_to,
                                            'revoked_on', l.revoked_on))
@@ -109,10 +109,12 @@ _DATE = date.fromisoformat
 @dataclass(frozen=True)
 class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
-    the first is stored), and ``view``, what the page and ``/t/<code>.json`` show."""
+    the first is stored) and how many of its scans are stored, and ``view``, what the page and
+    ``/t/<code>.json`` show."""
 
     batch_id: int
     first_scan: datetime | None
+    scan_count: int
     view: dict
 
 
@@ -152,7 +154,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": page["state"] or "active", "reason": page["state_reason"],
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, view)
+    return ConsumerPage(batch.id, first_scan, page["scan_count"] or 0, view)
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:

@@ -24,10 +24,12 @@ class Scan(Base):
 
 
 class FirstScan(Base):
-    """A code's first scan: the primary key makes two concurrent first scans record one."""
+    """A code's first scan (the primary key makes two concurrent first scans record one) and how
+    many of its scans are stored, written with them."""
 
     __tablename__ = "first_scans"
 
     batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     scanned_at: Mapped[datetime]
     client: Mapped[str] = mapped_column(String(64))
+    scan_count: Mapped[int] = mapped_column(BigInteger, server_default="0")

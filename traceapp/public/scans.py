@@ -11,16 +11,18 @@ How the consumer page uses it (wording for the page: ``scan_sentences`` — hone
     # ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
     # plus "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
 
-Cost on the page: none in the database. The consumer page reads the code's first scan with the
-rest of the page (``first_on_record``); when there is none, this scan is the first this process
-knows of, and its claim (``INSERT … ON CONFLICT DO NOTHING``) joins the scan's row in a
+Cost on the page: none in the database. The consumer page reads the code's first scan and its
+count of stored scans with the rest of the page (``first_on_record``, ``count_on_record``); when
+there is no first scan, this scan is the first this process knows of. The scan's row joins a
 per-process buffer that a background thread writes in batches, on a connection of the scans' own
-that does not wait for the disk. However many workers claim a code at once, one claim is stored;
-a page told its own claim that lost says a time within the same moment, and every later view
-says the stored one. Counts are cached per process and re-read from the index every
-``SCAN_COUNT_REFRESH`` seconds, so they may lag other workers by that much and this worker's
-buffer never. Scans are operational records, not ledger facts: a crash may lose the last
-second's scans, never a ledger entry.
+that does not wait for the disk, in one transaction with one ``first_scans`` row per code
+(``INSERT … ON CONFLICT DO UPDATE``: the code's first scan unless one is stored, and its count).
+However many workers claim a code at once, one claim is stored; a page told its own claim that
+lost says a time within the same moment, and every later view says the stored one. A count is
+the stored one plus this worker's buffered scans: other workers' show once they are written
+(within SCAN_FLUSH_INTERVAL), and a view read while its worker writes may miss or count twice
+the scans being written. Scans are operational records, not ledger facts: a crash may lose the
+last second's scans, never a ledger entry.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -64,7 +66,7 @@ SALT_FILE = "scan_salt"
 HINTS_MAX = 120
 MAX_PENDING = 50_000  # rows kept for a database that does not answer; the oldest go first
 SQLITE_MMAP_BYTES = 2**31  # of the database file read through a memory mapping by the scans' connections
-MAX_CACHED = 100_000  # codes (counts, first scans) and clients (rate buckets) remembered per worker
+MAX_CACHED = 100_000  # codes (first scans claimed) and clients (rate buckets) remembered per worker
 _EXT = "traceapp.scans"
 UNREAD = object()  # record_scan's first_on_record when the caller did not read it
 _RECORDERS: weakref.WeakSet[_Recorder] = weakref.WeakSet()
@@ -134,33 +136,52 @@ def client_hints(request) -> str:
 # -- recording ------------------------------------------------------------------------------
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
-                first_on_record: datetime | None | object = UNREAD) -> ScanSummary:
+                first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
-    ``first_on_record``: the code's first scan as the caller read it (naive UTC), None when it
-    read none; left out, it is read here. Without one, this scan claims it, unless another scan
-    in this process did. The claim and this scan's ``scans`` row are buffered (see
-    :func:`flush`); one ``first_scans`` row is stored however many scans race for it. Call inside
-    an app context.
+    ``first_on_record`` and ``count_on_record``: the code's first scan (naive UTC; None when none
+    is stored) and its stored scans, as the caller read them (the consumer page, with the rest of
+    the page); left out, they are read here. Without a first scan on record, this scan claims it,
+    unless another scan in this process did. This scan's row is buffered (see :func:`flush`); one
+    ``first_scans`` row is stored however many scans race for it. Call inside an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
     if first_on_record is UNREAD:
-        first_on_record = recorder.on_writer(lambda conn: conn.scalar(
-            select(FirstScan.scanned_at).where(FirstScan.batch_id == batch_id)))
-    first_at = recorder.first_scan(batch_id, client, moment, first_on_record)
-    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]})
+        stored = recorder.on_writer(lambda conn: conn.execute(_ON_RECORD, {"batch_id": batch_id}).one_or_none())
+        first_on_record, count_on_record = stored or (None, 0)
+    first_at = recorder.first_scan(batch_id, moment, first_on_record)
+    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]},
+                         count_on_record)
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
 
 
-_COUNT = select(func.count()).select_from(Scan).where(Scan.batch_id == bindparam("batch_id"))
+_ON_RECORD = select(FirstScan.scanned_at, FirstScan.scan_count).where(FirstScan.batch_id == bindparam("batch_id"))
 
 
 @functools.cache
-def _claim_statement(dialect_name: str):
+def _count_statement(dialect_name: str):
+    """Record a code's first scan unless one is stored, and add to its count of stored scans."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(FirstScan).on_conflict_do_nothing(index_elements=["batch_id"])
+    statement = dialect.insert(FirstScan)
+    return statement.on_conflict_do_update(index_elements=["batch_id"],
+                                           set_={"scan_count": FirstScan.scan_count + statement.excluded.scan_count})
+
+
+def _per_code(rows: list[dict]) -> list[dict]:
+    """Return one first_scans row per code of ``rows``: its earliest scan here (the one that claimed
+    it, when this process did) and how many there are, in the order of the codes (so that two
+    workers' flushes lock the rows they share in one order)."""
+    codes: dict[int, dict] = {}
+    for row in rows:
+        code = codes.get(row["batch_id"])
+        if code is None:
+            codes[row["batch_id"]] = {"batch_id": row["batch_id"], "scanned_at": row["scanned_at"],
+                                      "client": row["client"], "scan_count": 1}
+        else:
+            code["scan_count"] += 1
+    return [codes[batch_id] for batch_id in sorted(codes)]
 
 
 def on_scan_connection(work: Callable[[Connection], T]) -> T:
@@ -267,28 +288,22 @@ class _Recorder:
         self.alert_window = timedelta(seconds=float(config["SCAN_ALERT_WINDOW"]))
         self.interval = float(config["SCAN_FLUSH_INTERVAL"])
         self.batch_rows = int(config["SCAN_FLUSH_ROWS"])
-        self.refresh = float(config["SCAN_COUNT_REFRESH"])
         self._reset()
         event.listen(engine, "engine_disposed", self._disposed)
 
     def _reset(self) -> None:
         self.lock = threading.Lock()  # the buffer and caches; never held across a database call
         self.flush_lock = threading.Lock()  # one flush at a time
-        # Held while a flush commits and while a count is read, so a count never sees a row both
-        # in the table and in the buffer (or in neither).
-        self.count_lock = threading.Lock()
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.pending: list[dict] = []
         self.in_flight: list[dict] = []
-        self.claims: list[dict] = []  # first_scans rows to write with the pending scans
-        self.unflushed: dict[int, int] = {}
-        self.counts: _Lru = _Lru(MAX_CACHED)  # batch id -> [count, monotonic time read]
+        self.unflushed: dict[int, int] = {}  # batch id -> its scans buffered here (pending or in flight)
         self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan this process claimed (naive UTC)
 
     # first scans
 
-    def first_scan(self, batch_id: int, client: str, moment: datetime, recorded: datetime | None) -> datetime:
+    def first_scan(self, batch_id: int, moment: datetime, recorded: datetime | None) -> datetime:
         if recorded is not None:
             return recorded
         with self.lock:
@@ -296,10 +311,6 @@ class _Recorder:
             if found is None:  # the first scan of the code that this process knows of: claim it
                 found = moment
                 self.firsts.put(batch_id, moment)
-                self.claims.append({"batch_id": batch_id, "scanned_at": moment, "client": client})
-                # None was on record when it was read, and scans are stored with their code's
-                # claim: nothing stored to count, only this process's buffer.
-                self.counts.put(batch_id, [self.unflushed.get(batch_id, 0), time.monotonic()])
         return found
 
     def on_writer(self, work: Callable[[Connection], T]) -> T:
@@ -314,37 +325,19 @@ class _Recorder:
 
     # the buffer
 
-    def add(self, row: dict) -> int:
-        """Buffer one scan row; return the code's count including it."""
+    def add(self, row: dict, stored: int) -> int:
+        """Buffer one scan row; return the code's count including it: ``stored``, as read, and this
+        process's buffered ones."""
         batch_id = row["batch_id"]
         with self.lock:
             self.pending.append(row)
-            self.unflushed[batch_id] = self.unflushed.get(batch_id, 0) + 1
+            buffered = self.unflushed[batch_id] = self.unflushed.get(batch_id, 0) + 1
             if len(self.pending) >= self.batch_rows:
                 self.wake.set()
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="traceapp-scans", daemon=True)
                 self.thread.start()
-            cached = self.counts.get(batch_id)
-            if cached is not None:
-                cached[0] += 1
-                if time.monotonic() - cached[1] < self.refresh:
-                    return cached[0]
-        # Missing or stale: re-read. Without a cached count, wait for a flush that is committing;
-        # with one, a busy lock means "re-read next time".
-        if not self.count_lock.acquire(blocking=cached is None):
-            return cached[0]
-        try:
-            read_at = time.monotonic()
-            with self.writer.connect() as conn:
-                stored = conn.scalar(_COUNT, {"batch_id": batch_id})
-            with self.lock:
-                fresh = stored + self.unflushed.get(batch_id, 0)
-                count = max(fresh, cached[0]) if cached is not None else fresh
-                self.counts.put(batch_id, [count, read_at])
-            return count
-        finally:
-            self.count_lock.release()
+        return stored + buffered
 
     def judge(self, batch_id: int, count: int, moment: datetime) -> str | None:
         if count > self.alert_count:
@@ -363,34 +356,29 @@ class _Recorder:
         return "clients" if len(clients) >= self.alert_clients else None
 
     def flush(self) -> int:
-        """Write the buffered claims and scans in one transaction; return the scans written. On
-        failure keep them (up to MAX_PENDING scans) and raise."""
+        """Write the buffered scans and their codes' first scans and counts in one transaction;
+        return the scans written. On failure keep them (up to MAX_PENDING) and raise."""
         with self.flush_lock:
             with self.lock:
                 rows, self.pending = self.pending, []
-                claims, self.claims = self.claims, []
                 self.in_flight = rows
-            if not rows and not claims:
+            if not rows:
                 return 0
             try:
-                with self.count_lock:
-                    with self.writer.begin() as conn:
-                        if claims:  # first, so a stored scan always has its code's first scan stored
-                            conn.execute(_claim_statement(conn.dialect.name), claims)
-                        if rows:
-                            conn.execute(insert(Scan), rows)
-                    with self.lock:
-                        for row in rows:
-                            self.unflushed[row["batch_id"]] -= 1
-                        self.unflushed = {k: v for k, v in self.unflushed.items() if v}
-                        self.in_flight = []
+                with self.writer.begin() as conn:
+                    conn.execute(_count_statement(conn.dialect.name), _per_code(rows))
+                    conn.execute(insert(Scan), rows)
+                with self.lock:
+                    for row in rows:
+                        self.unflushed[row["batch_id"]] -= 1
+                    self.unflushed = {k: v for k, v in self.unflushed.items() if v}
+                    self.in_flight = []
             except BaseException:
                 with self.lock:
                     kept = rows + self.pending
                     for row in kept[:max(0, len(kept) - MAX_PENDING)]:
                         self.unflushed[row["batch_id"]] -= 1
                     self.pending, self.in_flight = kept[-MAX_PENDING:], []
-                    self.claims = (claims + self.claims)[-MAX_PENDING:]
                 raise
             return len(rows)
 
@@ -403,7 +391,7 @@ class _Recorder:
             except Exception:  # noqa: BLE001 - the rows stay buffered; try again next time
                 log.exception("could not write %d buffered scans", len(self.pending))
             with self.lock:
-                if not self.pending and not self.claims:  # idle: stop; the next scan starts a new thread
+                if not self.pending:  # idle: stop; the next scan starts a new thread
                     self.thread = None
                     return
 

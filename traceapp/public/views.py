@@ -44,7 +44,8 @@ def trace(code: str):
     client = scans.client_id(request)
     scans.check_rate(client)
     page = find_page(code)
-    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request), first_on_record=page.first_scan)
+    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request),
+                                first_on_record=page.first_scan, count_on_record=page.scan_count)
     html, _ = rendered(lambda: render_template(
         "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)),
         etag=False)
