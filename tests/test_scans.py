@@ -4,6 +4,7 @@ fire at their boundaries, and each client is rate-limited. SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import threading
@@ -149,6 +150,27 @@ def test_each_code_keeps_its_count_of_stored_scans_with_its_first_scan(app, batc
         assert scan(other, batch_id, at=T0 + timedelta(minutes=2)).count == 6
     finally:
         other.extensions["traceapp.db"].engine.dispose()
+
+
+def test_a_thread_keeps_one_connection_and_gives_it_back_when_it_ends(app, batch_id):
+    """Views read on a connection their thread keeps; a server's short-lived request threads must
+    not leave theirs checked out."""
+    pool = scans.engine_of(app).pool
+
+    def views(n: int) -> None:
+        for i in range(n):
+            scan(app, batch_id, client=f"{i:064x}")
+
+    views(3)
+    assert pool.checkedout() == 1  # this thread's, kept
+    threads = [threading.Thread(target=views, args=(2,)) for _ in range(12)]
+    for t in threads:
+        t.start()
+        t.join(30)
+    gc.collect()
+    assert pool.checkedout() == 1  # the ended threads' went back
+    app.extensions["traceapp.db"].engine.dispose()  # the app closing down closes the kept one too
+    assert pool.checkedout() == 0
 
 
 def test_the_background_thread_writes_buffered_scans(app, batch_id):

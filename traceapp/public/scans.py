@@ -53,7 +53,6 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, event, inse
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from traceapp.db import statement_reads
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
@@ -277,6 +276,26 @@ class _Lru(OrderedDict):
             self.popitem(last=False)
 
 
+class _KeptConnection:
+    """A thread's kept connection of the scans' engine, closed (back to the pool) when the thread
+    ends and its ``threading.local`` with it, or when the app's engine is disposed."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: Connection):
+        self.conn: Connection | None = conn
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing down or replacing it anyway
+                log.debug("closing a scans connection failed", exc_info=True)
+
+    __del__ = close
+
+
 class _Recorder:
     """One per app and process: the scan buffer, its flushing thread, and the caches."""
 
@@ -300,6 +319,8 @@ class _Recorder:
         self.in_flight: list[dict] = []
         self.unflushed: dict[int, int] = {}  # batch id -> its scans buffered here (pending or in flight)
         self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan this process claimed (naive UTC)
+        self.local = threading.local()  # kept: the thread's _KeptConnection (see _kept_connection)
+        self.kept: weakref.WeakSet[_KeptConnection] = weakref.WeakSet()
 
     # first scans
 
@@ -314,14 +335,42 @@ class _Recorder:
         return found
 
     def on_writer(self, work: Callable[[Connection], T]) -> T:
-        for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per checkout)
+        for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per use)
+            conn = self._kept_connection()
             try:
-                with statement_reads(self.writer) as conn:
-                    return work(conn)
+                result = work(conn)
             except DBAPIError as exc:
+                self._drop(conn)
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
+                continue
+            except BaseException:
+                self._drop(conn)
+                raise
+            if conn.in_transaction():  # SQLite: end the read, so the next one sees what was written since
+                conn.rollback()
+            return result
         raise AssertionError("unreachable")
+
+    def _kept_connection(self) -> Connection:
+        """Return this thread's connection, kept open between uses: checking one out of the pool and
+        back costs as much as the consumer page's statement. On PostgreSQL outside a transaction."""
+        kept = getattr(self.local, "kept", None)
+        conn = kept.conn if kept is not None else None
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.writer.connect()
+            if self.writer.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            kept = self.local.kept = _KeptConnection(conn)
+            with self.lock:
+                self.kept.add(kept)
+        return conn
+
+    def _drop(self, conn: Connection) -> None:
+        kept = getattr(self.local, "kept", None)
+        self.local.kept = None
+        if kept is not None:
+            kept.close()
 
     # the buffer
 
@@ -409,10 +458,17 @@ class _Recorder:
             self.flush()
         except Exception:  # noqa: BLE001
             log.exception("could not write buffered scans")
+        with self.lock:
+            kept = list(self.kept)
+        for each in kept:
+            each.close()
         self.writer.dispose()
 
     def after_fork(self) -> None:
-        # The parent's buffer, locks, thread and connections are not ours: its process writes its own rows.
+        # The parent's buffer, locks, thread and connections are not ours: its process writes its own
+        # rows. Its kept connections are kept for good: closed or collected here, they would end the
+        # parent's sessions.
+        _FORKED_AWAY.extend(list(self.kept))
         self._reset()
         self.writer.dispose(close=False)
 
@@ -449,6 +505,7 @@ def _recorder(app: Flask) -> _Recorder:
 
 
 _CREATING = threading.Lock()
+_FORKED_AWAY: list[_KeptConnection] = []
 
 
 def _flush_all() -> None:
