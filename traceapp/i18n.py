@@ -33,12 +33,16 @@ def select_locale() -> str:
 def current_language() -> str:
     """Return "zh" or "en": the language of this request (kept with it: a page asks several times)."""
     if not has_request_context():
-        return str(get_locale() or "zh").split("_")[0]
+        return _locale_language()
     environ = request.environ
     language = environ.get(_LANGUAGE_KEY)
     if language is None:
-        language = environ[_LANGUAGE_KEY] = str(get_locale() or "zh").split("_")[0]
+        language = environ[_LANGUAGE_KEY] = _locale_language()
     return language
+
+
+def _locale_language() -> str:
+    return str(get_locale() or "zh").split("_")[0]
 
 
 _LANGUAGE_KEY = "traceapp.language"
@@ -75,26 +79,27 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["current_language"] = current_language
     # What Jinja's new-style gettext does (the translation is safe markup, its variables are escaped
-    # into it), without its two context calls, and with the catalog kept for the request: Flask-Babel
-    # looks it up on every {{ _() }}, and a page has dozens.
+    # into it), without its two context calls, and with each translation kept as markup: Flask-Babel
+    # looks the catalog up on every {{ _() }}, and a page has dozens. Each rendering gets its
+    # language's own ``_`` in its context; the global serves macros imported without one.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
-    # Each rendering gets the request language's own ``_``, which keeps every translation it made.
     app.context_processor(lambda: {"_": language_gettext()})
     app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language))
 
 
 def template_gettext(string: str, **variables) -> Markup:
-    translated = Markup(_request_translations().ugettext(string))
-    return translated % variables if variables else translated
+    return language_gettext()(string, **variables)
 
 
-_GETTEXTS: dict[str, Callable[..., Markup]] = {}
+_GETTEXTS = "traceapp.i18n.gettexts"
 
 
 def language_gettext() -> Callable[..., Markup]:
-    """Return ``template_gettext`` for the request's language, with each translation made once as markup."""
+    """Return ``template_gettext`` for the request's language, with each translation made once as
+    markup (one per language and app, which its templates call without Jinja's inspection)."""
     language = current_language()
-    gettext_markup = _GETTEXTS.get(language)
+    gettexts = current_app.extensions.setdefault(_GETTEXTS, {})
+    gettext_markup = gettexts.get(language)
     if gettext_markup is None:
         translations = get_translations()
         made: dict[str, Markup] = {}
@@ -105,8 +110,8 @@ def language_gettext() -> Callable[..., Markup]:
                 translated = made[string] = Markup(translations.ugettext(string))
             return translated % variables if variables else translated
 
-        _GETTEXTS[language] = gettext_markup
-    current_app.jinja_env.plain_calls.add(gettext_markup)
+        gettexts[language] = gettext_markup
+        current_app.jinja_env.plain_calls.add(gettext_markup)
     return gettext_markup
 
 

@@ -102,7 +102,6 @@ SELECT {{obj}}(
 """
 _DIALECTS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json", "code": ":code"},
              "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": "", "code": "%(code)s"}}
-_STATEMENTS: dict[str, str] = {}
 _DATE = date.fromisoformat
 
 
@@ -215,13 +214,11 @@ def registration_proof(session: Session, seq: int) -> dict | None:
     return {"seq": seq, "entry": json.loads(body), "proof": [node.hex() for node in path], "checkpoint": note}
 
 
+@functools.cache
 def _statement(dialect: str) -> str:
-    statement = _STATEMENTS.get(dialect)
-    if statement is None:
-        statement = _CONSUMER_SQL
-        for name, value in _DIALECTS[dialect].items():
-            statement = statement.replace("{" + name + "}", value)
-        _STATEMENTS[dialect] = statement
+    statement = _CONSUMER_SQL
+    for name, value in _DIALECTS[dialect].items():
+        statement = statement.replace("{" + name + "}", value)
     return statement
 
 

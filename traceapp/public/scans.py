@@ -194,11 +194,6 @@ def engine_of(app: Flask) -> Engine:
     return _recorder(app).writer
 
 
-def now() -> datetime:
-    """Return the time of a scan as it is stored: naive UTC."""
-    return _naive_utc(None)
-
-
 def flush(app: Flask | None = None) -> int:
     """Write the buffered scans of ``app`` (default: the current one) now; return how many."""
     recorder = (app or current_app).extensions.get(_EXT)
@@ -340,12 +335,12 @@ class _Recorder:
             try:
                 result = work(conn)
             except DBAPIError as exc:
-                self._drop(conn)
+                self._drop_kept()
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
                 continue
             except BaseException:
-                self._drop(conn)
+                self._drop_kept()
                 raise
             if conn.in_transaction():  # SQLite: end the read, so the next one sees what was written since
                 conn.rollback()
@@ -366,7 +361,7 @@ class _Recorder:
                 self.kept.add(kept)
         return conn
 
-    def _drop(self, conn: Connection) -> None:
+    def _drop_kept(self) -> None:
         kept = getattr(self.local, "kept", None)
         self.local.kept = None
         if kept is not None:
