@@ -8,11 +8,14 @@ import io
 
 import cairosvg
 import pytest
+import qrcode
+import qrcode.image.pil
 import zxingcpp
 from PIL import Image
 
 from tests.factories import make_batch, make_world
 from traceapp import db
+from traceapp.public.qr import LEVELS, render
 
 PUBLIC_URL = "http://traceapp.test"  # the app fixture's TRACEAPP_PUBLIC_URL
 
@@ -86,3 +89,16 @@ def test_a_served_image_is_kept_per_worker_and_unknown_codes_are_always_refused(
     assert again.status_code == 304
     assert client.get("/qr/ZZZZZZZZZZZZZ.png").status_code == 404
     assert len(queries) > after_first
+
+@pytest.mark.parametrize(("level", "size"), [("M", 1), ("M", 10), ("Q", 3), ("H", 40)])
+def test_the_png_is_the_image_qrcode_itself_draws(level, size):
+    url = f"{PUBLIC_URL}/t/K5F89N9NFG49J"
+    code = qrcode.QRCode(error_correction=LEVELS[level], box_size=size, border=4,
+                         image_factory=qrcode.image.pil.PilImage)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    ours = render(url, "png", level, size)
+    assert Image.open(io.BytesIO(ours)).size == ((code.modules_count + 8) * size,) * 2
+    assert ours == buffer.getvalue()

@@ -12,9 +12,9 @@ from collections import OrderedDict
 from functools import lru_cache
 
 import qrcode
-import qrcode.image.pil
 import qrcode.image.svg
 from flask import Blueprint, Response, current_app, request
+from PIL import Image
 from sqlalchemy import select
 
 from traceapp import db
@@ -36,12 +36,24 @@ MAX_KEPT = 20000  # images kept per worker
 @lru_cache(maxsize=2048)
 def render(url: str, fmt: str, level: str, box_size: int) -> bytes:
     """Return the QR code of ``url`` as SVG or PNG bytes."""
-    factory = qrcode.image.svg.SvgPathImage if fmt == "svg" else qrcode.image.pil.PilImage  # C, 3x pypng's speed
-    code = qrcode.QRCode(error_correction=LEVELS[level], box_size=box_size, border=4, image_factory=factory)
+    code = qrcode.QRCode(error_correction=LEVELS[level], box_size=box_size, border=4)
     code.add_data(url)
     code.make(fit=True)
+    if fmt == "png":
+        return _png(code.get_matrix(), box_size)
     buffer = io.BytesIO()
-    code.make_image().save(buffer)
+    code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    return buffer.getvalue()
+
+
+def _png(modules: list[list[bool]], box_size: int) -> bytes:
+    """Return the modules (border included) as a black-on-white 1-bit PNG of ``box_size`` pixels a module:
+    the same bytes as qrcode's PIL image, made in one step instead of a rectangle drawn per dark module."""
+    count = len(modules)
+    image = Image.new("1", (count, count))
+    image.putdata([0 if dark else 255 for row in modules for dark in row])
+    buffer = io.BytesIO()
+    image.resize((count * box_size, count * box_size), Image.Resampling.NEAREST).save(buffer, "PNG")
     return buffer.getvalue()
 
 
