@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.factories import make_batch, make_world
 from traceapp import db
-from traceapp.public.qr import LEVELS, render
+from traceapp.public.qr import LEVELS, render, symbol
 
 PUBLIC_URL = "http://traceapp.test"  # the app fixture's TRACEAPP_PUBLIC_URL
 
@@ -93,12 +93,26 @@ def test_a_served_image_is_kept_per_worker_and_unknown_codes_are_always_refused(
 @pytest.mark.parametrize(("level", "size"), [("M", 1), ("M", 10), ("Q", 3), ("H", 40)])
 def test_the_png_is_the_image_qrcode_itself_draws(level, size):
     url = f"{PUBLIC_URL}/t/K5F89N9NFG49J"
-    code = qrcode.QRCode(error_correction=LEVELS[level], box_size=size, border=4,
-                         image_factory=qrcode.image.pil.PilImage)
-    code.add_data(url)
-    code.make(fit=True)
     buffer = io.BytesIO()
-    code.make_image().save(buffer)
+    code = symbol(url, level, size)
+    code.make_image(image_factory=qrcode.image.pil.PilImage).save(buffer)
     ours = render(url, "png", level, size)
     assert Image.open(io.BytesIO(ours)).size == ((code.modules_count + 8) * size,) * 2
     assert ours == buffer.getvalue()
+
+
+def qrcode_default_version(url: str) -> int:
+    code = qrcode.QRCode(error_correction=LEVELS["M"])
+    code.add_data(url)
+    return code.best_fit()
+
+
+@pytest.mark.parametrize(("url", "version", "default"), [
+    ("https://zhuisu.example.com.cn/t/K5F89N9NFG49J", 3, 4),  # the code in alphanumeric mode saves a version
+    ("https://id.example.cn/01/06901234567892/10/YL-01", 3, 3),  # where it would cost one, qrcode's own choice
+    ("http://traceapp.test/t/K5F89N9NFG49J", 3, 3),
+])
+def test_a_qr_code_takes_the_smallest_version_and_decodes_to_its_url(url, version, default):
+    assert qrcode_default_version(url) == default
+    assert symbol(url, "M", 10).version == version
+    assert decode_png(render(url, "png", "M", 10)) == (url, "M")

@@ -31,19 +31,34 @@ LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_COR
           "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 MAX_KEPT = 20000  # images kept per worker
+# qrcode gives a run of upper-case letters and digits its own compact (alphanumeric) segment only when
+# the run is at least this long; a batch code after "/t/" is 14, so each symbol is also tried with 14.
+SEGMENT_RUNS = (20, 14)
 
 
 @lru_cache(maxsize=2048)
 def render(url: str, fmt: str, level: str, box_size: int) -> bytes:
     """Return the QR code of ``url`` as SVG or PNG bytes."""
-    code = qrcode.QRCode(error_correction=LEVELS[level], box_size=box_size, border=4)
-    code.add_data(url)
-    code.make(fit=True)
+    code = symbol(url, level, box_size)
     if fmt == "png":
         return _png(code.get_matrix(), box_size)
     buffer = io.BytesIO()
     code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
     return buffer.getvalue()
+
+
+def symbol(url: str, level: str, box_size: int = 1, border: int = 4) -> qrcode.QRCode:
+    """Return the QR code of ``url``, made, in the smallest version that qrcode's segmentations give: a
+    batch code is 13 upper-case letters and digits so that it can take the compact alphanumeric mode.
+    Label sheets draw the same symbol (``border=0``: they draw their own quiet zone)."""
+    candidates = []
+    for run in SEGMENT_RUNS:
+        code = qrcode.QRCode(error_correction=LEVELS[level], box_size=box_size, border=border)
+        code.add_data(url, optimize=run)
+        candidates.append((code.best_fit(), len(candidates), code))
+    _version, _order, code = min(candidates)
+    code.make(fit=False)
+    return code
 
 
 def _png(modules: list[list[bool]], box_size: int) -> bytes:

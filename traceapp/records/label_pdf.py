@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-import qrcode
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
+from traceapp.public.qr import symbol
 from traceapp.records.label_sheets import Layout
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,7 @@ class LabelArt:
 @lru_cache(maxsize=4096)
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """Return the QR code of ``url`` (error correction M, like /qr/<code>.png) without its quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-    code.add_data(url)
-    code.make(fit=True)
-    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+    return tuple(tuple(bool(m) for m in row) for row in symbol(url, "M", border=0).get_matrix())
 
 
 @cache
