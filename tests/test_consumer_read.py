@@ -20,6 +20,7 @@ from traceapp.brands.queries import claim_status
 from traceapp.brands.services import get_brand, revoke_license
 from traceapp.ledger.store import begin_write
 from traceapp.public import scans
+from traceapp.public.consumer import _statement as consumer_statement
 from traceapp.public.consumer import read_consumer_page
 from traceapp.public.models import FirstScan, Scan
 from traceapp.records import queries, regions
@@ -204,3 +205,39 @@ def test_concurrent_first_views_of_a_page_make_one_first_scan_record(app):
 def count_where(model, *where) -> int:
     with db.database().sessions() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+def test_the_page_looks_its_rows_up_by_key_even_in_a_plan_made_while_first_scans_was_empty(app):
+    """A prepared statement's generic plan is made once; made while first_scans and code_states were
+    empty, it scanned them whole on every view, slower with every scan stored (PostgreSQL)."""
+    engine = app.extensions["traceapp.db"].engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the cached generic plan is PostgreSQL's")
+    with app.app_context():
+        with db.write_session() as s:
+            code = make_batch(s, make_world(s)["producer"]).code
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE first_scans")
+            conn.exec_driver_sql("VACUUM ANALYZE code_states")
+
+        def generic_plan(conn) -> dict:
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            conn.exec_driver_sql("PREPARE page(text) AS " + consumer_statement("postgresql").replace("%(code)s", "$1"))
+            try:
+                return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE page('{code}')").scalar_one()[0]["Plan"]
+            finally:
+                conn.exec_driver_sql("DEALLOCATE page")
+                conn.exec_driver_sql("RESET plan_cache_mode")
+
+        nodes = list(plan_nodes(scans.on_scan_connection(generic_plan)))
+        scanned = {node["Relation Name"]: node for node in nodes if "Relation Name" in node}
+        assert not [node for node in nodes if node["Node Type"] == "Seq Scan"], nodes
+        for table in ("first_scans", "code_states"):
+            node = scanned[table]
+            assert (node["Node Type"], node.get("Index Cond")) == ("Index Scan", "(batch_id = b.id)")

@@ -47,7 +47,10 @@ MAX_TREE_ROWS = 5000  # rows of a source tree read at most (a tree that wide is 
 # JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
 # none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code}: the
 # driver's parameter. Quantities go as text, since a JSON number is a float. Lists are sorted in
-# Python, since SQLite's aggregates take no ORDER BY.
+# Python, since SQLite's aggregates take no ORDER BY. The tables that grow while the site serves
+# (first_scans, code_states) are read in correlated subqueries, not joined: on PostgreSQL the
+# statement's cached generic plan, made while such a table was small, joined it by scanning all of
+# it, and kept doing so as it grew (the scans' engine also turns sequential scans off).
 _CONSUMER_SQL = f"""
 SELECT {{obj}}(
   'id', b.id, 'code', b.code, 'organization_id', b.organization_id, 'product', b.product,
@@ -56,8 +59,11 @@ SELECT {{obj}}(
   'gtin', b.gtin, 'lot', b.lot, 'registered_by', b.registered_by, 'ledger_seq', b.ledger_seq,
   'producer', {{obj}}('id', o.id, 'name', o.name, 'kind', o.kind, 'uscc', o.uscc, 'region', o.region,
                     'demo', o.demo),
-  'state', cs.state, 'state_reason', cs.reason, 'state_changed_at', cs.changed_at,
-  'first_scan', fs.scanned_at, 'scan_count', fs.scan_count, 'brand_slug', br.slug, 'brand_name', br.name,
+  'code_state', {{json}}((SELECT {{obj}}('state', cs.state, 'reason', cs.reason, 'changed_at', cs.changed_at)
+     FROM code_states cs WHERE cs.batch_id = b.id)),
+  'scans', {{json}}((SELECT {{obj}}('first', fs.scanned_at, 'count', fs.scan_count)
+     FROM first_scans fs WHERE fs.batch_id = b.id)),
+  'brand_slug', br.slug, 'brand_name', br.name,
   'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
                                            'valid_from', l.valid_from, 'valid_to', l.valid_to,
                                            'revoked_on', l.revoked_on))
@@ -95,8 +101,6 @@ SELECT {{obj}}(
                   ORDER BY e.seq DESC LIMIT 1))
   FROM batches b
   JOIN organizations o ON o.id = b.organization_id
-  LEFT JOIN code_states cs ON cs.batch_id = b.id
-  LEFT JOIN first_scans fs ON fs.batch_id = b.id
   LEFT JOIN brands br ON br.slug = b.brand
  WHERE b.code = {{code}}
 """
@@ -127,7 +131,8 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
         return None
     page = json.loads(value) if isinstance(value, str) else value
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
-    first_scan = _moment(page["first_scan"])
+    scans = page["scans"] or {}
+    first_scan = _moment(scans.get("first"))
     today = today or date.today()
     inputs = sorted(_records(page["inputs"], quantity=Decimal), key=lambda i: i.input_id)
     licences = sorted(_records(page["licences"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
@@ -141,7 +146,8 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
                          key=lambda c: c.ledger_seq)
     shown = [(cert, status) for cert in certificates
              if (status := certificate_status(cert, batch, today)) is not None]
-    changed_at = _moment(page["state_changed_at"])
+    state = page["code_state"] or {}
+    changed_at = _moment(state.get("changed_at"))
     view = {**summary_of(batch, [(i.code, i.quantity) for i in inputs]),
             "producer": producer_summary(SimpleNamespace(**page["producer"])),
             "inspections": [inspection_view(i, batch) for i in inspections],
@@ -151,9 +157,9 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "claim": claim_of(batch, page["brand_slug"], page["brand_name"], licences, today) if batch.brand else None,
             "sources": sources(conn, batch.id) if inputs else [],
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
-            "code_state": {"state": page["state"] or "active", "reason": page["state_reason"],
+            "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, page["scan_count"] or 0, view)
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view)
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:
