@@ -90,6 +90,7 @@ def test_a_served_image_is_kept_per_worker_and_unknown_codes_are_always_refused(
     assert client.get("/qr/ZZZZZZZZZZZZZ.png").status_code == 404
     assert len(queries) > after_first
 
+
 @pytest.mark.parametrize(("level", "size"), [("M", 1), ("M", 10), ("Q", 3), ("H", 40)])
 def test_the_png_is_the_image_qrcode_itself_draws(level, size):
     url = f"{PUBLIC_URL}/t/K5F89N9NFG49J"

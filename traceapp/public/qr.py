@@ -51,12 +51,12 @@ def symbol(url: str, level: str, box_size: int = 1, border: int = 4) -> qrcode.Q
     """Return the QR code of ``url``, made, in the smallest version that qrcode's segmentations give: a
     batch code is 13 upper-case letters and digits so that it can take the compact alphanumeric mode.
     Label sheets draw the same symbol (``border=0``: they draw their own quiet zone)."""
-    candidates = []
-    for run in SEGMENT_RUNS:
+    def segmented(run: int) -> qrcode.QRCode:
         code = qrcode.QRCode(error_correction=LEVELS[level], box_size=box_size, border=border)
         code.add_data(url, optimize=run)
-        candidates.append((code.best_fit(), len(candidates), code))
-    _version, _order, code = min(candidates)
+        return code
+
+    code = min(map(segmented, SEGMENT_RUNS), key=qrcode.QRCode.best_fit)  # best_fit sets the version; ties: first
     code.make(fit=False)
     return code
 
