@@ -11,8 +11,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask_babel import Babel, get_locale, get_translations, lazy_gettext, ngettext
 from markupsafe import Markup
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
@@ -85,6 +85,26 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     app.context_processor(lambda: {"_": language_gettext()})
     app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language))
+
+
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's ``gettext`` (the request's translation of ``string``, its ``%(name)s`` filled
+    from ``variables``), with each translation looked up once per language and app: Flask-Babel
+    finds the request's catalog again on every call."""
+    if not has_app_context():
+        translated = string
+    else:
+        language = current_language()
+        made = current_app.extensions.setdefault(_PLAIN, {}).get(language)
+        if made is None:
+            made = current_app.extensions[_PLAIN][language] = {}
+        translated = made.get(string)
+        if translated is None:
+            translated = made[string] = get_translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+_PLAIN = "traceapp.i18n.plain"
 
 
 def template_gettext(string: str, **variables) -> Markup:

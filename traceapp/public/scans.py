@@ -43,7 +43,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +52,8 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
@@ -63,6 +65,7 @@ log = logging.getLogger(__name__)
 
 SALT_FILE = "scan_salt"
 HINTS_MAX = 120
+HINTS_HEADER_MAX = 1024  # of User-Agent and Accept-Language read for the hints (a WeChat agent is ~300)
 MAX_PENDING = 50_000  # rows kept for a database that does not answer; the oldest go first
 SQLITE_MMAP_BYTES = 2**31  # of the database file read through a memory mapping by the scans' connections
 MAX_CACHED = 100_000  # codes (first scans claimed) and clients (rate buckets) remembered per worker
@@ -121,12 +124,16 @@ _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})?")
 def client_hints(request) -> str:
     """Return coarse hints about the client, e.g. ``"mobile; Android; WeChat; zh-CN"``: device
     kind, OS family, browser family and the preferred language; nothing that identifies anyone."""
-    agent = request.headers.get("User-Agent", "")
+    return _hints(request.headers.get("User-Agent", "")[:HINTS_HEADER_MAX],
+                  request.headers.get("Accept-Language", "")[:HINTS_HEADER_MAX])
+
+
+@functools.lru_cache(maxsize=1024)  # phones send a few hundred distinct pairs of headers
+def _hints(agent: str, accept_language: str) -> str:
     device = _family(agent, _DEVICES, "desktop") if agent else "unknown"
     if device == "mobile" and "Android" in agent and "Mobile" not in agent:
         device = "tablet"  # Android tablets leave out "Mobile"
-    languages = request.accept_languages.values()
-    first = next(languages, "") or ""
+    first = next(parse_accept_header(accept_language, LanguageAccept).values(), "") or ""
     language = first if _LANGUAGE.fullmatch(first) else "-"
     hints = f"{device}; {_family(agent, _SYSTEMS, 'other')}; {_family(agent, _BROWSERS, 'other')}; {language}"
     return hints[:HINTS_MAX]
@@ -302,6 +309,9 @@ class _Recorder:
         self.alert_window = timedelta(seconds=float(config["SCAN_ALERT_WINDOW"]))
         self.interval = float(config["SCAN_FLUSH_INTERVAL"])
         self.batch_rows = int(config["SCAN_FLUSH_ROWS"])
+        self.recent_clients = (select(Scan.client).distinct()
+                               .where(Scan.batch_id == bindparam("batch_id"), Scan.scanned_at >= bindparam("since"))
+                               .limit(self.alert_clients))
         self._reset()
         event.listen(engine, "engine_disposed", self._disposed)
 
@@ -393,10 +403,8 @@ class _Recorder:
         with self.lock:
             clients = {r["client"] for r in (*self.in_flight, *self.pending)
                        if r["batch_id"] == batch_id and r["scanned_at"] >= since}
-        with self.writer.connect() as conn:
-            clients.update(conn.scalars(select(Scan.client).distinct()
-                                        .where(Scan.batch_id == batch_id, Scan.scanned_at >= since)
-                                        .limit(self.alert_clients)))
+        params = {"batch_id": batch_id, "since": since}
+        clients.update(self.on_writer(lambda conn: conn.scalars(self.recent_clients, params).all()))
         return "clients" if len(clients) >= self.alert_clients else None
 
     def flush(self) -> int:
@@ -568,14 +576,17 @@ def _naive_utc(moment: datetime | None) -> datetime:
 
 def _local_time(moment: datetime) -> str:
     """Return ``moment`` in SCAN_TIMEZONE (default Asia/Shanghai) as ``YYYY-MM-DD HH:MM (UTC+8)``."""
-    name = current_app.config.get("SCAN_TIMEZONE", "Asia/Shanghai")
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = timezone(timedelta(hours=8))
-    local = moment.astimezone(zone)
+    local = moment.astimezone(_zone(current_app.config.get("SCAN_TIMEZONE", "Asia/Shanghai")))
     offset = local.utcoffset() or timedelta(0)
     hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
     sign = "+" if offset >= timedelta(0) else "-"
     suffix = f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
     return f"{local:%Y-%m-%d %H:%M} ({suffix})"
+
+
+@functools.lru_cache(maxsize=16)
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone(timedelta(hours=8))
