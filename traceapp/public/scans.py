@@ -196,7 +196,7 @@ def _write(conn: Connection, rows: list[dict]) -> None:
     conn.exec_driver_sql(_SCANS_SQL["sqlite"], [(b, as_text(t), c, h) for b, t, c, h in scans])
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _time_text(dialect) -> Callable[[datetime], str]:
     column = Scan.__table__.c.scanned_at
     return column.type.dialect_impl(dialect).bind_processor(dialect)
