@@ -204,16 +204,16 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
     # The consumer page's read runs on the DBAPI cursor, which SQLAlchemy's events do not see: time it here.
     from traceapp.public import consumer
 
-    one_row = consumer._one_row
+    one_value = consumer._one_value
 
-    def _timed_one_row(conn, statement, params):
+    def _timed_one_value(conn, statement, params):
         _before()
         try:
-            return one_row(conn, statement, params)
+            return one_value(conn, statement, params)
         finally:
             _after(conn, None, statement)
 
-    consumer._one_row = _timed_one_row
+    consumer._one_value = _timed_one_value
 
     client = app.test_client()
     result = {}
@@ -240,7 +240,7 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
             if keep_statements:
                 result[what]["log"] = list(statements)
     finally:
-        consumer._one_row = one_row
+        consumer._one_value = one_value
         engine.dispose()
     return result
 

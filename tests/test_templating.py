@@ -4,32 +4,20 @@ kept per language, give what Flask and Flask-Babel would."""
 from __future__ import annotations
 
 import flask
-import pytest
 from flask_babel import gettext as babel_gettext
 
 from traceapp import i18n
 
 
-@pytest.fixture
-def sqlite_app(tmp_path, migrated_sqlite):
-    import shutil
-
-    from traceapp import create_app
-
-    shutil.copyfile(migrated_sqlite, tmp_path / "app.db")
-    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "TESTING": True,
-                       "TRACEAPP_INSTANCE_PATH": str(tmp_path / "instance")})
-
-
-def test_a_kept_url_is_the_one_flask_builds_under_each_root(sqlite_app):
-    with sqlite_app.test_request_context("/"):
+def test_a_kept_url_is_the_one_flask_builds_under_each_root(app):
+    with app.test_request_context("/"):
         plain = flask.url_for("brands.page", slug="yanling-huangtao")
         again = flask.url_for("brands.page", slug="yanling-huangtao")
         other = flask.url_for("brands.page", slug="xiangyang-gaoxiangcha")
         external = flask.url_for("brands.page", slug="yanling-huangtao", _external=True)
         anchored = flask.url_for("brands.page", slug="yanling-huangtao", _anchor="licences")
         listed = flask.url_for("brands.directory", q=["桃", "茶"])
-    with sqlite_app.test_request_context("/", base_url="http://localhost/trace/"):
+    with app.test_request_context("/", base_url="http://localhost/trace/"):
         rooted = flask.url_for("brands.page", slug="yanling-huangtao")
     assert plain == again == "/brands/yanling-huangtao"
     assert other == "/brands/xiangyang-gaoxiangcha"
@@ -39,10 +27,10 @@ def test_a_kept_url_is_the_one_flask_builds_under_each_root(sqlite_app):
     assert rooted == "/trace/brands/yanling-huangtao"
 
 
-def test_python_side_gettext_follows_the_request_language(sqlite_app):
+def test_python_side_gettext_follows_the_request_language(app):
     message = "查询过于频繁，请 %(n)d 秒后再试。"
     for language in ("en", "zh", "en"):
-        with sqlite_app.test_request_context(f"/?lang={language}"):
+        with app.test_request_context(f"/?lang={language}"):
             assert i18n.gettext(message, n=3) == babel_gettext(message, n=3)
             assert (i18n.gettext(message, n=3) == message % {"n": 3}) == (language == "zh")
     assert i18n.gettext(message, n=3) == message % {"n": 3}  # no app: the source text

@@ -89,19 +89,23 @@ def init_app(app: Flask) -> None:
 
 def gettext(string: str, **variables) -> str:
     """Flask-Babel's ``gettext`` (the request's translation of ``string``, its ``%(name)s`` filled
-    from ``variables``), with each translation looked up once per language and app: Flask-Babel
-    finds the request's catalog again on every call."""
-    if not has_app_context():
-        translated = string
-    else:
-        language = current_language()
-        made = current_app.extensions.setdefault(_PLAIN, {}).get(language)
-        if made is None:
-            made = current_app.extensions[_PLAIN][language] = {}
-        translated = made.get(string)
-        if translated is None:
-            translated = made[string] = get_translations().ugettext(string)
+    from ``variables``), with each translation looked up once per language and app (see
+    ``_translation``)."""
+    translated = _translation(string) if has_app_context() else string
     return translated % variables if variables else translated
+
+
+def _translation(string: str) -> str:
+    """Return ``string`` in the request's language, kept per language and app: Flask-Babel finds the
+    request's catalog again on every call."""
+    language = current_language()
+    made = current_app.extensions.setdefault(_PLAIN, {}).get(language)
+    if made is None:
+        made = current_app.extensions[_PLAIN][language] = {}
+    translated = made.get(string)
+    if translated is None:
+        translated = made[string] = get_translations().ugettext(string)
+    return translated
 
 
 _PLAIN = "traceapp.i18n.plain"
@@ -121,13 +125,12 @@ def language_gettext() -> Callable[..., Markup]:
     gettexts = current_app.extensions.setdefault(_GETTEXTS, {})
     gettext_markup = gettexts.get(language)
     if gettext_markup is None:
-        translations = get_translations()
         made: dict[str, Markup] = {}
 
         def gettext_markup(string: str, **variables) -> Markup:
             translated = made.get(string)
             if translated is None:
-                translated = made[string] = Markup(translations.ugettext(string))
+                translated = made[string] = Markup(_translation(string))
             return translated % variables if variables else translated
 
         gettexts[language] = gettext_markup

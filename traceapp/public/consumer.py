@@ -4,8 +4,7 @@ registration is in the ledger.
 A consumer page is the busiest page of the system and nearly every view is a different code, so
 no cache helps: the batch, its producer, brand and licences, code state, first scan,
 inspections, certificates, 合格证, corrections, inputs and latest recall entry come back as one
-row (what there may be many of as one JSON value built by the database), on PostgreSQL outside a
-transaction.
+JSON value built by the database, on PostgreSQL outside a transaction.
 The dicts are then made by the same functions as the staff pages' and the API's
 (``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them.
 """
@@ -44,28 +43,27 @@ MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper t
 SOURCE_DEPTH = 6
 MAX_TREE_ROWS = 5000  # rows of a source tree read at most (a tree that wide is cut before MAX_SOURCES applies)
 
-# The page in one row: the batch's, its producer's and its brand's fields as columns, then one JSON
-# object of what it has many of, built by the database. {obj}: a JSON object of key/value pairs;
-# {agg}: the JSON array of a subquery's objects (NULL or [] when none); {json}: a JSON column or
-# subquery result embedded as JSON, not as a string; {code}: the driver's parameter. Quantities go
-# as text, since a JSON number (or SQLite's REAL) is a float. Lists are sorted in Python, since
-# SQLite's aggregates take no ORDER BY. The tables that grow while the site serves (first_scans,
-# code_states) are read in correlated subqueries, not joined: on PostgreSQL the statement's cached
-# generic plan, made while such a table was small, joined it by scanning all of it, and kept doing
-# so as it grew (the scans' engine also turns sequential scans off). Columns rather than one JSON
-# object for the whole page: the database writes and the driver parses a third less JSON.
+# The page as one JSON object built by the database, so the driver hands over one value. {obj}: a
+# JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
+# none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code}: the
+# driver's parameter. Quantities go as text, since a JSON number is a float. Lists are sorted in
+# Python, since SQLite's aggregates take no ORDER BY. The tables that grow while the site serves
+# (first_scans, code_states) are read in correlated subqueries, not joined: on PostgreSQL the
+# statement's cached generic plan, made while such a table was small, joined it by scanning all of
+# it, and kept doing so as it grew (the scans' engine also turns sequential scans off).
 _CONSUMER_SQL = f"""
-SELECT b.id, b.code, b.organization_id, b.product, b.category, b.brand, CAST(b.quantity AS TEXT), b.unit,
-       b.harvest_date, b.pack_date, b.origin_region, b.base, b.gtin, b.lot, b.registered_by, b.ledger_seq,
-       o.id, o.name, o.kind, o.uscc, o.region, o.demo, br.slug, br.name,
-       (SELECT e.seq FROM ledger_entries e
-         WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
-         ORDER BY e.seq DESC LIMIT 1),
-       {{obj}}(
+SELECT {{obj}}(
+  'id', b.id, 'code', b.code, 'organization_id', b.organization_id, 'product', b.product,
+  'category', b.category, 'brand', b.brand, 'quantity', CAST(b.quantity AS TEXT), 'unit', b.unit,
+  'harvest_date', b.harvest_date, 'pack_date', b.pack_date, 'origin_region', b.origin_region, 'base', b.base,
+  'gtin', b.gtin, 'lot', b.lot, 'registered_by', b.registered_by, 'ledger_seq', b.ledger_seq,
+  'producer', {{obj}}('id', o.id, 'name', o.name, 'kind', o.kind, 'uscc', o.uscc, 'region', o.region,
+                    'demo', o.demo),
   'code_state', {{json}}((SELECT {{obj}}('state', cs.state, 'reason', cs.reason, 'changed_at', cs.changed_at)
      FROM code_states cs WHERE cs.batch_id = b.id)),
   'scans', {{json}}((SELECT {{obj}}('first', fs.scanned_at, 'count', fs.scan_count)
      FROM first_scans fs WHERE fs.batch_id = b.id)),
+  'brand_slug', br.slug, 'brand_name', br.name,
   'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
                                            'valid_from', l.valid_from, 'valid_to', l.valid_to,
                                            'revoked_on', l.revoked_on))
@@ -97,15 +95,15 @@ SELECT b.id, b.code, b.organization_id, b.product, b.category, b.brand, CAST(b.q
      FROM batch_corrections bc WHERE bc.batch_id = b.id)),
   'inputs', {{json}}((SELECT {{agg}}({{obj}}('input_id', bi.input_id, 'code', s.code,
                                          'quantity', CAST(bi.quantity AS TEXT)))
-     FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)))
+     FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)),
+  'recall_seq', (SELECT e.seq FROM ledger_entries e
+                  WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
+                  ORDER BY e.seq DESC LIMIT 1))
   FROM batches b
   JOIN organizations o ON o.id = b.organization_id
   LEFT JOIN brands br ON br.slug = b.brand
  WHERE b.code = {{code}}
 """
-_BATCH_COLUMNS = ("id", "code", "organization_id", "product", "category", "brand", "quantity", "unit", "harvest_date",
-                  "pack_date", "origin_region", "base", "gtin", "lot", "registered_by", "ledger_seq")
-_PRODUCER_COLUMNS = ("id", "name", "kind", "uscc", "region", "demo")
 _DIALECTS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json", "code": ":code"},
              "postgresql": {"obj": "json_build_object", "agg": "json_agg", "json": "", "code": "%(code)s"}}
 _DATE = date.fromisoformat
@@ -128,15 +126,11 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     canonical = normalize_code(code) if isinstance(code, str) else None
     if canonical is None:
         return None
-    row = _one_row(conn, _statement(conn.dialect.name), {"code": canonical})
-    if row is None:
+    value = _one_value(conn, _statement(conn.dialect.name), {"code": canonical})
+    if value is None:
         return None
-    batch = SimpleNamespace(**dict(zip(_BATCH_COLUMNS, row, strict=False)))
-    batch.quantity = Decimal(batch.quantity)
-    batch.harvest_date, batch.pack_date = _day(batch.harvest_date), _day(batch.pack_date)
-    producer = SimpleNamespace(**dict(zip(_PRODUCER_COLUMNS, row[len(_BATCH_COLUMNS):], strict=False)))
-    brand_slug, brand_name, recall_seq, page = row[-4:]
-    page = json.loads(page) if isinstance(page, str) else page
+    page = json.loads(value) if isinstance(value, str) else value
+    batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
     scans = page["scans"] or {}
     first_scan = _moment(scans.get("first"))
     today = today or date.today()
@@ -155,14 +149,14 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     state = page["code_state"] or {}
     changed_at = _moment(state.get("changed_at"))
     view = {**summary_of(batch, [(i.code, i.quantity) for i in inputs]),
-            "producer": producer_summary(producer),
+            "producer": producer_summary(SimpleNamespace(**page["producer"])),
             "inspections": [inspection_view(i, batch) for i in inspections],
             "certifications": [certification_view(cert, status) for cert, status in shown],
             "compliance_certificates": [compliance_view(c, batch) for c in compliance],
             "corrections": [correction_view(c) for c in corrections],
-            "claim": claim_of(batch, brand_slug, brand_name, licences, today) if batch.brand else None,
+            "claim": claim_of(batch, page["brand_slug"], page["brand_name"], licences, today) if batch.brand else None,
             "sources": sources(conn, batch.id) if inputs else [],
-            "recall": _recall(conn, recall_seq) if recall_seq is not None else None,
+            "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
     return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view)
@@ -234,15 +228,16 @@ def _statement(dialect: str) -> str:
     return statement
 
 
-def _one_row(conn: Connection, statement: str, params: dict) -> tuple | None:
-    """Return the statement's first row (None without one), on the connection's DBAPI cursor: for
-    one row, SQLAlchemy's result machinery costs more than the statement."""
+def _one_value(conn: Connection, statement: str, params: dict):
+    """Return the first column of the statement's first row (None without one), on the connection's
+    DBAPI cursor: for one value, SQLAlchemy's result machinery costs more than the statement."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(statement, params)
-        return cursor.fetchone()
+        row = cursor.fetchone()
     finally:
         cursor.close()
+    return row[0] if row is not None else None
 
 
 def _record(item: dict, **convert) -> SimpleNamespace:
@@ -256,11 +251,6 @@ def _record(item: dict, **convert) -> SimpleNamespace:
 
 def _records(items: list | None, **convert) -> list[SimpleNamespace]:
     return [_record(item, **convert) for item in items or ()]
-
-
-def _day(value: date | str | None) -> date | None:
-    """Return a date column's value as a date (SQLite's is text)."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _moment(value: str | None) -> datetime | None:
