@@ -126,28 +126,104 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def app(database_url, tmp_path, request):
-    """A fresh app on a freshly migrated database, with the demo data not loaded."""
-    from traceapp import create_app, db
+def _new_app(database_url: str, instance: Path):
+    from traceapp import create_app
 
-    copied = database_url.startswith("sqlite:///")
-    if copied:  # start from a copy of the schema the migrations made once for this worker
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), make_url(database_url).database)
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True,
-                      "TRACEAPP_INSTANCE_PATH": str(tmp_path / "instance"),
-                      "TRACEAPP_PUBLIC_URL": "http://traceapp.test"})
-    if copied:  # what `db upgrade` does on a database at head: sign the empty ledger with this app's key
-        with app.app_context(), db.write_session() as session:
-            db.ledger().sign_empty(session)
-    else:  # PostgreSQL: copying a template database costs more here than migrating
-        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-        assert result.exit_code == 0, result.output
-    yield app
+    return create_app({"DATABASE_URL": database_url, "TESTING": True, "TRACEAPP_INSTANCE_PATH": str(instance),
+                       "TRACEAPP_PUBLIC_URL": "http://traceapp.test"})
+
+
+def _close_app(app) -> None:
     from traceapp.public import scans
 
     scans.stop(app)  # no scan-writing thread may outlive the test's database
     app.extensions["traceapp.db"].engine.dispose()
+
+
+def _invoke(app, *args: str) -> None:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory, migrated_sqlite) -> tuple[Path, Path]:
+    """A SQLite file with the demo data (``seed-demo``) and the instance folder whose key signed its
+    checkpoints, made once per test worker: tests that use the ``demo`` fixture start from copies,
+    which saves seeding for each of them."""
+    folder = tmp_path_factory.mktemp("demo")
+    path, instance = folder / "demo.db", folder / "instance"
+    shutil.copyfile(migrated_sqlite, path)
+    app = _new_app(f"sqlite:///{path}", instance)
+    _invoke(app, "db", "upgrade")
+    _invoke(app, "seed-demo")
+    _close_app(app)
+    return path, instance
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(pg_url, tmp_path_factory) -> tuple[str, Path]:
+    """The PostgreSQL twin of ``demo_sqlite``: a database of the worker's, seeded once, that tests
+    with the ``demo`` fixture copy as a template (``CREATE DATABASE … TEMPLATE``)."""
+    name = f"{make_url(pg_url).database}_demo"
+    admin = _admin_engine(pg_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    instance = tmp_path_factory.mktemp("demo") / "instance"
+    app = _new_app(make_url(pg_url).set(database=name).render_as_string(hide_password=False), instance)
+    _invoke(app, "db", "upgrade")
+    _invoke(app, "seed-demo")
+    _close_app(app)  # a template database takes no connections while it is copied
+    yield name, instance
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _copy_demo_postgres(request, database_url: str) -> Path:
+    """Make the worker's database a copy of its seeded demo database; return the demo's instance folder."""
+    template, instance = request.getfixturevalue("demo_postgres")
+    name = make_url(database_url).database
+    admin = _admin_engine(database_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return instance
+
+
+@pytest.fixture
+def app(database_url, tmp_path, request):
+    """A fresh app on a freshly migrated database; with the demo data loaded when the test (or one
+    of its fixtures) uses the ``demo`` fixture, else empty but for the first checkpoint."""
+    from traceapp import db
+
+    instance = tmp_path / "instance"
+    sqlite = database_url.startswith("sqlite:///")
+    if "demo" in request.fixturenames:
+        if sqlite:
+            path, seeded = request.getfixturevalue("demo_sqlite")
+            shutil.copyfile(path, make_url(database_url).database)
+        else:
+            seeded = _copy_demo_postgres(request, database_url)
+        shutil.copytree(seeded, instance)  # the key that signed the demo's checkpoints, the salts
+        app = _new_app(database_url, instance)
+    elif sqlite:  # start from a copy of the schema the migrations made once for this worker
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), make_url(database_url).database)
+        app = _new_app(database_url, instance)
+        with app.app_context(), db.write_session() as session:  # what `db upgrade` does on a database at head
+            db.ledger().sign_empty(session)
+    else:  # PostgreSQL: copying a template database costs more here than migrating
+        app = _new_app(database_url, instance)
+        _invoke(app, "db", "upgrade")
+    yield app
+    _close_app(app)
+
+
+@pytest.fixture
+def demo(app):
+    """The app with the demo data set (``seed-demo``) loaded: ``app`` starts from a copy of it."""
+    return app
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ DETERMINISTIC = bool(os.environ.get("CI"))
 
 
 @pytest.fixture
-def api_schema(app):
+def api_schema(demo):
+    app = demo
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     app.config["FUZZ_TOKEN"] = runner.invoke(args=["users", "token", "admin"]).output.strip()
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 

@@ -19,10 +19,8 @@ from traceapp.ledger.note import Checkpoint, Verifier, open_checkpoint
 
 
 @pytest.fixture
-def seeded(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return app
+def seeded(demo):
+    return demo
 
 
 def test_key_and_checkpoint_are_c2sp_text_and_verify(seeded, client):

@@ -26,9 +26,8 @@ PASSWORD = "traceapp-demo"
 
 
 @pytest.fixture
-def demo(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
+def demo(demo):
+    app = demo
     with app.app_context(), db.write_session() as s:
         make_user(s, "regulator", name="regulator2", password=PASSWORD)
     yield app

@@ -209,6 +209,9 @@ def test_a_child_brands_area_lies_within_its_parents(app, world):
         with pytest.raises(InvalidInput) as info, db.write_session() as s:
             make_brand(s, manager, name="谷城香菇", parent="no-such-brand", area=["420625"], products=["香菇"])
         assert "parent" in info.value.fields and written() == before
+        with pytest.raises(InvalidInput) as info, db.write_session() as s:  # PostgreSQL cannot compare NUL
+            make_brand(s, manager, name="谷城香菇", parent="zhongguo\x00youjigu", area=["420625"], products=["香菇"])
+        assert "控制字符" in info.value.fields["parent"] and written() == before
         with db.write_session() as s:
             child = make_brand(s, manager, name="南漳保康香菇", parent="Zhongguo-Youjigu", area=["420624", "420626"],
                                products=["香菇"])

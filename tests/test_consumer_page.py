@@ -21,13 +21,6 @@ from traceapp.ledger.store import LedgerEntry
 from traceapp.records.models import Batch
 
 
-@pytest.fixture
-def demo(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return app
-
-
 def demo_batches(app) -> list[Batch]:
     with app.app_context():
         return list(db.session().scalars(select(Batch).options(selectinload(Batch.inputs)).order_by(Batch.id)))

@@ -286,9 +286,9 @@ def test_ledger_verify_passes_after_recalls_and_lifts(app, world):
     assert result.exit_code == 0, result.output
 
 
-def test_the_demo_recall_goes_through_the_service_and_verifies(app):
+def test_the_demo_recall_goes_through_the_service_and_verifies(demo):
+    app = demo
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     [entry] = recall_entries(app)
     assert entry["data"] == {"reason": "抽检农药残留超标", "scope": "batch", "origin": entry["subject"]}
     result = runner.invoke(args=["ledger", "verify"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from traceapp import db
@@ -14,13 +13,6 @@ from traceapp.ledger.store import LedgerEntry
 from traceapp.records.models import Batch, Certification, ComplianceCertificate, Inspection
 
 PASSWORD = "traceapp-demo"
-
-
-@pytest.fixture
-def demo(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return app
 
 
 def ledger_size(app) -> int:

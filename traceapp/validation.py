@@ -37,6 +37,10 @@ class Fields:
     def fail(self, field: str, message: str) -> None:
         self.errors.setdefault(self.prefix + field, message)
 
+    def failed(self, field: str) -> bool:
+        """Whether ``field`` has an error: its value must not reach a query (PostgreSQL refuses NUL)."""
+        return self.prefix + field in self.errors
+
     def text(self, field: str, *, required: bool = True, max_length: int = 200) -> str:
         value = self.data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):

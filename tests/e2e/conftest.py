@@ -12,9 +12,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def live_server(app):
-    """Serve ``app`` on a free local port for the duration of a test; yield its base URL."""
-    app.test_cli_runner().invoke(args=["seed-demo"])
+def live_server(demo):
+    """Serve the app, with the demo data, on a free local port for the duration of a test; yield its base URL."""
+    app = demo
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

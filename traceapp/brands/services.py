@@ -116,6 +116,8 @@ def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -
     if not data.get("parent"):
         return None
     parent_slug = f.text("parent", max_length=64)
+    if f.failed("parent"):
+        return None
     parent = session.scalar(select(Brand).where(Brand.slug == parent_slug.lower()))
     if parent is None:
         f.fail("parent", _("没有标识为 %(slug)s 的品牌。", slug=parent_slug))
