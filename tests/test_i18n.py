@@ -1,8 +1,12 @@
-"""Every translatable string in the code and templates has an English translation."""
+"""Every translatable string in the code and templates has an English translation; the language link
+keeps the page it is on."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -20,3 +24,14 @@ def test_every_message_has_an_english_translation():
                                                                           "lazy_gettext": None})}
     missing = sorted(m for m in found if m not in translated)
     assert missing == []
+
+
+def test_the_language_link_keeps_the_pages_other_parameters(client):
+    def link(path: str) -> str:
+        page = client.get(path).get_data(as_text=True)
+        return html.unescape(re.search(r'<a href="([^"]*)" hreflang="(?:en|zh)">', page).group(1))
+
+    assert link("/brands/") == "?lang=en"
+    assert parse_qsl(link("/brands/?q=炎陵&category=fruit")[1:]) == [("q", "炎陵"), ("category", "fruit"),
+                                                                     ("lang", "en")]
+    assert parse_qsl(link("/brands/?lang=en&province=430000")[1:]) == [("province", "430000"), ("lang", "zh")]

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations, lazy_gettext, ngettext
@@ -48,6 +49,15 @@ def _locale_language() -> str:
 _LANGUAGE_KEY = "traceapp.language"
 
 
+def language_query(language: str) -> str:
+    """Return the query string of this page in ``language``: ``lang`` set, the page's other
+    parameters (a search, the risk desk's filters, a page number) kept."""
+    args = request.args if has_request_context() else None
+    if not args:
+        return f"?lang={language}"
+    return "?" + urlencode([*((k, v) for k, v in args.items(multi=True) if k != "lang"), ("lang", language)])
+
+
 def compile_catalogs() -> None:
     """Compile every translations/*/LC_MESSAGES/messages.po whose .mo is stale."""
     from babel.messages.mofile import write_mo
@@ -77,14 +87,14 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Content-Language", "zh-CN" if current_language() == "zh" else "en")
         return response
 
-    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals.update(current_language=current_language, language_query=language_query)
     # What Jinja's new-style gettext does (the translation is safe markup, its variables are escaped
     # into it), without its two context calls, and with each translation kept as markup: Flask-Babel
     # looks the catalog up on every {{ _() }}, and a page has dozens. Each rendering gets its
     # language's own ``_`` in its context; the global serves macros imported without one.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     app.context_processor(lambda: {"_": language_gettext()})
-    app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language))
+    app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language, language_query))
 
 
 def gettext(string: str, **variables) -> str:
