@@ -1,5 +1,8 @@
-"""WSGI entry point: ``gunicorn wsgi:app``."""
+"""WSGI entry point: ``gunicorn wsgi:app``. Refuses to start when this configuration's ledger key or
+origin would not continue the database's checkpoints (see ``traceapp.ledger.continuity``)."""
 
 from traceapp import create_app
+from traceapp.ledger.continuity import check_app_signer
 
 app = create_app()
+check_app_signer(app)

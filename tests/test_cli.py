@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.ledger_helpers import body_of, rewrite
@@ -89,3 +90,47 @@ def test_ledger_consistency_accepts_a_past_checkpoint_and_refuses_a_forged_one(a
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\n")
     assert invoke(app, "ledger", "consistency", str(junk)).exit_code == 1
+
+
+def _same_database(app, tmp_path, instance: Path | None = None, **config):
+    """Another app on ``app``'s database: its instance folder (or ``instance``), ``config`` on top."""
+    from traceapp import create_app
+
+    return create_app({"DATABASE_URL": app.config["DATABASE_URL"], "TESTING": True,
+                       "TRACEAPP_INSTANCE_PATH": str(instance or app.instance_path),
+                       "TRACEAPP_PUBLIC_URL": app.config["TRACEAPP_PUBLIC_URL"], **config})
+
+
+def _checkpoints(app) -> int:
+    with app.app_context():
+        return db.session().execute(text("SELECT count(*) FROM ledger_checkpoints")).scalar_one()
+
+
+def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(app, tmp_path):
+    """Serving the instance under another host or port would sign new checkpoints under another key
+    name, and the earlier ones would stop verifying: the CLI and the WSGI entry point refuse."""
+    from traceapp.ledger.continuity import SignerMismatch, check_app_signer
+
+    invoke(app, "seed-demo")
+    stored = app.config["TRACEAPP_LEDGER_ORIGIN"]
+    before = _checkpoints(app)
+    moved = _same_database(app, tmp_path, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443")
+    for command in (("db", "upgrade"), ("seed-demo", "--force")):
+        refused = invoke(moved, *command)
+        assert refused.exit_code == 1, refused.output
+        assert f"TRACEAPP_LEDGER_ORIGIN={stored}" in refused.output and "trace.example.cn:8443/ledger" in refused.output
+    with pytest.raises(SignerMismatch, match="would no longer verify"):
+        check_app_signer(moved)
+    assert _checkpoints(app) == before
+
+    kept = _same_database(app, tmp_path, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443",
+                          TRACEAPP_LEDGER_ORIGIN=stored)
+    assert invoke(kept, "db", "upgrade").exit_code == 0
+    check_app_signer(kept)
+
+    stranger = _same_database(app, tmp_path, instance=tmp_path / "another-instance")  # a new key
+    refused = invoke(stranger, "db", "upgrade")
+    assert refused.exit_code == 1 and "not signed by this instance's key" in refused.output
+    assert _checkpoints(app) == before
+    for other in (moved, kept, stranger):
+        other.extensions["traceapp.db"].engine.dispose()

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from traceapp import db, migrations
+from traceapp.ledger.continuity import SignerMismatch, check_signer
 
 
 @click.group("db", cls=AppGroup, help="Create and migrate the database schema.")
@@ -16,12 +17,21 @@ def db_cli():
 
 def _upgrade() -> None:
     migrations.upgrade(db.database().engine)
+    _check_signer()
     with db.write_session() as session:
         note = db.ledger().sign_empty(session)
     click.echo(f"database at {_display_url()} is up to date")
     if note:
         click.echo("signed the empty ledger's first checkpoint")
     click.echo(f"ledger key: {db.ledger().verifier.encode()}")
+
+
+def _check_signer() -> None:
+    """Stop (exit 1) when this configuration would sign checkpoints that do not continue the ledger's."""
+    try:
+        check_signer(db.ledger(), db.session())
+    except SignerMismatch as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _display_url() -> str:
@@ -54,6 +64,7 @@ def seed_demo_command(force: bool):
     """Load the demo data set when the ledger is empty."""
     from traceapp.demo import seed_demo
 
+    _check_signer()
     with db.write_session() as session:
         count = seed_demo(session, db.ledger(), force=force)
     if count:
