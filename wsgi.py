@@ -2,7 +2,9 @@
 origin would not continue the database's checkpoints (see ``traceapp.ledger.continuity``)."""
 
 from traceapp import create_app
+from traceapp.heap import freeze_startup_objects
 from traceapp.ledger.continuity import check_app_signer
 
 app = create_app()
 check_app_signer(app)
+freeze_startup_objects()

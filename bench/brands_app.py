@@ -22,6 +22,7 @@ import os
 from flask import render_template, render_template_string
 
 from traceapp import create_app
+from traceapp.heap import freeze_startup_objects
 
 app = create_app()
 LAYOUT = '{% extends "base.html" %}{% block title %}区域品牌{% endblock %}{% block content %}@@{% endblock %}'
@@ -64,3 +65,6 @@ def bare_template():
 @app.get("/bench/bare")
 def bench_bare():
     return render_template(bare_template())
+
+
+freeze_startup_objects()  # as wsgi.py does once the app is built

@@ -18,6 +18,7 @@ from flask import jsonify, request
 
 from traceapp import create_app, db
 from traceapp.auth import csrf
+from traceapp.heap import freeze_startup_objects
 
 app = create_app()
 _unnumbered = itertools.count()
@@ -34,3 +35,6 @@ def bench_append():
     entry = db.ledger().append(session, "bench.append", {"user": "bench", "org": None}, f"bench:{n}", data)
     session.commit()
     return jsonify({"seq": entry.seq}), 201
+
+
+freeze_startup_objects()  # as wsgi.py does once the app is built
