@@ -32,13 +32,15 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    """Return "zh" or "en": the language of this request (kept with it: a page asks several times)."""
+    """Return "zh" or "en": the language of this request (kept with it: a page asks several times).
+    Chosen by ``select_locale`` itself: Flask-Babel's ``get_locale`` would parse it into a babel
+    Locale, which looks for its data files on disk (two ``stat`` calls) on every request."""
     if not has_request_context():
         return _locale_language()
     environ = request.environ
     language = environ.get(_LANGUAGE_KEY)
     if language is None:
-        language = environ[_LANGUAGE_KEY] = _locale_language()
+        language = environ[_LANGUAGE_KEY] = select_locale()
     return language
 
 
