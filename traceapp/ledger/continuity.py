@@ -47,8 +47,9 @@ def check_signer(ledger: Ledger, conn: Connection | Session) -> None:
 
 
 def check_app_signer(app) -> None:
-    """``check_signer`` for a Flask app about to serve (``wsgi.py``): raise SignerMismatch; a
-    database that cannot be read yet (not migrated, not reachable) is left to the first request."""
+    """``check_signer`` for a Flask app about to serve (``wsgi.py``): raise SignerMismatch. A
+    database that cannot be read yet (not migrated, not reachable) is logged and not checked:
+    ``db upgrade``, which must come first, checks it."""
     from sqlalchemy.exc import DBAPIError
 
     from traceapp import db
