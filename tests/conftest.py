@@ -81,7 +81,8 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     url = request.getfixturevalue("pg_url")
-    _reset_pg(url)
+    if "demo" not in request.fixturenames:  # a demo test's database is replaced by a copy instead
+        _reset_pg(url)
     return url
 
 
@@ -126,11 +127,12 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
-def _new_app(database_url: str, instance: Path):
+def new_app(database_url: str, instance: Path | str, **config):
+    """An app as the tests make it: this database and instance folder, ``config`` on top."""
     from traceapp import create_app
 
     return create_app({"DATABASE_URL": database_url, "TESTING": True, "TRACEAPP_INSTANCE_PATH": str(instance),
-                       "TRACEAPP_PUBLIC_URL": "http://traceapp.test"})
+                       "TRACEAPP_PUBLIC_URL": "http://traceapp.test", **config})
 
 
 def _close_app(app) -> None:
@@ -153,7 +155,7 @@ def demo_sqlite(tmp_path_factory, migrated_sqlite) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("demo")
     path, instance = folder / "demo.db", folder / "instance"
     shutil.copyfile(migrated_sqlite, path)
-    app = _new_app(f"sqlite:///{path}", instance)
+    app = new_app(f"sqlite:///{path}", instance)
     _invoke(app, "db", "upgrade")
     _invoke(app, "seed-demo")
     _close_app(app)
@@ -170,7 +172,7 @@ def demo_postgres(pg_url, tmp_path_factory) -> tuple[str, Path]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     instance = tmp_path_factory.mktemp("demo") / "instance"
-    app = _new_app(make_url(pg_url).set(database=name).render_as_string(hide_password=False), instance)
+    app = new_app(make_url(pg_url).set(database=name).render_as_string(hide_password=False), instance)
     _invoke(app, "db", "upgrade")
     _invoke(app, "seed-demo")
     _close_app(app)  # a template database takes no connections while it is copied
@@ -207,14 +209,14 @@ def app(database_url, tmp_path, request):
         else:
             seeded = _copy_demo_postgres(request, database_url)
         shutil.copytree(seeded, instance)  # the key that signed the demo's checkpoints, the salts
-        app = _new_app(database_url, instance)
+        app = new_app(database_url, instance)
     elif sqlite:  # start from a copy of the schema the migrations made once for this worker
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), make_url(database_url).database)
-        app = _new_app(database_url, instance)
+        app = new_app(database_url, instance)
         with app.app_context(), db.write_session() as session:  # what `db upgrade` does on a database at head
             db.ledger().sign_empty(session)
     else:  # PostgreSQL: copying a template database costs more here than migrating
-        app = _new_app(database_url, instance)
+        app = new_app(database_url, instance)
         _invoke(app, "db", "upgrade")
     yield app
     _close_app(app)

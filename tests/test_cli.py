@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import new_app
 from tests.ledger_helpers import body_of, rewrite
 from traceapp import db
 
@@ -92,13 +93,9 @@ def test_ledger_consistency_accepts_a_past_checkpoint_and_refuses_a_forged_one(a
     assert invoke(app, "ledger", "consistency", str(junk)).exit_code == 1
 
 
-def _same_database(app, tmp_path, instance: Path | None = None, **config):
+def _same_database(app, instance: Path | None = None, **config):
     """Another app on ``app``'s database: its instance folder (or ``instance``), ``config`` on top."""
-    from traceapp import create_app
-
-    return create_app({"DATABASE_URL": app.config["DATABASE_URL"], "TESTING": True,
-                       "TRACEAPP_INSTANCE_PATH": str(instance or app.instance_path),
-                       "TRACEAPP_PUBLIC_URL": app.config["TRACEAPP_PUBLIC_URL"], **config})
+    return new_app(app.config["DATABASE_URL"], instance or app.instance_path, **config)
 
 
 def _checkpoints(app) -> int:
@@ -114,7 +111,7 @@ def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(a
     invoke(app, "seed-demo")
     stored = app.config["TRACEAPP_LEDGER_ORIGIN"]
     before = _checkpoints(app)
-    moved = _same_database(app, tmp_path, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443")
+    moved = _same_database(app, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443")
     for command in (("db", "upgrade"), ("seed-demo", "--force")):
         refused = invoke(moved, *command)
         assert refused.exit_code == 1, refused.output
@@ -123,12 +120,12 @@ def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(a
         check_app_signer(moved)
     assert _checkpoints(app) == before
 
-    kept = _same_database(app, tmp_path, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443",
+    kept = _same_database(app, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443",
                           TRACEAPP_LEDGER_ORIGIN=stored)
     assert invoke(kept, "db", "upgrade").exit_code == 0
     check_app_signer(kept)
 
-    stranger = _same_database(app, tmp_path, instance=tmp_path / "another-instance")  # a new key
+    stranger = _same_database(app, instance=tmp_path / "another-instance")  # a new key
     refused = invoke(stranger, "db", "upgrade")
     assert refused.exit_code == 1 and "not signed by this instance's key" in refused.output
     assert _checkpoints(app) == before

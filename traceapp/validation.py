@@ -37,10 +37,6 @@ class Fields:
     def fail(self, field: str, message: str) -> None:
         self.errors.setdefault(self.prefix + field, message)
 
-    def failed(self, field: str) -> bool:
-        """Whether ``field`` has an error: its value must not reach a query (PostgreSQL refuses NUL)."""
-        return self.prefix + field in self.errors
-
     def text(self, field: str, *, required: bool = True, max_length: int = 200) -> str:
         value = self.data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -53,8 +49,10 @@ class Fields:
         value = value.strip()
         if len(value) > max_length:
             self.fail(field, _("%(field)s 不能超过 %(max)d 个字符。", field=self.prefix + field, max=max_length))
-        elif CONTROL.search(value):
+            return ""  # a refused value reaches no query (PostgreSQL cannot even compare text holding NUL)
+        if CONTROL.search(value):
             self.fail(field, _("%(field)s 不能包含控制字符（如 NUL）。", field=self.prefix + field))
+            return ""
         return value
 
     def choice(self, field: str, choices: tuple[str, ...]) -> str:

@@ -116,7 +116,7 @@ def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -
     if not data.get("parent"):
         return None
     parent_slug = f.text("parent", max_length=64)
-    if f.failed("parent"):
+    if not parent_slug:  # refused: the reason is the field's error
         return None
     parent = session.scalar(select(Brand).where(Brand.slug == parent_slug.lower()))
     if parent is None:
