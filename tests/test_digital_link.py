@@ -276,3 +276,21 @@ def test_the_setting_must_be_a_boolean_and_is_the_managers_own(app, client, worl
                            headers=api_headers(app, world, "producer"))
     assert refused.status_code == 403
     assert client.get("/api/v1/brands/yanling-huangtao", headers=headers).get_json()["qr_digital_link"] is False
+
+
+def test_every_demo_lot_resolves_to_its_page_and_its_compliance_certificate(demo):
+    """What a visitor of ``make run`` tries first: each packed demo lot's Digital Link opens its page, and
+    ``linkType=gs1:certificationInfo`` its 合格证 section."""
+    client = demo.test_client()
+    with demo.app_context():
+        lots = db.session().execute(select(Batch.gtin, Batch.lot, Batch.code).where(Batch.gtin.is_not(None))).all()
+    assert len(lots) >= 2
+    for gtin, lot, code in lots:
+        path = f"/01/{gtin}/10/{lot}"
+        assert client.get(path, headers=BROWSER).headers["Location"] == f"{BASE}/t/{code}"
+        certificate = client.get(path, query_string={"linkType": "gs1:certificationInfo"}, headers=BROWSER)
+        assert certificate.status_code == 307, (code, certificate.status_code)
+        assert certificate.headers["Location"].startswith(f"{BASE}/t/{code}?linkType=")
+        assert certificate.headers["Location"].endswith("#compliance-certificates")
+        page = client.get(f"/t/{code}", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+        assert 'id="compliance-certificates"' in page and "尚未开具合格证" not in page
