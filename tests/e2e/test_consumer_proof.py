@@ -100,3 +100,17 @@ def test_a_recalled_batch_shows_the_banner_first(app, live_server, phone):
     assert banner.is_visible() and "召回" in banner.inner_text()
     assert banner.bounding_box()["y"] < phone.locator("h1").bounding_box()["y"]
     assert proof_status(phone) == "verified"
+
+
+def test_every_demo_page_fits_a_phone_in_both_languages(app, live_server, phone):
+    """At 360 px nothing scrolls sideways, not even an inspection's five-column table (whose last
+    column is each item's verdict)."""
+    with app.app_context():
+        all_codes = db.session().scalars(select(Batch.code).order_by(Batch.id)).all()
+    overflowing = """[...document.querySelectorAll('.table-wrap')]
+                     .filter(w => w.scrollWidth > w.clientWidth).length"""
+    for code in all_codes:
+        for lang in ("zh", "en"):
+            phone.goto(f"{live_server}/t/{code}?lang={lang}")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 360, (code, lang)
+            assert phone.evaluate(overflowing) == 0, (code, lang)
