@@ -32,8 +32,8 @@ database created on that URL's server and dropped at the end) it:
 
    - bare:  ``/bench/bare``;
    - trace: ``/t/<code>``, a random sampled code per request and a random client address in
-     X-Forwarded-For (``bench/public.lua``). With 100,000 codes, nearly every view misses the
-     workers' page cache, as scans of packages in shops would; every view records a scan (once
+     X-Forwarded-For (``bench/public.lua``), as scans of packages in shops would be (the page is
+     rendered on every view, never kept); every view records a scan (once
      the page does: the number of ``scans`` and ``first_scans`` rows before and after tells);
    - qr:    ``/qr/<code>.png`` of one code, rendered once per worker and then cached.
 

@@ -156,7 +156,7 @@ def test_codes_are_read_in_any_case_and_unknown_or_malformed_ones_get_a_friendly
 
 
 def test_the_page_follows_the_ledger_at_once(demo):
-    """Pages are kept rendered, but a new inspection shows on the next view."""
+    """A new inspection shows on the next view."""
     client = demo.test_client()
     batch = demo_batches(demo)[0]
     before = client.get(f"/t/{batch.code}").text

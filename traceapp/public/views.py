@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
-from markupsafe import Markup, escape
 
 from traceapp import db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
 from traceapp.ledger.store import parse_checkpoint
-from traceapp.page_cache import rendered
 from traceapp.public import scans
 from traceapp.public.consumer import ConsumerPage, read_consumer_page, registration_proof
 
 bp = Blueprint("public", __name__)
-SCANS_SLOT = "<!--scans-->"  # filled per view: the page around it is kept while the ledger is unchanged
 
 
 @bp.get("/")
@@ -32,12 +29,6 @@ def find_page(code: str) -> ConsumerPage:
     return page
 
 
-def scans_html(summary: scans.ScanSummary) -> str:
-    sentences = scans.scan_sentences(summary)
-    alert = "".join(f' <strong class="alert">{escape(s)}</strong>' for s in sentences[1:])
-    return f'<p class="scans" id="scans" data-count="{summary.count}">{escape(sentences[0])}{alert}</p>'
-
-
 @bp.get("/t/<code>")
 def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
@@ -46,12 +37,11 @@ def trace(code: str):
     page = find_page(code)
     summary = scans.record_scan(page.batch_id, client, scans.client_hints(request),
                                 first_on_record=page.first_scan, count_on_record=page.scan_count)
-    html, _ = rendered(lambda: render_template(
-        "public/trace.html", batch=page.view, key=db.ledger().verifier.encode(), scans_slot=Markup(SCANS_SLOT)),
-        etag=False)
+    # Rendered on every view, never kept: each view says its own count, and random codes would miss a cache.
+    html = render_template("public/trace.html", batch=page.view, key=db.ledger().verifier.encode(),
+                           scan_count=summary.count, scan_sentences=scans.scan_sentences(summary))
     # no-store: each view is counted
-    return Response(html.replace(SCANS_SLOT, scans_html(summary), 1), mimetype="text/html",
-                    headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
 
 @bp.get("/t/<code>.json")
