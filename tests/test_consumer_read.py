@@ -240,3 +240,33 @@ def test_the_page_looks_its_rows_up_by_key_even_in_a_plan_made_while_first_scans
         for table in ("first_scans", "code_states"):
             node = scanned[table]
             assert (node["Node Type"], node.get("Index Cond")) == ("Index Scan", "(batch_id = b.id)")
+
+
+def test_the_recall_probe_is_one_step_down_the_subject_index(app):
+    """Every view asks for its batch's latest recall entry; read through (subject, seq), that costs the
+    same whatever the ledger holds, where reading by kind would read every recall entry on each view."""
+    engine = app.extensions["traceapp.db"].engine
+    with app.app_context():
+        with db.write_session() as s:
+            code = make_batch(s, make_world(s)["producer"]).code
+        statement = consumer_statement(engine.dialect.name)
+        if engine.dialect.name == "sqlite":
+            rows = scans.on_scan_connection(lambda conn: conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement.replace(":code", "?"), (code,)).all())
+            ledger = [row[3] for row in rows if " e " in f" {row[3]} "]
+            assert ledger == ["SEARCH e USING INDEX ix_ledger_entries_subject_seq (subject=?)"], rows
+            return
+
+        def generic_plan(conn) -> dict:
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            conn.exec_driver_sql("PREPARE page(text) AS " + statement.replace("%(code)s", "$1"))
+            try:
+                return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE page('{code}')").scalar_one()[0]["Plan"]
+            finally:
+                conn.exec_driver_sql("DEALLOCATE page")
+                conn.exec_driver_sql("RESET plan_cache_mode")
+
+        nodes = [node for node in plan_nodes(scans.on_scan_connection(generic_plan))
+                 if node.get("Relation Name") == "ledger_entries"]
+        assert [(node["Node Type"], node.get("Index Name"), node.get("Scan Direction")) for node in nodes] == [
+            ("Index Scan", "ix_ledger_entries_subject_seq", "Backward")], nodes

@@ -25,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -73,7 +74,10 @@ class LedgerEntry(LedgerBase):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64), index=True)
-    subject: Mapped[str] = mapped_column(String(200), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+
+    # A subject's entries in order: its latest entry of a kind is one backward step, however big the ledger.
+    __table_args__ = (Index("ix_ledger_entries_subject_seq", "subject", "seq"),)
 
 
 class LedgerHash(LedgerBase):

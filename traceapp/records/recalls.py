@@ -1,7 +1,7 @@
 """Recalls: a regulator recalls a batch (or it and everything made from it) with a reason, one
 ``batch.recalled`` entry per affected batch, and lifts a batch's recall with a later
 ``batch.recall_lifted`` entry. Recalls are ledger-only facts (no projection table): whether a batch
-stands recalled is its latest recall entry, read straight from the ledger (indexed by subject), so a
+stands recalled is its latest recall entry, read straight from the ledger (indexed by subject and seq), so a
 recall shows on every page the moment its entries are committed."""
 
 from __future__ import annotations
