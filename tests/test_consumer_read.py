@@ -212,6 +212,18 @@ def plan_nodes(plan: dict):
         yield from plan_nodes(child)
 
 
+def generic_plan(conn, code: str) -> dict:
+    """Return PostgreSQL's generic plan of the consumer page's statement (the one a prepared statement
+    keeps), as EXPLAIN's JSON for ``code``."""
+    conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    conn.exec_driver_sql("PREPARE page(text) AS " + consumer_statement("postgresql").replace("%(code)s", "$1"))
+    try:
+        return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE page('{code}')").scalar_one()[0]["Plan"]
+    finally:
+        conn.exec_driver_sql("DEALLOCATE page")
+        conn.exec_driver_sql("RESET plan_cache_mode")
+
+
 def test_the_page_looks_its_rows_up_by_key_even_in_a_plan_made_while_first_scans_was_empty(app):
     """A prepared statement's generic plan is made once; made while first_scans and code_states were
     empty, it scanned them whole on every view, slower with every scan stored (PostgreSQL)."""
@@ -225,16 +237,7 @@ def test_the_page_looks_its_rows_up_by_key_even_in_a_plan_made_while_first_scans
             conn.exec_driver_sql("VACUUM ANALYZE first_scans")
             conn.exec_driver_sql("VACUUM ANALYZE code_states")
 
-        def generic_plan(conn) -> dict:
-            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-            conn.exec_driver_sql("PREPARE page(text) AS " + consumer_statement("postgresql").replace("%(code)s", "$1"))
-            try:
-                return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE page('{code}')").scalar_one()[0]["Plan"]
-            finally:
-                conn.exec_driver_sql("DEALLOCATE page")
-                conn.exec_driver_sql("RESET plan_cache_mode")
-
-        nodes = list(plan_nodes(scans.on_scan_connection(generic_plan)))
+        nodes = list(plan_nodes(scans.on_scan_connection(lambda conn: generic_plan(conn, code))))
         scanned = {node["Relation Name"]: node for node in nodes if "Relation Name" in node}
         assert not [node for node in nodes if node["Node Type"] == "Seq Scan"], nodes
         for table in ("first_scans", "code_states"):
@@ -249,24 +252,14 @@ def test_the_recall_probe_is_one_step_down_the_subject_index(app):
     with app.app_context():
         with db.write_session() as s:
             code = make_batch(s, make_world(s)["producer"]).code
-        statement = consumer_statement(engine.dialect.name)
         if engine.dialect.name == "sqlite":
             rows = scans.on_scan_connection(lambda conn: conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement.replace(":code", "?"), (code,)).all())
+                "EXPLAIN QUERY PLAN " + consumer_statement("sqlite").replace(":code", "?"), (code,)).all())
             ledger = [row[3] for row in rows if " e " in f" {row[3]} "]
             assert ledger == ["SEARCH e USING INDEX ix_ledger_entries_subject_seq (subject=?)"], rows
             return
 
-        def generic_plan(conn) -> dict:
-            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-            conn.exec_driver_sql("PREPARE page(text) AS " + statement.replace("%(code)s", "$1"))
-            try:
-                return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE page('{code}')").scalar_one()[0]["Plan"]
-            finally:
-                conn.exec_driver_sql("DEALLOCATE page")
-                conn.exec_driver_sql("RESET plan_cache_mode")
-
-        nodes = [node for node in plan_nodes(scans.on_scan_connection(generic_plan))
+        nodes = [node for node in plan_nodes(scans.on_scan_connection(lambda conn: generic_plan(conn, code)))
                  if node.get("Relation Name") == "ledger_entries"]
         assert [(node["Node Type"], node.get("Index Name"), node.get("Scan Direction")) for node in nodes] == [
             ("Index Scan", "ix_ledger_entries_subject_seq", "Backward")], nodes
