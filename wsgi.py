@@ -2,8 +2,8 @@
 origin would not continue the database's checkpoints (see ``traceapp.ledger.continuity``)."""
 
 from traceapp import create_app
+from traceapp.db import check_app_signer
 from traceapp.heap import freeze_startup_objects
-from traceapp.ledger.continuity import check_app_signer
 
 app = create_app()
 check_app_signer(app)

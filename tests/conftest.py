@@ -135,7 +135,8 @@ def new_app(database_url: str, instance: Path | str, **config):
                        "TRACEAPP_PUBLIC_URL": "http://traceapp.test", **config})
 
 
-def _close_app(app) -> None:
+def close_app(app) -> None:
+    """Stop the app's scan writer and close its connections (a test's end)."""
     from traceapp.public import scans
 
     scans.stop(app)  # no scan-writing thread may outlive the test's database
@@ -158,7 +159,7 @@ def demo_sqlite(tmp_path_factory, migrated_sqlite) -> tuple[Path, Path]:
     app = new_app(f"sqlite:///{path}", instance)
     _invoke(app, "db", "upgrade")
     _invoke(app, "seed-demo")
-    _close_app(app)
+    close_app(app)
     return path, instance
 
 
@@ -175,7 +176,7 @@ def demo_postgres(pg_url, tmp_path_factory) -> tuple[str, Path]:
     app = new_app(make_url(pg_url).set(database=name).render_as_string(hide_password=False), instance)
     _invoke(app, "db", "upgrade")
     _invoke(app, "seed-demo")
-    _close_app(app)  # a template database takes no connections while it is copied
+    close_app(app)  # a template database takes no connections while it is copied
     yield name, instance
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -219,7 +220,7 @@ def app(database_url, tmp_path, request):
         app = new_app(database_url, instance)
         _invoke(app, "db", "upgrade")
     yield app
-    _close_app(app)
+    close_app(app)
 
 
 @pytest.fixture

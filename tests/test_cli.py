@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import new_app
+from tests.conftest import close_app, new_app
 from tests.ledger_helpers import body_of, rewrite
 from traceapp import db
+from traceapp.db import check_app_signer
+from traceapp.ledger.continuity import SignerMismatch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,8 +108,6 @@ def _checkpoints(app) -> int:
 def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(app, tmp_path):
     """Serving the instance under another host or port would sign new checkpoints under another key
     name, and the earlier ones would stop verifying: the CLI and the WSGI entry point refuse."""
-    from traceapp.ledger.continuity import SignerMismatch, check_app_signer
-
     invoke(app, "seed-demo")
     stored = app.config["TRACEAPP_LEDGER_ORIGIN"]
     before = _checkpoints(app)
@@ -130,4 +130,4 @@ def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(a
     assert refused.exit_code == 1 and "not signed by this instance's key" in refused.output
     assert _checkpoints(app) == before
     for other in (moved, kept, stranger):
-        other.extensions["traceapp.db"].engine.dispose()
+        close_app(other)

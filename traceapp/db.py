@@ -9,8 +9,10 @@ from typing import ClassVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from traceapp.ledger.continuity import check_signer
 from traceapp.ledger.store import NAMING_CONVENTION, WRITE_OPTION, Ledger, begin_write, configure_engine
 from traceapp.signing import load_signer
 
@@ -84,6 +86,17 @@ def statement_reads(engine: Engine | None = None) -> Iterator[Connection]:
         if engine.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+
+
+def check_app_signer(app: Flask) -> None:
+    """``check_signer`` for an app about to serve (``wsgi.py``): raise SignerMismatch when its key or
+    origin would not continue the database's checkpoints. A database that cannot be read yet (not
+    migrated, not reachable) is logged and not checked: ``db upgrade``, which must come first, checks it."""
+    with app.app_context():
+        try:
+            check_signer(ledger(), session())
+        except DBAPIError as exc:
+            app.logger.warning("ledger signer not checked at start: %s", type(exc).__name__)
 
 
 @contextmanager

@@ -73,18 +73,17 @@ def _cache() -> PageCache:
     return current_app.extensions.setdefault("traceapp.page_cache", PageCache())
 
 
-def rendered(render: Callable[[], str], etag: bool = True) -> tuple[str, str | None]:
+def rendered(render: Callable[[], str]) -> tuple[str, str]:
     """Return (html, etag) of this request's page: from the cache for an anonymous visitor
-    when the ledger and the day are unchanged, else ``render()``-ed (and kept). Without
-    ``etag`` (a page that is never answered with 304), the etag is None."""
+    when the ledger and the day are unchanged, else ``render()``-ed (and kept)."""
     if current_user.is_authenticated or not current_app.config["PAGE_CACHE"]:
         html = render()
-        return html, etag_of(html) if etag else None
+        return html, etag_of(html)
     key = (request.full_path, current_language(), date.today(), ledger_size())
     page = _cache().get(key)
     if page is None:
         html = render()
-        page = (html, etag_of(html) if etag else None)
+        page = (html, etag_of(html))
         _cache().put(key, page)
     return page
 

@@ -4,7 +4,8 @@ app's key under the app's origin (the key's name).
 The origin defaults to the public URL's host, so serving an instance under another host or port
 (``make run PORT=8080``, a move to https://) would otherwise sign new checkpoints under a new key
 name, and every earlier checkpoint would stop verifying for anyone who holds the new key. The CLI
-and the WSGI entry point refuse to go on instead, saying how to keep the ledger's origin.
+and the WSGI entry point (``db.check_app_signer``) refuse to go on instead, saying how to keep the
+ledger's origin. No Flask here: the ledger package stays pure.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def check_signer(ledger: Ledger, conn: Connection | Session) -> None:
     size, note = latest
     try:
         open_checkpoint(note, ledger.verifier)
-        return
     except NoteError:
         pass
+    else:
+        return
     stored = parse_checkpoint(note).origin
     configured = ledger.signer.name
     if stored != configured:
@@ -44,18 +46,3 @@ def check_signer(ledger: Ledger, conn: Connection | Session) -> None:
         f"the ledger's newest checkpoint (size {size:,}) is not signed by this instance's key "
         f"({ledger.verifier.encode()}): the instance folder's ledger key is not the one that signed this database. "
         "Use the instance folder that belongs to this database (TRACEAPP_INSTANCE_PATH).")
-
-
-def check_app_signer(app) -> None:
-    """``check_signer`` for a Flask app about to serve (``wsgi.py``): raise SignerMismatch. A
-    database that cannot be read yet (not migrated, not reachable) is logged and not checked:
-    ``db upgrade``, which must come first, checks it."""
-    from sqlalchemy.exc import DBAPIError
-
-    from traceapp import db
-
-    with app.app_context():
-        try:
-            check_signer(db.ledger(), db.session())
-        except DBAPIError as exc:
-            app.logger.warning("ledger signer not checked at start: %s", type(exc).__name__)
