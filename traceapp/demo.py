@@ -170,7 +170,7 @@ class _Seeder:
             if key in PACKED:
                 data["gtin"], data["lot"] = PACKED[key]
             batch = self.batches[key] = self.commit(register_batch(self.session, data, user=self.users[producer]))
-            if key == "gift":  # packed from inspected lots: promised on its packer's quality control
+            if key in PACKED and verdict is None:  # a packed lot not inspected itself: its packer's promise
                 self.commit(issue_compliance_certificate(self.session, batch, {
                     "basis": "quality_control", "quantity": kg, "issued_on": harvest,
                     "contact": "0731-62200000"}, user=self.users[producer]))
