@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -33,3 +34,15 @@ class FirstScan(Base):
     scanned_at: Mapped[datetime]
     client: Mapped[str] = mapped_column(String(64))
     scan_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class ConsumerPageData(Base):
+    """What a batch's consumer page shows that only writes change, as one JSON value: kept by
+    ``traceapp.public.page_data`` in the transaction of each write that changes it. Derived from
+    projections, not a ledger fact."""
+
+    __tablename__ = "consumer_page_data"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True,
+                                          autoincrement=False)
+    value: Mapped[str] = mapped_column(Text().with_variant(postgresql.JSON(), "postgresql"))

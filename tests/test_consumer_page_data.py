@@ -1,0 +1,152 @@
+"""Each batch's stored consumer page value (``traceapp.public.page_data``) follows every write that
+changes what its page shows, in the write's own transaction: batches, inputs, inspections, 合格证,
+corrections, certificates, brands and licences. A rolled-back write leaves it as it was; a value
+that is missing is built on the read; ``stale`` finds a value that rows changed behind the services'
+back. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import (
+    make_batch,
+    make_brand,
+    make_brand_owner,
+    make_certification,
+    make_compliance,
+    make_inspection,
+    make_license,
+    make_world,
+)
+from traceapp import db
+from traceapp.brands.models import Brand, License
+from traceapp.brands.services import change_brand, revoke_license
+from traceapp.ledger.store import begin_write
+from traceapp.public import page_data
+from traceapp.public.consumer import read_consumer_page
+from traceapp.records.certifications import revoke_certification
+from traceapp.records.compliance import void_compliance_certificate
+from traceapp.records.corrections import correct_batch
+from traceapp.records.models import Batch, Certification, ComplianceCertificate
+
+SLUG = "yanling-huangtao"
+
+
+@pytest.fixture
+def world(app):
+    """make_world's users; 炎陵黄桃 owned by a brand owner, licensed to the producer for 2026; three of
+    the producer's batches claiming it (the third pooled from the first two) and one of the rival's."""
+    with app.app_context(), db.write_session() as s:
+        world = make_world(s)
+        world["owner_org"], world["manager"] = make_brand_owner(s)
+        world["brand"] = make_brand(s, world["manager"])
+        world["licence"] = make_license(s, world["manager"], world["brand"], world["producer_org"].id)
+        producer = world["producer"]
+        a = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="300")
+        b = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="200")
+        pooled = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="500",
+                            inputs=[{"code": a.code, "quantity": "300"}, {"code": b.code, "quantity": "200"}])
+        rival = make_batch(s, world["rival"])
+        world["codes"] = [a.code, b.code, pooled.code, rival.code]
+        return world
+
+
+def stale() -> list[int]:
+    with db.database().engine.connect() as conn:
+        return page_data.stale(conn)
+
+
+def page(code: str) -> dict:
+    with db.database().engine.connect() as conn:
+        return read_consumer_page(conn, code).view
+
+
+def write(work) -> None:
+    with db.write_session() as s:
+        work(s)
+
+
+def batch(s, code: str) -> Batch:
+    return s.query(Batch).filter_by(code=code).one()
+
+
+def test_every_batch_has_its_value_once_registered(app, world):
+    with app.app_context():
+        with db.database().engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM consumer_page_data")).scalar()
+            batches = conn.execute(text("SELECT count(*) FROM batches")).scalar()
+        assert stored == batches == 4
+        assert stale() == []
+
+
+def test_each_kind_of_write_refreshes_the_values_it_shows_on(app, world):
+    a, b, pooled, rival = world["codes"]
+    with app.app_context():
+        write(lambda s: make_inspection(s, world["inspector"], batch(s, a)))
+        assert [i["verdict"] for i in page(a)["inspections"]] == ["pass"]
+
+        write(lambda s: make_compliance(s, world["producer"], batch(s, a)))
+        assert len(page(a)["compliance_certificates"]) == 1
+        write(lambda s: void_compliance_certificate(s, s.query(ComplianceCertificate).one(),
+                                                    {"reason": "包装标识错误"}, user=world["producer"]))
+        assert page(a)["compliance_certificates"][0]["voided_on"] is not None
+
+        write(lambda s: correct_batch(s, batch(s, b), {"fields": {"base": "策源乡基地"}, "reason": "基地写错"},
+                                      user=world["producer"]))
+        assert page(b)["base"] == "策源乡基地" and len(page(b)["corrections"]) == 1
+
+        write(lambda s: make_certification(s, world["certifier"], world["producer_org"].id))
+        assert [len(page(code)["certifications"]) for code in world["codes"]] == [1, 1, 1, 0]
+        write(lambda s: revoke_certification(s, s.query(Certification).one().id, {"reason": "监督抽查不合格"},
+                                             user=world["certifier"]))
+        assert {page(code)["certifications"][0]["revoke_reason"] for code in (a, b, pooled)} == {"监督抽查不合格"}
+
+        write(lambda s: change_brand(s, s.get(Brand, world["brand"].id), {"name": "炎陵锦绣黄桃"},
+                                     user=world["manager"]))
+        assert {page(code)["claim"]["name"] for code in (a, b, pooled)} == {"炎陵锦绣黄桃"}
+
+        before = page(rival)
+        write(lambda s: revoke_license(s, s.get(Brand, world["brand"].id), s.get(License, world["licence"].id),
+                                       {"reason": "超范围使用品牌"}, user=world["manager"]))
+        assert {page(code)["claim"]["license"]["ended_by"] for code in (a, b, pooled)} == {"revoked"}
+        assert page(rival) == before
+        assert stale() == []
+
+
+def test_a_rolled_back_write_leaves_the_values_as_they_were(app, world):
+    a = world["codes"][0]
+    with app.app_context():
+        before = page(a)
+        with db.database().sessions() as s:
+            begin_write(s)
+            change_brand(s, s.get(Brand, world["brand"].id), {"name": "别的名字"}, user=world["manager"])
+            s.flush()
+            s.rollback()
+        assert page(a) == before
+        assert stale() == []
+
+
+def test_a_missing_value_is_built_on_the_read(app, world):
+    pooled = world["codes"][2]
+    with app.app_context():
+        before = page(pooled)
+        with db.database().engine.begin() as conn:
+            conn.execute(text("DELETE FROM consumer_page_data WHERE batch_id = "
+                              "(SELECT id FROM batches WHERE code = :code)"), {"code": pooled})
+        assert page(pooled) == before
+        assert len(stale()) == 1
+
+
+def test_stale_finds_rows_changed_behind_the_services_and_rebuild_mends_them(app, world):
+    a = world["codes"][0]
+    with app.app_context():
+        with db.database().engine.begin() as conn:
+            conn.execute(text("UPDATE batches SET base = '改过的基地' WHERE code = :code"), {"code": a})
+            batch_id = conn.execute(text("SELECT id FROM batches WHERE code = :code"), {"code": a}).scalar()
+        assert stale() == [batch_id]
+        assert page(a)["base"] != "改过的基地"  # the page shows the stored value
+        with db.database().engine.begin() as conn:
+            assert page_data.rebuild(conn) == 4
+        assert stale() == []
+        assert page(a)["base"] == "改过的基地"
