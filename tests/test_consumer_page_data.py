@@ -150,3 +150,17 @@ def test_stale_finds_rows_changed_behind_the_services_and_rebuild_mends_them(app
             assert page_data.rebuild(conn) == 4
         assert stale() == []
         assert page(a)["base"] == "改过的基地"
+
+
+def test_the_cli_checks_and_rebuilds_the_values(app, world):
+    a = world["codes"][0]
+    runner = app.test_cli_runner()
+    with app.app_context():
+        assert runner.invoke(args=["db", "page-data", "--check"]).exit_code == 0
+        with db.database().engine.begin() as conn:
+            conn.execute(text("UPDATE batches SET base = '改过的基地' WHERE code = :code"), {"code": a})
+        checked = runner.invoke(args=["db", "page-data", "--check"])
+        assert checked.exit_code == 1 and "1 batches have a stale or missing consumer page value" in checked.output
+        rebuilt = runner.invoke(args=["db", "page-data"])
+        assert rebuilt.exit_code == 0 and "rebuilt the consumer page values of 4 batches" in rebuilt.output
+        assert stale() == [] and page(a)["base"] == "改过的基地"

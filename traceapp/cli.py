@@ -1,4 +1,4 @@
-"""``flask --app traceapp db upgrade`` (or ``init-db``) and ``seed-demo``."""
+"""``flask --app traceapp db upgrade`` (or ``init-db``), ``db page-data`` and ``seed-demo``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from traceapp import db, migrations
 from traceapp.ledger.continuity import SignerMismatch, check_signer
+from traceapp.public import page_data
 
 
 @click.group("db", cls=AppGroup, help="Create and migrate the database schema.")
@@ -48,6 +49,26 @@ def upgrade_command():
 def current_command():
     """Print the schema revision of the database."""
     migrations.current(db.database().engine)
+
+
+@db_cli.command("page-data")
+@click.option("--check", is_flag=True, help="Only list the batches whose stored value is stale or missing "
+                                            "(exit status 1 when there are any).")
+def page_data_command(check: bool):
+    """Rebuild every batch's stored consumer page value (after rows were changed or restored outside
+    the services), or with --check, find the ones that differ from their rows."""
+    if check:
+        with db.database().engine.connect() as conn:
+            found = page_data.stale(conn)
+        if found:
+            shown = ", ".join(map(str, found[:20])) + (", …" if len(found) > 20 else "")
+            raise click.ClickException(f"{len(found)} batches have a stale or missing consumer page value "
+                                       f"(ids {shown}); run `flask db page-data` to rebuild them")
+        click.echo("every batch's consumer page value matches its rows")
+        return
+    with db.write_session() as session:
+        count = page_data.rebuild(session.connection())
+    click.echo(f"rebuilt the consumer page values of {count} batches")
 
 
 @click.command("init-db")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,10 +39,10 @@ class FirstScan(Base):
 class ConsumerPageData(Base):
     """What a batch's consumer page shows that only writes change, as one JSON value: kept by
     ``traceapp.public.page_data`` in the transaction of each write that changes it. Derived from
-    projections, not a ledger fact."""
+    projections, not a ledger fact; no foreign key, so that it never stands in the way of repairing
+    the rows it comes from (a value whose batch is gone is never read)."""
 
     __tablename__ = "consumer_page_data"
 
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True,
-                                          autoincrement=False)
+    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     value: Mapped[str] = mapped_column(Text().with_variant(postgresql.JSON(), "postgresql"))
