@@ -52,23 +52,25 @@ def current_command():
 
 
 @db_cli.command("page-data")
-@click.option("--check", is_flag=True, help="Only list the batches whose stored value is stale or missing "
+@click.option("--check", is_flag=True, help="Only list the batches whose stored value differs from their rows "
                                             "(exit status 1 when there are any).")
 def page_data_command(check: bool):
-    """Rebuild every batch's stored consumer page value (after rows were changed or restored outside
-    the services), or with --check, find the ones that differ from their rows."""
+    """Build every batch's stored consumer page value (after rows were changed or restored outside
+    the services, or to build ahead the values pages would build on their first view), or with
+    --check, find the ones that differ from their rows."""
     if check:
         with db.database().engine.connect() as conn:
-            found = page_data.stale(conn)
+            found, unbuilt = page_data.stale(conn), page_data.unbuilt(conn)
         if found:
             shown = ", ".join(map(str, found[:20])) + (", …" if len(found) > 20 else "")
-            raise click.ClickException(f"{len(found)} batches have a stale or missing consumer page value "
-                                       f"(ids {shown}); run `flask db page-data` to rebuild them")
-        click.echo("every batch's consumer page value matches its rows")
+            raise click.ClickException(f"{len(found)} batches have a stale consumer page value (ids {shown}); "
+                                       "run `flask db page-data` to rebuild them")
+        click.echo(f"every stored consumer page value matches its rows ({unbuilt} batches' values are built "
+                   "on their next view)")
         return
     with db.write_session() as session:
         count = page_data.rebuild(session.connection())
-    click.echo(f"rebuilt the consumer page values of {count} batches")
+    click.echo(f"built the consumer page values of {count} batches")
 
 
 @click.command("init-db")

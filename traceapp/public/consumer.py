@@ -2,12 +2,12 @@
 registration is in the ledger.
 
 A consumer page is the busiest page of the system and nearly every view is a different code, so
-no cache helps: the batch, its producer, brand and licences, code state, first scan,
-inspections, certificates, 合格证, corrections, inputs and latest recall entry come back as one
-JSON value built by the database, on PostgreSQL outside a transaction.
-The dicts are then made by the same functions as the staff pages' and the API's
-(``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them.
-"""
+no cache of pages helps. What only writes change (the batch, its producer, brand and licences,
+inspections, certificates, 合格证, corrections and inputs) is kept ready per batch as one JSON
+value (``page_data``); the statement reads it with the code's state, its first scan and count, and
+the latest recall entry, as one JSON value built by the database, on PostgreSQL outside a
+transaction. The dicts are then made by the same functions as the staff pages' and the API's
+(``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them."""
 
 from __future__ import annotations
 
@@ -73,12 +73,13 @@ _DATE = date.fromisoformat
 class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
     the first is stored) and how many of its scans are stored, and ``view``, what the page and
-    ``/t/<code>.json`` show."""
+    ``/t/<code>.json`` show; ``value_built``: whether its stored value (``page_data``) was read."""
 
     batch_id: int
     first_scan: datetime | None
     scan_count: int
     view: dict
+    value_built: bool = True  # False: built here, its stored value missing or marked unbuilt
 
 
 def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
@@ -123,7 +124,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view)
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, found["value"] is not None)
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:

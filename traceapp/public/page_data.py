@@ -1,19 +1,20 @@
 """What a batch's consumer page shows that only writes change, kept ready as one JSON value per
-batch (``consumer_page_data``) and refreshed in the transaction of every write that changes it.
+batch (``consumer_page_data``), marked unbuilt by every write that changes it and built again by
+the first view of the page after it.
 
 The consumer page is read for random codes out of millions, so no cache of pages helps; but
 what it shows of a batch changes only when something is written, and building it (the batch,
 its producer, brand and licences, certificates, inspections, 合格证, corrections and inputs)
-is most of the page's statement. Each transaction that changes one of those rows refreshes
-the values of the batches it touches before it commits, in the same transaction, so a stored
-value is never older than what the tables say. What changes without a ledger write (the
-code's scans) or is read from the ledger (the latest recall), and the code's state, are read
-beside it on every view.
+is most of the page's statement. A transaction that changes one of those rows marks the values
+of the batches it touches unbuilt before it commits, in the same transaction, so a stored value
+is never older than what the tables say: the page builds a marked value itself, as it reads, and
+the scans' writer stores it with the view's scan, off the page's path.
+What changes without a ledger write (the code's scans) or is read from the ledger (the latest
+recall), and the code's state, are read beside the value on every view.
 
 Which batches a changed row touches: a batch, its inputs, inspections, 合格证 and corrections
 touch that batch; an organization or its certificates touch the batches it produced; a brand
-touches the batches that claim it; a licence the batches of its licensee that claim its brand.
-"""
+touches the batches that claim it; a licence the batches of its licensee that claim its brand."""
 
 from __future__ import annotations
 
@@ -103,12 +104,20 @@ def value_sql(dialect: str) -> str:
     return statement
 
 
+_VERSION = "(SELECT coalesce(max(seq) + 1, 0) FROM ledger_entries)"  # the ledger's size, as the statement sees it
+
+
 @functools.cache
-def _refresh_statement(dialect: str, scope: str):
-    """Insert or replace the values of the batches in ``scope`` (a key of _WHERE)."""
-    statement = text(f"INSERT INTO consumer_page_data (batch_id, value)\nSELECT b.id, {value_sql(dialect)}\n"
-                     f"{FROM_SQL}\n WHERE {_WHERE[scope]}\n"
-                     "ON CONFLICT (batch_id) DO UPDATE SET value = excluded.value")
+def _refresh_statement(dialect: str, scope: str, value: bool = True):
+    """Store the values of the batches in ``scope`` (a key of _WHERE), or with ``value`` False, mark
+    them unbuilt. Each row carries the ledger's size as its statement saw it, and a row is only
+    replaced by one built from a ledger at least as large: a refresh that read the tables before a
+    later write committed can never overwrite that write's mark or its own refresh."""
+    built, joined = (value_sql(dialect), FROM_SQL) if value else ("NULL", "  FROM batches b")
+    statement = text(f"INSERT INTO consumer_page_data (batch_id, value, version)\n"
+                     f"SELECT b.id, {built}, {_VERSION}\n{joined}\n WHERE {_WHERE[scope]}\n"
+                     "ON CONFLICT (batch_id) DO UPDATE SET value = excluded.value, version = excluded.version\n"
+                     " WHERE consumer_page_data.version <= excluded.version")
     if scope == "range":
         return statement
     expanding = [bindparam("keys", expanding=True)] + ([bindparam("brands", expanding=True)]
@@ -117,17 +126,18 @@ def _refresh_statement(dialect: str, scope: str):
 
 
 def refresh(conn: Connection | Session, batches: Iterable[int] = (), organizations: Iterable[int] = (),
-            brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = ()) -> None:
+            brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = (), value: bool = True) -> None:
     """Rebuild the stored values of these batches, of the batches these organizations produced,
-    of those claiming these brands (slugs) and of those a (licensee id, brand id) licence covers."""
+    of those claiming these brands (slugs) and of those a (licensee id, brand id) licence covers;
+    with ``value`` False, only mark them unbuilt (the page then builds them on each read)."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     by_scope = {"batches": sorted(set(batches)), "organizations": sorted(set(organizations)),
                 "brands": sorted(set(brands))}
     for scope, keys in by_scope.items():
         if keys:
-            conn.execute(_refresh_statement(dialect, scope), {"keys": keys})
+            conn.execute(_refresh_statement(dialect, scope, value), {"keys": keys})
     for licensee, brand_id in sorted(set(licences)):
-        conn.execute(_refresh_statement(dialect, "licences"), {"keys": [licensee], "brands": [brand_id]})
+        conn.execute(_refresh_statement(dialect, "licences", value), {"keys": [licensee], "brands": [brand_id]})
 
 
 def rebuild(conn: Connection, chunk: int = REBUILD_CHUNK) -> int:
@@ -142,18 +152,25 @@ def rebuild(conn: Connection, chunk: int = REBUILD_CHUNK) -> int:
 
 
 def stale(conn: Connection, chunk: int = REBUILD_CHUNK) -> list[int]:
-    """Return the ids of the batches whose stored value is missing or differs from what their rows
-    say now (compared as JSON, ``chunk`` batches a statement)."""
+    """Return the ids of the batches whose stored value differs from what their rows say now
+    (compared as JSON, ``chunk`` batches a statement). Unbuilt or missing values are not stale:
+    the page builds them as it reads (``unbuilt`` counts them)."""
     low, high = conn.execute(text("SELECT min(id), max(id) FROM batches")).one()
     found: list[int] = []
     statement = text(f"SELECT b.id, v.value, {value_sql(conn.dialect.name)}\n{FROM_SQL}\n"
-                     "  LEFT JOIN consumer_page_data v ON v.batch_id = b.id\n"
-                     " WHERE b.id BETWEEN :low AND :high ORDER BY b.id")
+                     "  JOIN consumer_page_data v ON v.batch_id = b.id\n"
+                     " WHERE b.id BETWEEN :low AND :high AND v.value IS NOT NULL ORDER BY b.id")
     for start in range(low or 0, (high or -1) + 1, chunk):
         for batch_id, stored, built in conn.execute(statement, {"low": start, "high": start + chunk - 1}):
-            if stored is None or _canonical(stored) != _canonical(built):
+            if _canonical(stored) != _canonical(built):
                 found.append(batch_id)
     return found
+
+
+def unbuilt(conn: Connection) -> int:
+    """Return how many batches have no stored value or one marked unbuilt."""
+    return conn.execute(text("SELECT count(*) FROM batches b LEFT JOIN consumer_page_data v ON v.batch_id = b.id "
+                             "WHERE v.value IS NULL")).scalar()
 
 
 def _canonical(value: str | dict) -> dict:
@@ -189,8 +206,14 @@ def _touched_by(obj) -> tuple[str, object] | None:
 
 
 def install(session_factory) -> None:
-    """Make every session from ``session_factory`` refresh, before it commits, the stored values
-    of the batches its flushed changes touch."""
+    """Make every session from ``session_factory`` mark unbuilt, in its transaction, the values of
+    the batches its flushed changes touch.
+
+    Building them there would cost every write the statement that builds them, while the ledger's
+    write lock is held (on PostgreSQL a fifth of the registrations per second, in the same run;
+    built after the commit instead, as much again in CPU); marking costs a key lookup each. The
+    first view of a marked page builds the value as it reads, and the scans' writer stores it
+    with that view's scan (``scans.record_scan(build_page=True)``)."""
 
     @event.listens_for(session_factory, "after_flush")
     def _collect(session, _context):
@@ -200,13 +223,14 @@ def install(session_factory) -> None:
             if found is not None:
                 touched.setdefault(found[0], set()).add(found[1])
 
-    @event.listens_for(session_factory, "before_commit", insert=True)  # before the ledger seals
-    def _refresh(session):
+    @event.listens_for(session_factory, "before_commit")  # after the ledger seals: its entries count
+    def _mark(session):
         session.flush()  # commit flushes after this hook: collect what it would flush now
         touched = session.info.pop(_TOUCHED, None)
         if touched:
-            refresh(session, **touched)
+            refresh(session, **touched, value=False)
 
+    @event.listens_for(session_factory, "after_commit")
     @event.listens_for(session_factory, "after_rollback")
     def _forget(session):
         session.info.pop(_TOUCHED, None)

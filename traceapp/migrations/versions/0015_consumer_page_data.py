@@ -22,7 +22,8 @@ def upgrade():
     op.create_table(
         "consumer_page_data",
         sa.Column("batch_id", sa.Integer, nullable=False),
-        sa.Column("value", sa.Text().with_variant(postgresql.JSON(), "postgresql"), nullable=False),
+        sa.Column("value", sa.Text().with_variant(postgresql.JSON(), "postgresql"), nullable=True),
+        sa.Column("version", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("batch_id", name="pk_consumer_page_data"),
     )
     from traceapp.public import page_data
