@@ -8,7 +8,7 @@ behind the services' back, and ``flask db page-data`` rebuilds them. SQLite and 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.factories import (
     make_batch,
@@ -236,3 +236,25 @@ def test_the_cli_checks_and_rebuilds_the_values(app, world):
         rebuilt = runner.invoke(args=["db", "page-data"])
         assert rebuilt.exit_code == 0 and "built the consumer page values of 4 batches" in rebuilt.output
         assert stale() == [] and page(a)["base"] == "改过的基地"
+
+
+def test_a_registration_writes_nothing_to_the_values_but_a_correction_marks_its_batch(app, world):
+    """A new batch has no value to mark, so registering one costs no statement on the values."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if "consumer_page_data" in statement:
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.database().engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            write(lambda s: make_batch(s, world["producer"]))
+            assert statements == []
+            write(lambda s: correct_batch(s, batch(s, world["codes"][3]), {"fields": {"base": "新基地"},
+                                                                            "reason": "基地写错"},
+                                          user=world["rival"]))
+            assert len(statements) == 1 and statements[0].startswith("INSERT INTO consumer_page_data")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)

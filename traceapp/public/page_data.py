@@ -222,13 +222,20 @@ def install(session_factory) -> None:
             found = _touched_by(obj)
             if found is not None:
                 touched.setdefault(found[0], set()).add(found[1])
+        created = touched.setdefault("created", set())
+        created.update(obj.id for obj in session.new if isinstance(obj, Batch))
 
     @event.listens_for(session_factory, "before_commit")  # after the ledger seals: its entries count
     def _mark(session):
         session.flush()  # commit flushes after this hook: collect what it would flush now
         touched = session.info.pop(_TOUCHED, None)
-        if touched:
-            refresh(session, **touched, value=False)
+        if not touched:
+            return
+        # A batch this transaction registers has no value to mark, and no read that began before
+        # the commit can build one: a registration costs no statement here.
+        created = touched.pop("created")
+        touched["batches"] = touched.get("batches", set()) - created
+        refresh(session, **touched, value=False)
 
     @event.listens_for(session_factory, "after_commit")
     @event.listens_for(session_factory, "after_rollback")
