@@ -14,9 +14,8 @@ database created on that URL's server and dropped at the end) it:
    brand benchmark needs: ``--inspected`` of the batches have an inspection (3-6 measured items),
    ``--compliance`` a 承诺达标合格证, ``--pooled`` are pooled from 2-5 earlier batches of the same
    producer and product, and ``--certified`` of the licensed producers hold a "三品一标"
-   certificate. The builder inserts rows behind the services, so it then stores every batch's
-   consumer page value (``traceapp.public.page_data.rebuild``, timed). Then it samples ``--codes``
-   codes of the batches into a file (their shares of inspected, 合格证 and pooled batches are printed).
+   certificate. Then it samples ``--codes`` codes of the batches into a file (their shares of
+   inspected, 合格证 and pooled batches are printed).
 
 2. renders ``--profile-codes`` of the sampled pages in-process (Flask test client, page cache off,
    ``--profile-repeat`` times each) with every SQL statement timed: page size, statements, time in
@@ -251,24 +250,13 @@ def run_engine(name: str, url: str, instance: Path, wrk: str, args: argparse.Nam
               certified_producers=args.certified)
     log(f"[{name}] build: {args.brands:,} brands, {args.licences:,} licences, {args.batches:,} batches, {mix}")
     registry = build(url, args, mix)
-    from traceapp.public import page_data
-
-    started = time.monotonic()
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:  # the builder inserts rows behind the services: store every page's value
-            page_data.rebuild(conn)
-    finally:
-        engine.dispose()
-    built = {**registry.summary, "page_data_seconds": round(time.monotonic() - started, 1),
-             "database_bytes": database_size(url)}
+    built = {**registry.summary, "database_bytes": database_size(url)}
     ids, sample_shares = sample_codes(registry, args)
     codes_file = instance.parent / "codes.txt"
     codes_file.write_text("".join(code_of(i) + "\n" for i in ids))
     built["codes"] = len(ids)
     built["codes_shares"] = sample_shares
-    log(f"[{name}] built in {built['seconds']} s {built['steps']}, page data in {built['page_data_seconds']} s; "
-        f"{built['database_bytes'] / 2**20:.0f} MiB; "
+    log(f"[{name}] built in {built['seconds']} s {built['steps']}; {built['database_bytes'] / 2**20:.0f} MiB; "
         f"{built['inspections']:,} inspections, {built['compliance_certificates']:,} 合格证, "
         f"{built['batch_inputs']:,} inputs, {built['certifications']:,} certificates; "
         f"{len(ids):,} codes sampled, shares {sample_shares}")

@@ -1,4 +1,4 @@
-"""``flask --app traceapp db upgrade`` (or ``init-db``), ``db page-data`` and ``seed-demo``."""
+"""``flask --app traceapp db upgrade`` (or ``init-db``) and ``seed-demo``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask.cli import AppGroup, with_appcontext
 
 from traceapp import db, migrations
 from traceapp.ledger.continuity import SignerMismatch, check_signer
-from traceapp.public import page_data
 
 
 @click.group("db", cls=AppGroup, help="Create and migrate the database schema.")
@@ -49,28 +48,6 @@ def upgrade_command():
 def current_command():
     """Print the schema revision of the database."""
     migrations.current(db.database().engine)
-
-
-@db_cli.command("page-data")
-@click.option("--check", is_flag=True, help="Only list the batches whose stored value differs from their rows "
-                                            "(exit status 1 when there are any).")
-def page_data_command(check: bool):
-    """Build every batch's stored consumer page value (after rows were changed or restored outside
-    the services, or to build ahead the values pages would build on their first view), or with
-    --check, find the ones that differ from their rows."""
-    if check:
-        with db.database().engine.connect() as conn:
-            found, unbuilt = page_data.stale(conn), page_data.unbuilt(conn)
-        if found:
-            shown = ", ".join(map(str, found[:20])) + (", …" if len(found) > 20 else "")
-            raise click.ClickException(f"{len(found)} batches have a stale consumer page value (ids {shown}); "
-                                       "run `flask db page-data` to rebuild them")
-        click.echo(f"every stored consumer page value matches its rows ({unbuilt} batches' values are built "
-                   "on their next view)")
-        return
-    with db.write_session() as session:
-        count = page_data.rebuild(session.connection())
-    click.echo(f"built the consumer page values of {count} batches")
 
 
 @click.command("init-db")

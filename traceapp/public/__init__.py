@@ -4,9 +4,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.public import digital_link, page_data, qr, views
+    from traceapp.public import digital_link, qr, views
 
-    page_data.install(app.extensions["traceapp.db"].sessions)
     app.register_blueprint(views.bp)
     app.register_blueprint(qr.bp)
     app.register_blueprint(digital_link.bp)

@@ -2,12 +2,12 @@
 registration is in the ledger.
 
 A consumer page is the busiest page of the system and nearly every view is a different code, so
-no cache of pages helps. What only writes change (the batch, its producer, brand and licences,
-inspections, certificates, 合格证, corrections and inputs) is kept ready per batch as one JSON
-value (``page_data``); the statement reads it with the code's state, its first scan and count, and
-the latest recall entry, as one JSON value built by the database, on PostgreSQL outside a
-transaction. The dicts are then made by the same functions as the staff pages' and the API's
-(``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them."""
+no cache helps: the batch, its producer, brand and licences, code state, first scan,
+inspections, certificates, 合格证, corrections, inputs and latest recall entry come back as one
+JSON value built by the database, on PostgreSQL outside a transaction.
+The dicts are then made by the same functions as the staff pages' and the API's
+(``records.queries``, ``claim_of``, ``certificate_status``), so the page cannot drift from them.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, aliased
 from traceapp import db
 from traceapp.brands.queries import claim_of
 from traceapp.ledger.store import LedgerEntry
-from traceapp.public import page_data
 from traceapp.records import regions
 from traceapp.records.certifications import certificate_status
 from traceapp.records.codes import normalize_code
@@ -44,24 +43,65 @@ MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper t
 SOURCE_DEPTH = 6
 MAX_TREE_ROWS = 5000  # rows of a source tree read at most (a tree that wide is cut before MAX_SOURCES applies)
 
-# The page's one statement: the batch's stored value (page_data), and what changes without
-# refreshing it, as one JSON object built by the database. {obj}, {agg}, {json}: as in
-# page_data; {code}: the driver's parameter. The tables that grow while the site serves
+# The page as one JSON object built by the database, so the driver hands over one value. {obj}: a
+# JSON object of key/value pairs; {agg}: the JSON array of a subquery's objects (NULL or [] when
+# none); {json}: a JSON column or subquery result embedded as JSON, not as a string; {code}: the
+# driver's parameter. Quantities go as text, since a JSON number is a float. Lists are sorted in
+# Python, since SQLite's aggregates take no ORDER BY. The tables that grow while the site serves
 # (first_scans, code_states) are read in correlated subqueries, not joined: on PostgreSQL the
 # statement's cached generic plan, made while such a table was small, joined it by scanning all of
 # it, and kept doing so as it grew (the scans' engine also turns sequential scans off).
 _CONSUMER_SQL = f"""
 SELECT {{obj}}(
-  'id', b.id, 'value', {{json}}(v.value),
+  'id', b.id, 'code', b.code, 'organization_id', b.organization_id, 'product', b.product,
+  'category', b.category, 'brand', b.brand, 'quantity', CAST(b.quantity AS TEXT), 'unit', b.unit,
+  'harvest_date', b.harvest_date, 'pack_date', b.pack_date, 'origin_region', b.origin_region, 'base', b.base,
+  'gtin', b.gtin, 'lot', b.lot, 'registered_by', b.registered_by, 'ledger_seq', b.ledger_seq,
+  'producer', {{obj}}('id', o.id, 'name', o.name, 'kind', o.kind, 'uscc', o.uscc, 'region', o.region,
+                    'demo', o.demo),
   'code_state', {{json}}((SELECT {{obj}}('state', cs.state, 'reason', cs.reason, 'changed_at', cs.changed_at)
      FROM code_states cs WHERE cs.batch_id = b.id)),
   'scans', {{json}}((SELECT {{obj}}('first', fs.scanned_at, 'count', fs.scan_count)
      FROM first_scans fs WHERE fs.batch_id = b.id)),
+  'brand_slug', br.slug, 'brand_name', br.name,
+  'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
+                                           'valid_from', l.valid_from, 'valid_to', l.valid_to,
+                                           'revoked_on', l.revoked_on))
+     FROM licenses l
+    WHERE l.brand_id = br.id AND l.licensee_id = b.organization_id
+      AND l.valid_from <= b.harvest_date AND l.valid_to >= b.harvest_date)),
+  'inspections', {{json}}((SELECT {{agg}}({{obj}}('id', i.id, 'inspected_on', i.inspected_on, 'body_id', i.body_id,
+                                              'report_no', i.report_no, 'items', {{json}}(i.items),
+                                              'verdict', i.verdict, 'ledger_seq', i.ledger_seq))
+     FROM inspections i WHERE i.batch_id = b.id)),
+  'certifications', {{json}}((SELECT {{agg}}({{obj}}('id', c.id, 'kind', c.kind, 'number', c.number,
+                                                 'holder_id', c.holder_id, 'products', {{json}}(c.products),
+                                                 'valid_from', c.valid_from, 'valid_to', c.valid_to,
+                                                 'issuer', c.issuer, 'revoked_on', c.revoked_on,
+                                                 'revoke_reason', c.revoke_reason, 'ledger_seq', c.ledger_seq))
+     FROM certifications c
+    WHERE c.holder_id = b.organization_id
+      AND c.valid_from <= b.harvest_date AND c.valid_to >= b.harvest_date)),
+  'compliance', {{json}}((SELECT {{agg}}({{obj}}('id', cc.id, 'code', cc.code, 'basis', cc.basis,
+                                             'inspection_id', cc.inspection_id,
+                                             'quantity', CAST(cc.quantity AS TEXT), 'issued_on', cc.issued_on,
+                                             'promiser', cc.promiser, 'contact', cc.contact,
+                                             'voided_on', cc.voided_on, 'void_reason', cc.void_reason,
+                                             'ledger_seq', cc.ledger_seq))
+     FROM compliance_certificates cc WHERE cc.batch_id = b.id)),
+  'corrections', {{json}}((SELECT {{agg}}({{obj}}('fields', {{json}}(bc.fields), 'previous', {{json}}(bc.previous),
+                                              'reason', bc.reason, 'corrected_by', bc.corrected_by,
+                                              'corrected_at', bc.corrected_at, 'ledger_seq', bc.ledger_seq))
+     FROM batch_corrections bc WHERE bc.batch_id = b.id)),
+  'inputs', {{json}}((SELECT {{agg}}({{obj}}('input_id', bi.input_id, 'code', s.code,
+                                         'quantity', CAST(bi.quantity AS TEXT)))
+     FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)),
   'recall_seq', (SELECT e.seq FROM ledger_entries e
                   WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
                   ORDER BY e.seq DESC LIMIT 1))
   FROM batches b
-  LEFT JOIN consumer_page_data v ON v.batch_id = b.id
+  JOIN organizations o ON o.id = b.organization_id
+  LEFT JOIN brands br ON br.slug = b.brand
  WHERE b.code = {{code}}
 """
 _DIALECTS = {"sqlite": {"obj": "json_object", "agg": "json_group_array", "json": "json", "code": ":code"},
@@ -73,13 +113,12 @@ _DATE = date.fromisoformat
 class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
     the first is stored) and how many of its scans are stored, and ``view``, what the page and
-    ``/t/<code>.json`` show; ``value_built``: whether its stored value (``page_data``) was read."""
+    ``/t/<code>.json`` show."""
 
     batch_id: int
     first_scan: datetime | None
     scan_count: int
     view: dict
-    value_built: bool = True  # False: built here, its stored value missing or marked unbuilt
 
 
 def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
@@ -90,11 +129,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     value = _one_value(conn, _statement(conn.dialect.name), {"code": canonical})
     if value is None:
         return None
-    found = _loaded(value)
-    stored = found["value"]
-    if stored is None:  # not stored (yet): built here, the same way
-        stored = _loaded(_one_value(conn, page_data.read_statement(conn.dialect.name), {"id": found["id"]}))
-    page = {**stored, "code_state": found["code_state"], "scans": found["scans"], "recall_seq": found["recall_seq"]}
+    page = json.loads(value) if isinstance(value, str) else value
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
     scans = page["scans"] or {}
     first_scan = _moment(scans.get("first"))
@@ -124,7 +159,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, found["value"] is not None)
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view)
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:
@@ -203,10 +238,6 @@ def _one_value(conn: Connection, statement: str, params: dict):
     finally:
         cursor.close()
     return row[0] if row is not None else None
-
-
-def _loaded(value: str | dict | None):
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _record(item: dict, **convert) -> SimpleNamespace:

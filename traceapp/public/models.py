@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -34,17 +33,3 @@ class FirstScan(Base):
     scanned_at: Mapped[datetime]
     client: Mapped[str] = mapped_column(String(64))
     scan_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
-
-
-class ConsumerPageData(Base):
-    """What a batch's consumer page shows that only writes change, as one JSON value: kept by
-    ``traceapp.public.page_data`` (marked unbuilt by each write that changes it, built again after
-    that write commits). Derived from projections, not a ledger fact; no foreign key, so that it
-    never stands in the way of repairing the rows it comes from (a value whose batch is gone is
-    never read)."""
-
-    __tablename__ = "consumer_page_data"
-
-    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    value: Mapped[str | None] = mapped_column(Text().with_variant(postgresql.JSON(), "postgresql"))  # None: unbuilt
-    version: Mapped[int] = mapped_column(BigInteger)  # the ledger's size when it was built or marked

@@ -58,7 +58,6 @@ from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
 from traceapp.ledger.store import configure_engine
-from traceapp.public import page_data
 from traceapp.public.models import FirstScan, Scan
 
 log = logging.getLogger(__name__)
@@ -142,17 +141,14 @@ def _hints(agent: str, accept_language: str) -> str:
 # -- recording ------------------------------------------------------------------------------
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
-                first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0,
-                build_page: bool = False) -> ScanSummary:
+                first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
     ``first_on_record`` and ``count_on_record``: the code's first scan (naive UTC; None when none
     is stored) and its stored scans, as the caller read them (the consumer page, with the rest of
     the page); left out, they are read here. Without a first scan on record, this scan claims it,
     unless another scan in this process did. This scan's row is buffered (see :func:`flush`); one
-    ``first_scans`` row is stored however many scans race for it. ``build_page``: the batch's
-    consumer page value was unbuilt (``page_data``); it is built and stored with the scan's row.
-    Call inside an app context.
+    ``first_scans`` row is stored however many scans race for it. Call inside an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
@@ -160,8 +156,8 @@ def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = N
         stored = recorder.on_writer(lambda conn: conn.execute(_ON_RECORD, {"batch_id": batch_id}).one_or_none())
         first_on_record, count_on_record = stored or (None, 0)
     first_at = recorder.first_scan(batch_id, moment, first_on_record)
-    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX],
-                          "build_page": build_page}, count_on_record)
+    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]},
+                         count_on_record)
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
 
@@ -187,11 +183,7 @@ _SCANS_SQL = {
 
 
 def _write(conn: Connection, rows: list[dict]) -> None:
-    """Write the scans ``rows`` and their codes' first_scans rows (see _FIRST_SCANS_SQL), and build
-    the consumer page values their views found unbuilt."""
-    unbuilt = sorted({r["batch_id"] for r in rows if r.get("build_page")})
-    if unbuilt:
-        page_data.refresh(conn, batches=unbuilt)
+    """Write the scans ``rows`` and their codes' first_scans rows (see _FIRST_SCANS_SQL)."""
     firsts = _per_code(rows)
     scans = [(r["batch_id"], r["scanned_at"], r["client"], r["hints"]) for r in rows]
     dialect = conn.dialect

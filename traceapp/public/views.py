@@ -36,8 +36,7 @@ def trace(code: str):
     scans.check_rate(client)
     page = find_page(code)
     summary = scans.record_scan(page.batch_id, client, scans.client_hints(request),
-                                first_on_record=page.first_scan, count_on_record=page.scan_count,
-                                build_page=not page.value_built)
+                                first_on_record=page.first_scan, count_on_record=page.scan_count)
     # Rendered on every view, never kept: each view says its own count, and random codes would miss a cache.
     html = render_template("public/trace.html", batch=page.view, key=db.ledger().verifier.encode(),
                            scan_count=summary.count, scan_sentences=scans.scan_sentences(summary))
