@@ -155,6 +155,20 @@ def test_codes_are_read_in_any_case_and_unknown_or_malformed_ones_get_a_friendly
     assert english["error"]["message"].startswith("No product has this trace code")
 
 
+def test_a_url_written_in_capitals_is_sent_to_the_page(demo):
+    """Label software may re-encode the whole URL in capitals for a smaller QR code."""
+    client = demo.test_client()
+    code = demo_batches(demo)[0].code
+    for path, target in ((f"/T/{code}", f"/t/{code}"), (f"/T/{code}.JSON", f"/t/{code}.json"),
+                         (f"/t/{code}.JSON", f"/t/{code}.json"), (f"/T/{code.lower()}", f"/t/{code.lower()}")):
+        moved = client.get(path)
+        assert (moved.status_code, moved.headers["Location"]) == (301, target), path
+        assert client.get(target).status_code == 200
+    followed = client.get(f"/T/{code}.JSON", follow_redirects=True)
+    assert followed.status_code == 200 and followed.json["code"] == code
+    assert client.get("/T/ZZZZZZZZZZZZZ", follow_redirects=True).status_code == 404
+
+
 def test_the_page_follows_the_ledger_at_once(demo):
     """A new inspection shows on the next view."""
     client = demo.test_client()

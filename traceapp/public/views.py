@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from traceapp import db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
@@ -29,9 +29,24 @@ def find_page(code: str) -> ConsumerPage:
     return page
 
 
+@bp.get("/T/<code>")
+def trace_upper(code: str):
+    """A consumer page's URL written in capitals (``/T/<CODE>``, ``/T/<CODE>.JSON``), as some label
+    software re-encodes a whole URL to make its QR code smaller: 301 to the page."""
+    return _canonical_trace(code)
+
+
+def _canonical_trace(code: str):
+    if code[-5:].lower() == ".json":
+        return redirect(url_for("public.trace_json", code=code[:-5]), 301)
+    return redirect(url_for("public.trace", code=code), 301)
+
+
 @bp.get("/t/<code>")
 def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
+    if code.endswith(".JSON"):  # /t/<code>.json with its suffix in capitals
+        return _canonical_trace(code)
     client = scans.client_id(request)
     scans.check_rate(client)
     page = find_page(code)
