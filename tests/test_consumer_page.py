@@ -160,7 +160,8 @@ def test_a_url_written_in_capitals_is_sent_to_the_page(demo):
     client = demo.test_client()
     code = demo_batches(demo)[0].code
     for path, target in ((f"/T/{code}", f"/t/{code}"), (f"/T/{code}.JSON", f"/t/{code}.json"),
-                         (f"/t/{code}.JSON", f"/t/{code}.json"), (f"/T/{code.lower()}", f"/t/{code.lower()}")):
+                         (f"/t/{code}.JSON", f"/t/{code}.json"), (f"/t/{code}.Json", f"/t/{code}.json"),
+                         (f"/T/{code.lower()}", f"/t/{code.lower()}")):
         moved = client.get(path)
         assert (moved.status_code, moved.headers["Location"]) == (301, target), path
         assert client.get(target).status_code == 200

@@ -33,20 +33,20 @@ def find_page(code: str) -> ConsumerPage:
 def trace_upper(code: str):
     """A consumer page's URL written in capitals (``/T/<CODE>``, ``/T/<CODE>.JSON``), as some label
     software re-encodes a whole URL to make its QR code smaller: 301 to the page."""
-    return _canonical_trace(code)
-
-
-def _canonical_trace(code: str):
-    if code[-5:].lower() == ".json":
+    if _json_suffix(code):
         return redirect(url_for("public.trace_json", code=code[:-5]), 301)
     return redirect(url_for("public.trace", code=code), 301)
+
+
+def _json_suffix(code: str) -> bool:
+    return code[-5:].lower() == ".json"
 
 
 @bp.get("/t/<code>")
 def trace(code: str):
     """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
-    if code.endswith(".JSON"):  # /t/<code>.json with its suffix in capitals
-        return _canonical_trace(code)
+    if _json_suffix(code):  # /t/<code>.JSON: the suffix not in lower case (that one routes to trace_json)
+        return trace_upper(code)
     client = scans.client_id(request)
     scans.check_rate(client)
     page = find_page(code)
