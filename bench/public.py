@@ -14,8 +14,10 @@ database created on that URL's server and dropped at the end) it:
    brand benchmark needs: ``--inspected`` of the batches have an inspection (3-6 measured items),
    ``--compliance`` a 承诺达标合格证, ``--pooled`` are pooled from 2-5 earlier batches of the same
    producer and product, and ``--certified`` of the licensed producers hold a "三品一标"
-   certificate. Then it samples ``--codes`` codes of the batches into a file (their shares of
-   inspected, 合格证 and pooled batches are printed).
+   certificate. The builder inserts rows behind the services, so it then stores the batches'
+   Chinese consumer pages ahead (``flask db consumer-pages --lang zh``, timed), as an import would.
+   Then it samples ``--codes`` codes of the batches into a file (their shares of inspected, 合格证
+   and pooled batches are printed).
 
 2. renders ``--profile-codes`` of the sampled pages in-process (Flask test client, page cache off,
    ``--profile-repeat`` times each) with every SQL statement timed: page size, statements, time in
@@ -32,8 +34,8 @@ database created on that URL's server and dropped at the end) it:
 
    - bare:  ``/bench/bare``;
    - trace: ``/t/<code>``, a random sampled code per request and a random client address in
-     X-Forwarded-For (``bench/public.lua``), as scans of packages in shops would be (the page is
-     rendered on every view, never kept); every view records a scan (once
+     X-Forwarded-For (``bench/public.lua``), as scans of packages in shops would be (served from
+     its stored rendering, pooled batches' rendered on every view); every view records a scan (once
      the page does: the number of ``scans`` and ``first_scans`` rows before and after tells);
    - qr:    ``/qr/<code>.png`` of one code, rendered once per worker and then cached.
 
@@ -227,6 +229,18 @@ def label_pdf(runs: int) -> dict:
             "met": worst <= TARGET_PDF_S}
 
 
+def build_pages(env: dict) -> dict:
+    """Store every batch's Chinese consumer page (``flask db consumer-pages --lang zh``), as a
+    registry loaded in bulk behind the services would after its import; return the count and time."""
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "traceapp", "db", "consumer-pages", "--lang", "zh"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"flask db consumer-pages failed ({out.returncode}):\n{out.stdout}{out.stderr}")
+    stored = int(out.stdout.split()[1])
+    return {"stored": stored, "seconds": round(time.monotonic() - started, 1)}
+
+
 def scan_rows(url: str) -> dict:
     """Return the rows in ``scans`` and ``first_scans`` (None for a table the schema does not have)."""
     engine = create_engine(url)
@@ -250,13 +264,16 @@ def run_engine(name: str, url: str, instance: Path, wrk: str, args: argparse.Nam
               certified_producers=args.certified)
     log(f"[{name}] build: {args.brands:,} brands, {args.licences:,} licences, {args.batches:,} batches, {mix}")
     registry = build(url, args, mix)
-    built = {**registry.summary, "database_bytes": database_size(url)}
+    log(f"[{name}] store the consumer pages ahead (flask db consumer-pages --lang zh)")
+    pages = build_pages(env)
+    built = {**registry.summary, "pages": pages, "database_bytes": database_size(url)}
     ids, sample_shares = sample_codes(registry, args)
     codes_file = instance.parent / "codes.txt"
     codes_file.write_text("".join(code_of(i) + "\n" for i in ids))
     built["codes"] = len(ids)
     built["codes_shares"] = sample_shares
-    log(f"[{name}] built in {built['seconds']} s {built['steps']}; {built['database_bytes'] / 2**20:.0f} MiB; "
+    log(f"[{name}] built in {built['seconds']} s {built['steps']}, {pages['stored']:,} pages stored in "
+        f"{pages['seconds']} s; {built['database_bytes'] / 2**20:.0f} MiB; "
         f"{built['inspections']:,} inspections, {built['compliance_certificates']:,} 合格证, "
         f"{built['batch_inputs']:,} inputs, {built['certifications']:,} certificates; "
         f"{len(ids):,} codes sampled, shares {sample_shares}")

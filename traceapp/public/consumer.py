@@ -98,7 +98,8 @@ SELECT {{obj}}(
      FROM batch_inputs bi JOIN batches s ON s.id = bi.input_id WHERE bi.batch_id = b.id)),
   'recall_seq', (SELECT e.seq FROM ledger_entries e
                   WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
-                  ORDER BY e.seq DESC LIMIT 1))
+                  ORDER BY e.seq DESC LIMIT 1),
+  'page_version', (SELECT epoch FROM consumer_page_epoch WHERE id = 1))
   FROM batches b
   JOIN organizations o ON o.id = b.organization_id
   LEFT JOIN brands br ON br.slug = b.brand
@@ -113,12 +114,14 @@ _DATE = date.fromisoformat
 class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
     the first is stored) and how many of its scans are stored, and ``view``, what the page and
-    ``/t/<code>.json`` show."""
+    ``/t/<code>.json`` show; ``page_version``: the stored pages' epoch its rows were read at
+    (``stored_pages``)."""
 
     batch_id: int
     first_scan: datetime | None
     scan_count: int
     view: dict
+    page_version: int = 0
 
 
 def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
@@ -159,7 +162,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view)
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, page["page_version"])
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:

@@ -58,6 +58,7 @@ from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
 from traceapp.ledger.store import configure_engine
+from traceapp.public import stored_pages
 from traceapp.public.models import FirstScan, Scan
 
 log = logging.getLogger(__name__)
@@ -141,14 +142,17 @@ def _hints(agent: str, accept_language: str) -> str:
 # -- recording ------------------------------------------------------------------------------
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
-                first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0) -> ScanSummary:
+                first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0,
+                page: dict | None = None) -> ScanSummary:
     """Record one scan of the batch's code and return what the page should say about its scans.
 
     ``first_on_record`` and ``count_on_record``: the code's first scan (naive UTC; None when none
     is stored) and its stored scans, as the caller read them (the consumer page, with the rest of
     the page); left out, they are read here. Without a first scan on record, this scan claims it,
     unless another scan in this process did. This scan's row is buffered (see :func:`flush`); one
-    ``first_scans`` row is stored however many scans race for it. Call inside an app context.
+    ``first_scans`` row is stored however many scans race for it. ``page``: the rendered page this
+    view made, to store after the scan is written (``stored_pages.page_row``). Call inside an app
+    context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
@@ -156,8 +160,10 @@ def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = N
         stored = recorder.on_writer(lambda conn: conn.execute(_ON_RECORD, {"batch_id": batch_id}).one_or_none())
         first_on_record, count_on_record = stored or (None, 0)
     first_at = recorder.first_scan(batch_id, moment, first_on_record)
-    count = recorder.add({"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]},
-                         count_on_record)
+    row = {"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]}
+    if page is not None:
+        row["page"] = page
+    count = recorder.add(row, count_on_record)
     why = recorder.judge(batch_id, count, moment)
     return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
 
@@ -443,6 +449,7 @@ class _Recorder:
                 self.in_flight = rows
             if not rows:
                 return 0
+            pages = [row.pop("page") for row in rows if "page" in row]
             try:
                 with self.writer.begin() as conn:
                     _write(conn, rows)
@@ -452,13 +459,25 @@ class _Recorder:
                     self.unflushed = {k: v for k, v in self.unflushed.items() if v}
                     self.in_flight = []
             except BaseException:
-                with self.lock:
+                with self.lock:  # the pages go: the next view renders its own
                     kept = rows + self.pending
                     for row in kept[:max(0, len(kept) - MAX_PENDING)]:
                         self.unflushed[row["batch_id"]] -= 1
                     self.pending, self.in_flight = kept[-MAX_PENDING:], []
                 raise
+            self._store_pages(pages)
             return len(rows)
+
+    def _store_pages(self, pages: list[dict]) -> None:
+        """Store the pages the flushed views rendered, in a transaction of their own: a page that
+        cannot be stored is only rendered again, a scan that could not be written would be lost."""
+        if not pages:
+            return
+        try:
+            with self.writer.begin() as conn:
+                stored_pages.store(conn, pages)
+        except Exception:  # noqa: BLE001 - a derived page; its next view renders it again
+            log.exception("could not store %d rendered consumer pages", len(pages))
 
     def _run(self) -> None:
         while True:

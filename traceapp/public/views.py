@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from traceapp import db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
+from traceapp.i18n import current_language
 from traceapp.ledger.store import parse_checkpoint
-from traceapp.public import scans
+from traceapp.public import scans, stored_pages
 from traceapp.public.consumer import ConsumerPage, read_consumer_page, registration_proof
+from traceapp.records.codes import normalize_code
 
 bp = Blueprint("public", __name__)
 
@@ -44,19 +48,40 @@ def _json_suffix(code: str) -> bool:
 
 @bp.get("/t/<code>")
 def trace(code: str):
-    """The consumer page of one batch: what a QR code on a package opens. Each view is a scan."""
+    """The consumer page of one batch: what a QR code on a package opens. Each view is a scan.
+    Served from its stored rendering when there is one (``stored_pages``), else rendered, and the
+    rendering stored with the scan; the scan sentence is filled in on every view."""
     if _json_suffix(code):  # /t/<code>.JSON: the suffix not in lower case (that one routes to trace_json)
         return trace_upper(code)
     client = scans.client_id(request)
     scans.check_rate(client)
+    hints = scans.client_hints(request)
+    canonical = normalize_code(code)
+    servable = canonical is not None and stored_pages.servable_request()
+    if servable:
+        today, lang, stamp = date.today(), current_language(), stored_pages.release()
+        served = scans.on_scan_connection(lambda conn: stored_pages.read(conn, canonical, lang, stamp, today))
+        if served is None:
+            raise NotFound(str(TRACE_NOT_FOUND))
+        if served.html is not None:
+            summary = scans.record_scan(served.batch_id, client, hints, first_on_record=served.first_scan,
+                                        count_on_record=served.scan_count)
+            return _page_response(served.html, summary)
     page = find_page(code)
-    summary = scans.record_scan(page.batch_id, client, scans.client_hints(request),
-                                first_on_record=page.first_scan, count_on_record=page.scan_count)
-    # Rendered on every view, never kept: each view says its own count, and random codes would miss a cache.
-    html = render_template("public/trace.html", batch=page.view, key=db.ledger().verifier.encode(),
-                           scan_count=summary.count, scan_sentences=scans.scan_sentences(summary))
-    # no-store: each view is counted
-    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
+    html = stored_pages.render_page(page.view)
+    keep = (stored_pages.page_row(page.batch_id, current_language(), html, page.page_version, page.view)
+            if servable and stored_pages.storable(page.view) else None)
+    summary = scans.record_scan(page.batch_id, client, hints, first_on_record=page.first_scan,
+                                count_on_record=page.scan_count, page=keep)
+    return _page_response(html, summary)
+
+
+def _page_response(html: str, summary: scans.ScanSummary) -> Response:
+    """The page with this view's scan sentence; no-store, since each view is counted."""
+    sentences = current_app.jinja_env.get_template("public/_scans.html").render(
+        scan_count=summary.count, scan_sentences=scans.scan_sentences(summary))
+    return Response(html.replace(stored_pages.SCANS_MARKER, sentences, 1), mimetype="text/html",
+                    headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
 
 @bp.get("/t/<code>.json")

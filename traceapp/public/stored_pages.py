@@ -1,0 +1,373 @@
+"""Consumer pages kept rendered, one per batch and language (``consumer_pages``), served with their
+live parts filled in.
+
+Rendering the consumer page on every view kept it at 0.39-0.49 of a bare page's throughput: its
+cost is spread over reading a dozen tables, building dicts and the template. What a page shows of
+its batch changes only when something is written, so each page is kept as rendered for an
+anonymous viewer, with a marker (``SCANS_MARKER``) where the scan sentence goes. A view reads it
+in one statement with the live parts: the code's first scan and count, its state and its latest
+recall entry; a page whose code is not active or which is recalled is rendered in full, as is a
+page of a signed-in viewer or one with a query string other than ``lang``.
+
+A stored page is right while:
+
+- no write has changed what it shows: every transaction that changes a batch, its inspections,
+  合格证 or corrections, an organization or its certificates, a brand or a licence sets the pages
+  it touches to NULL before it commits (``install``). It also raises ``consumer_page_epoch``;
+  a page is stored with the epoch its rows were read at and never over a mark of a later one, so
+  a view that read the rows before such a write committed cannot store a stale page over its mark;
+- the day is not past ``valid_through``: a certificate or licence shown as valid shows as expired
+  the day after it runs out;
+- it was rendered by this release: ``release`` stamps the code, templates, static files,
+  translations and ledger key that made it.
+
+Pages of pooled or processed batches are never stored: they show their sources, which writes to
+other batches change. A page is stored by the scans' writer with the scan of a view that rendered
+it (off the page's path), or built ahead by ``flask db consumer-pages``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import Flask, current_app, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import Connection, bindparam, event, text
+from sqlalchemy.orm import Session
+
+import traceapp
+from traceapp import db
+from traceapp.brands.models import Brand, License
+from traceapp.i18n import TRANSLATIONS
+from traceapp.records.models import (
+    Batch,
+    BatchCorrection,
+    BatchInput,
+    Certification,
+    ComplianceCertificate,
+    Inspection,
+    Organization,
+)
+from traceapp.records.recalls import LIFTED, RECALLED
+
+LANGUAGES = ("zh", "en")
+SCANS_MARKER = "<!--traceapp:scans-->"  # escaped wherever text from a record is shown, so only the template has it
+BUILD_CHUNK = 500  # pages stored per statement by ``build``
+_TOUCHED = "traceapp.stored_pages.touched"
+_RELEASE = "traceapp.stored_pages.release"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a view reads for a code: the batch, its first scan and count on record, and its stored
+    page when one can be served (None otherwise)."""
+
+    batch_id: int
+    first_scan: datetime | None
+    scan_count: int
+    html: str | None
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+# One statement per view. The live parts are correlated subqueries, as in consumer._CONSUMER_SQL.
+_READ_SQL = f"""
+SELECT b.id,
+       (SELECT fs.scanned_at FROM first_scans fs WHERE fs.batch_id = b.id),
+       (SELECT fs.scan_count FROM first_scans fs WHERE fs.batch_id = b.id),
+       (SELECT p.html FROM consumer_pages p
+         WHERE p.batch_id = b.id AND p.lang = {{lang}} AND p.release = {{release}}
+           AND (p.valid_through IS NULL OR p.valid_through >= {{today}})),
+       (SELECT cs.state FROM code_states cs WHERE cs.batch_id = b.id),
+       (SELECT e.kind FROM ledger_entries e
+         WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
+         ORDER BY e.seq DESC LIMIT 1)
+  FROM batches b
+ WHERE b.code = {{code}}
+"""
+
+
+@functools.cache
+def _read_statement(dialect: str) -> str:
+    style = {"sqlite": ":{}", "postgresql": "%({})s"}[dialect]
+    return _READ_SQL.format(**{name: style.format(name) for name in ("lang", "release", "today", "code")})
+
+
+def read(conn: Connection, canonical_code: str, lang: str, release: str, today: date) -> Served | None:
+    """Return what a view of the code (already normalized) needs, None when there is no such batch."""
+    sqlite = conn.dialect.name == "sqlite"
+    params = {"code": canonical_code, "lang": lang, "release": release,
+              "today": today.isoformat() if sqlite else today}
+    cursor = conn.connection.cursor()  # one row of plain values: the DBAPI cursor costs least
+    try:
+        cursor.execute(_read_statement(conn.dialect.name), params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    batch_id, first, count, html, state, recall_kind = row
+    if isinstance(first, str):  # SQLite keeps times as text
+        first = datetime.fromisoformat(first)
+    servable = html is not None and state in (None, "active") and recall_kind in (None, LIFTED)
+    return Served(batch_id, first, count or 0, html if servable else None)
+
+
+def servable_request() -> bool:
+    """Whether this request may be answered with a stored page: an anonymous viewer (a signed-in
+    one sees their name and a CSRF token) and no query parameter but ``lang`` (the language link
+    keeps the others)."""
+    return not current_user.is_authenticated and all(name == "lang" for name in request.args)
+
+
+def storable(view: dict) -> bool:
+    """Whether a rendered page of this view may be stored: an active code, no recall, no sources."""
+    return (view["code_state"]["state"] == "active" and view["recall"] is None
+            and not view["sources"] and not view.get("inputs"))
+
+
+def valid_through(view: dict) -> date | None:
+    """The last day the page of ``view`` stays right: that of the earliest certificate or licence it
+    shows as valid (the day after, it shows as expired); None when nothing it shows runs out."""
+    ends = [date.fromisoformat(cert["valid_to"]) for cert in view["certifications"] if cert["status"] == "valid"]
+    licence = (view.get("claim") or {}).get("license")
+    if licence and not licence["ended_on"]:
+        ends.append(date.fromisoformat(licence["valid_to"]))
+    return min(ends, default=None)
+
+
+# -- release --------------------------------------------------------------------------------------
+
+def release(app: Flask | None = None) -> str:
+    """The stamp of what renders a page here: the code, templates, static files and translations of
+    this installation, its ledger key and the URL prefix it is served under."""
+    app = app or current_app
+    stamps = app.extensions.setdefault(_RELEASE, {})
+    prefix = request.script_root
+    stamp = stamps.get(prefix)
+    if stamp is None:
+        digest = hashlib.sha256(_files_digest(app.template_folder, app.static_folder))
+        digest.update(app.extensions["traceapp.db"].ledger.verifier.encode().encode())
+        digest.update(prefix.encode())
+        stamp = stamps[prefix] = digest.hexdigest()[:32]
+    return stamp
+
+
+@functools.cache
+def _files_digest(templates: str, static: str) -> bytes:
+    package = Path(traceapp.__file__).parent
+    root = package.parent
+    folders = [(package, "*.py"), (root / templates if not Path(templates).is_absolute() else Path(templates), "*"),
+               (Path(static), "*"), (TRANSLATIONS, "*.po")]
+    digest = hashlib.sha256()
+    for folder, pattern in folders:
+        for path in sorted(folder.resolve().rglob(pattern)):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder.resolve())).encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+# -- storing --------------------------------------------------------------------------------------
+
+_STORE = text("INSERT INTO consumer_pages (batch_id, lang, html, version, release, valid_through) "
+              "VALUES (:batch_id, :lang, :html, :version, :release, :valid_through) "
+              "ON CONFLICT (batch_id, lang) DO UPDATE SET html = excluded.html, version = excluded.version, "
+              "release = excluded.release, valid_through = excluded.valid_through "
+              "WHERE consumer_pages.version <= excluded.version")
+
+
+def page_row(batch_id: int, lang: str, html: str, version: int, view: dict) -> dict:
+    """The row that stores a rendered page (``html`` with SCANS_MARKER) read at page epoch ``version``."""
+    return {"batch_id": batch_id, "lang": lang, "html": html, "version": version, "release": release(),
+            "valid_through": valid_through(view)}
+
+
+def store(conn: Connection | Session, rows: list[dict]) -> None:
+    """Store rendered pages (``page_row``), each unless a write marked it at a later epoch."""
+    if rows:
+        conn.execute(_STORE, rows)
+
+
+# -- marking --------------------------------------------------------------------------------------
+
+_WHERE = {"batches": "b.id IN :keys",
+          "organizations": "b.organization_id IN :keys",
+          "brands": "b.brand IN :keys",
+          "licences": "b.brand IN (SELECT slug FROM brands WHERE id IN :brands) AND b.organization_id IN :keys"}
+_LANGUAGE_ROWS = " UNION ALL ".join(f"SELECT '{lang}' AS lang" for lang in LANGUAGES)
+
+
+@functools.cache
+def _mark_statement(scope: str):
+    """Set the pages of the batches in ``scope`` (a key of _WHERE) to NULL at the current epoch,
+    inserting the rows missing: a view that read the batch before this commit stores nothing then."""
+    statement = text("INSERT INTO consumer_pages (batch_id, lang, html, version)\n"
+                     f"SELECT b.id, l.lang, NULL, (SELECT epoch FROM consumer_page_epoch WHERE id = 1)\n"
+                     f"  FROM batches b CROSS JOIN ({_LANGUAGE_ROWS}) l\n WHERE {_WHERE[scope]}\n"
+                     "ON CONFLICT (batch_id, lang) DO UPDATE SET html = NULL, version = excluded.version")
+    return statement.bindparams(bindparam("keys", expanding=True),
+                                *([bindparam("brands", expanding=True)] if scope == "licences" else []))
+
+
+_RAISE_EPOCH = text("UPDATE consumer_page_epoch SET epoch = epoch + 1 WHERE id = 1")
+
+
+def mark(conn: Connection | Session, batches: Iterable[int] = (), organizations: Iterable[int] = (),
+         brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = ()) -> None:
+    """Mark unbuilt the pages of these batches, of the batches these organizations produced, of those
+    claiming these brands (slugs) and of those a (licensee id, brand id) licence covers."""
+    by_scope = {"batches": sorted(set(batches)), "organizations": sorted(set(organizations)),
+                "brands": sorted(set(brands))}
+    licences = sorted(set(licences))
+    if not any(by_scope.values()) and not licences:
+        return
+    conn.execute(_RAISE_EPOCH)
+    for scope, keys in by_scope.items():
+        if keys:
+            conn.execute(_mark_statement(scope), {"keys": keys})
+    for licensee, brand_id in licences:
+        conn.execute(_mark_statement("licences"), {"keys": [licensee], "brands": [brand_id]})
+
+
+def _touched_by(obj) -> tuple[str, object] | None:
+    """(scope, key) of the pages a changed row ``obj`` touches, or None."""
+    if isinstance(obj, Batch):
+        return "batches", obj.id
+    if isinstance(obj, BatchInput | Inspection | ComplianceCertificate | BatchCorrection):
+        return "batches", obj.batch_id
+    if isinstance(obj, Organization):
+        return "organizations", obj.id
+    if isinstance(obj, Certification):
+        return "organizations", obj.holder_id
+    if isinstance(obj, Brand):
+        return "brands", obj.slug
+    if isinstance(obj, License):
+        return "licences", (obj.licensee_id, obj.brand_id)
+    return None
+
+
+def install(session_factory) -> None:
+    """Make every session from ``session_factory`` mark unbuilt, in its transaction, the pages its
+    flushed changes touch (a key lookup each; a batch it registers has no page to mark)."""
+
+    @event.listens_for(session_factory, "after_flush")
+    def _collect(session, _context):
+        touched = session.info.setdefault(_TOUCHED, {})
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            found = _touched_by(obj)
+            if found is not None:
+                touched.setdefault(found[0], set()).add(found[1])
+        touched.setdefault("created", set()).update(obj.id for obj in session.new if isinstance(obj, Batch))
+
+    @event.listens_for(session_factory, "before_commit")
+    def _mark(session):
+        session.flush()  # commit flushes after this hook: collect what it would flush now
+        touched = session.info.pop(_TOUCHED, None)
+        if not touched:
+            return
+        created = touched.pop("created")
+        touched["batches"] = touched.get("batches", set()) - created
+        mark(session, **touched)
+
+    @event.listens_for(session_factory, "after_commit")
+    @event.listens_for(session_factory, "after_rollback")
+    def _forget(session):
+        session.info.pop(_TOUCHED, None)
+
+
+# -- building ahead and checking ------------------------------------------------------------------
+
+def render(app: Flask, conn: Connection, code: str, lang: str, today: date | None = None):
+    """Render the stored form of a batch's page as an anonymous viewer would get it in ``lang``, at
+    the URL prefix of TRACEAPP_PUBLIC_URL; return its ``page_row``, or None when there is no such
+    batch or its page is not stored."""
+    from traceapp.public.consumer import read_consumer_page
+
+    # An app context of its own: the request's catalog is kept on ``g``, which a request context
+    # pushed inside a caller's app context (a CLI command's) would share with the other language's.
+    with app.app_context(), app.test_request_context(f"/t/{code}", base_url=_base_url(app),
+                                                     query_string={"lang": lang}):
+        page = read_consumer_page(conn, code, today)
+        if page is None or not storable(page.view):
+            return None
+        html = render_page(page.view)
+        return page_row(page.batch_id, lang, html, page.page_version, page.view)
+
+
+def render_page(view: dict) -> str:
+    """The consumer page of ``view`` for this request, with SCANS_MARKER for the scan sentence."""
+    return render_template("public/trace.html", batch=view, key=db.ledger().verifier.encode(),
+                           scans_marker=Markup(SCANS_MARKER))
+
+
+def _base_url(app: Flask) -> str:
+    return app.config.get("TRACEAPP_PUBLIC_URL") or "http://localhost"
+
+
+def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, rebuild: bool,
+                chunk: int) -> Iterator[list[str]]:
+    """Codes of batches without inputs, ``chunk`` at a time, in id order: those without a servable
+    page, or all of them with ``rebuild``."""
+    servable = ("SELECT 1 FROM consumer_pages p WHERE p.batch_id = b.id AND p.lang = :lang "
+                "AND p.html IS NOT NULL AND p.release = :release "
+                "AND (p.valid_through IS NULL OR p.valid_through >= :today)")
+    missing = "" if rebuild else f" AND NOT EXISTS ({servable})"
+    statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after "
+                     "AND NOT EXISTS (SELECT 1 FROM batch_inputs bi WHERE bi.batch_id = b.id)"
+                     f"{missing} ORDER BY b.id LIMIT :chunk")
+    after = 0
+    while True:
+        rows = conn.execute(statement, {"after": after, "lang": lang, "release": release_stamp, "today": today,
+                                        "chunk": chunk}).all()
+        if conn.in_transaction():
+            conn.rollback()  # SQLite: end the read, so the next one sees what was stored since
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield [code for _id, code in rows]
+
+
+def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = False, chunk: int = BUILD_CHUNK,
+          today: date | None = None) -> int:
+    """Render and store the pages of the batches without a servable one (every batch's with
+    ``rebuild``) in ``languages``; return how many were stored."""
+    today = today or date.today()
+    engine = db.database().engine
+    stored = 0
+    with engine.connect() as reader:
+        for lang in languages:
+            with app.test_request_context(base_url=_base_url(app)):
+                stamp = release(app)
+            for codes in _candidates(reader, lang, stamp, today, rebuild, chunk):
+                rows = [row for code in codes if (row := render(app, reader, code, lang, today))]
+                if reader.in_transaction():
+                    reader.rollback()
+                with engine.begin() as writer:
+                    store(writer, rows)
+                stored += len(rows)
+    return stored
+
+
+def stale(app: Flask, today: date | None = None) -> list[tuple[str, str]]:
+    """Return (code, language) of the stored pages this release would serve that differ from a page
+    rendered now: what a write behind the services' back leaves."""
+    today = today or date.today()
+    found = []
+    engine = db.database().engine
+    with engine.connect() as conn:
+        with app.test_request_context(base_url=_base_url(app)):
+            stamp = release(app)
+        statement = text("SELECT b.code, p.lang, p.html FROM consumer_pages p JOIN batches b ON b.id = p.batch_id "
+                         "WHERE p.html IS NOT NULL AND p.release = :release "
+                         "AND (p.valid_through IS NULL OR p.valid_through >= :today) ORDER BY b.id, p.lang")
+        for code, lang, html in conn.execute(statement, {"release": stamp, "today": today}).all():
+            row = render(app, conn, code, lang, today)
+            if not row or row["html"] != html:
+                found.append((code, lang))
+    return found
