@@ -15,7 +15,8 @@ database created on that URL's server and dropped at the end) it:
    ``--compliance`` a 承诺达标合格证, ``--pooled`` are pooled from 2-5 earlier batches of the same
    producer and product, and ``--certified`` of the licensed producers hold a "三品一标"
    certificate. The builder inserts rows behind the services, so it then stores the batches'
-   Chinese consumer pages ahead (``flask db consumer-pages --lang zh``, timed), as an import would.
+   Chinese consumer pages ahead (``flask db consumer-pages --lang zh --jobs <cpus>``, timed), as an
+   import would.
    Then it samples ``--codes`` codes of the batches into a file (their shares of inspected, 合格证
    and pooled batches are printed).
 
@@ -230,10 +231,11 @@ def label_pdf(runs: int) -> dict:
 
 
 def build_pages(env: dict) -> dict:
-    """Store every batch's Chinese consumer page (``flask db consumer-pages --lang zh``), as a
+    """Store every batch's Chinese consumer page (``flask db consumer-pages --lang zh --jobs <cpus>``), as a
     registry loaded in bulk behind the services would after its import; return the count and time."""
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "traceapp", "db", "consumer-pages", "--lang", "zh"],
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "traceapp", "db", "consumer-pages", "--lang", "zh",
+                          "--jobs", str(os.cpu_count() or 1)],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"flask db consumer-pages failed ({out.returncode}):\n{out.stdout}{out.stderr}")
@@ -264,7 +266,7 @@ def run_engine(name: str, url: str, instance: Path, wrk: str, args: argparse.Nam
               certified_producers=args.certified)
     log(f"[{name}] build: {args.brands:,} brands, {args.licences:,} licences, {args.batches:,} batches, {mix}")
     registry = build(url, args, mix)
-    log(f"[{name}] store the consumer pages ahead (flask db consumer-pages --lang zh)")
+    log(f"[{name}] store the consumer pages ahead (flask db consumer-pages --lang zh --jobs {os.cpu_count()})")
     pages = build_pages(env)
     built = {**registry.summary, "pages": pages, "database_bytes": database_size(url)}
     ids, sample_shares = sample_codes(registry, args)

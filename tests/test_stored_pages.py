@@ -263,3 +263,11 @@ def test_the_cli_builds_pages_ahead_and_finds_pages_rows_changed_behind_the_serv
     rebuilt = runner.invoke(args=["db", "consumer-pages", "--rebuild", "--lang", "zh"])
     assert rebuilt.exit_code == 0 and "stored 3 consumer pages" in rebuilt.output
     assert "改过的基地" in view(app, a) and "改过的基地" not in stored(app, a, "en")
+
+
+def test_building_in_parts_stores_each_page_once(app, world):
+    """``--jobs N`` gives each process the batches whose id is k modulo N."""
+    with app.app_context():
+        parts = [stored_pages.build(app, ["zh"], part=(k, 2)) for k in range(2)]
+        assert sorted(parts) == [1, 2] and stored_pages.build(app, ["zh"]) == 0
+    assert [stored(app, code) is not None for code in world["codes"]] == [True, True, False, True]

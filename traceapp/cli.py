@@ -57,7 +57,9 @@ def current_command():
 @click.option("--rebuild", is_flag=True, help="Render every page again, not only those without a servable one.")
 @click.option("--lang", "languages", multiple=True, type=click.Choice(stored_pages.LANGUAGES),
               help="Only this language (repeatable; default: all).")
-def consumer_pages_command(check: bool, rebuild: bool, languages: tuple[str, ...]):
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes rendering pages; more than 1 takes the app the environment configures.")
+def consumer_pages_command(check: bool, rebuild: bool, languages: tuple[str, ...], jobs: int):
     """Build ahead the consumer pages served from storage (those not built yet, or stale by date or
     by release), after a bulk import or an upgrade; with --check, find the stored pages that
     differ from their rows (rows changed outside the services)."""
@@ -70,7 +72,11 @@ def consumer_pages_command(check: bool, rebuild: bool, languages: tuple[str, ...
                                        "run `flask db consumer-pages --rebuild` to render them again")
         click.echo("every stored consumer page matches its rows")
         return
-    count = stored_pages.build(app, languages or stored_pages.LANGUAGES, rebuild=rebuild)
+    languages = languages or stored_pages.LANGUAGES
+    if jobs > 1:
+        count = stored_pages.build_in_processes(jobs, languages, rebuild)
+    else:
+        count = stored_pages.build(app, languages, rebuild=rebuild)
     click.echo(f"stored {count} consumer pages")
 
 

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import multiprocessing
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -311,20 +313,20 @@ def _base_url(app: Flask) -> str:
 
 
 def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, rebuild: bool,
-                chunk: int) -> Iterator[list[str]]:
+                chunk: int, part: tuple[int, int]) -> Iterator[list[str]]:
     """Codes of batches without inputs, ``chunk`` at a time, in id order: those without a servable
-    page, or all of them with ``rebuild``."""
+    page, or all of them with ``rebuild``; of ``part`` (k, n), those whose id is k modulo n."""
     servable = ("SELECT 1 FROM consumer_pages p WHERE p.batch_id = b.id AND p.lang = :lang "
                 "AND p.html IS NOT NULL AND p.release = :release "
                 "AND (p.valid_through IS NULL OR p.valid_through >= :today)")
     missing = "" if rebuild else f" AND NOT EXISTS ({servable})"
-    statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after "
+    statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after AND b.id % :parts = :part "
                      "AND NOT EXISTS (SELECT 1 FROM batch_inputs bi WHERE bi.batch_id = b.id)"
                      f"{missing} ORDER BY b.id LIMIT :chunk")
     after = 0
     while True:
         rows = conn.execute(statement, {"after": after, "lang": lang, "release": release_stamp, "today": today,
-                                        "chunk": chunk}).all()
+                                        "chunk": chunk, "part": part[0], "parts": part[1]}).all()
         if conn.in_transaction():
             conn.rollback()  # SQLite: end the read, so the next one sees what was stored since
         if not rows:
@@ -334,9 +336,10 @@ def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, re
 
 
 def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = False, chunk: int = BUILD_CHUNK,
-          today: date | None = None) -> int:
+          today: date | None = None, part: tuple[int, int] = (0, 1)) -> int:
     """Render and store the pages of the batches without a servable one (every batch's with
-    ``rebuild``) in ``languages``; return how many were stored."""
+    ``rebuild``) in ``languages``, of those whose id is k modulo n for ``part`` (k, n); return how
+    many were stored."""
     today = today or date.today()
     engine = db.database().engine
     stored = 0
@@ -344,7 +347,7 @@ def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = Fals
         for lang in languages:
             with app.test_request_context(base_url=_base_url(app)):
                 stamp = release(app)
-            for codes in _candidates(reader, lang, stamp, today, rebuild, chunk):
+            for codes in _candidates(reader, lang, stamp, today, rebuild, chunk, part):
                 rows = [row for code in codes if (row := render(app, reader, code, lang, today))]
                 if reader.in_transaction():
                     reader.rollback()
@@ -352,6 +355,24 @@ def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = Fals
                     store(writer, rows)
                 stored += len(rows)
     return stored
+
+
+def build_in_processes(jobs: int, languages: Iterable[str], rebuild: bool) -> int:
+    """``build`` split over ``jobs`` new processes, each with the app the environment configures
+    (as ``flask --app traceapp`` makes it); return how many pages were stored."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine or thread crosses a fork
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        parts = [(tuple(languages), rebuild, (k, jobs)) for k in range(jobs)]
+        return sum(pool.map(_build_part, parts))
+
+
+def _build_part(work: tuple[tuple[str, ...], bool, tuple[int, int]]) -> int:
+    from traceapp import create_app
+
+    languages, rebuild, part = work
+    app = create_app()
+    with app.app_context():
+        return build(app, languages, rebuild, part=part)
 
 
 def stale(app: Flask, today: date | None = None) -> list[tuple[str, str]]:
