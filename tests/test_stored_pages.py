@@ -271,3 +271,21 @@ def test_building_in_parts_stores_each_page_once(app, world):
         parts = [stored_pages.build(app, ["zh"], part=(k, 2)) for k in range(2)]
         assert sorted(parts) == [1, 2] and stored_pages.build(app, ["zh"]) == 0
     assert [stored(app, code) is not None for code in world["codes"]] == [True, True, False, True]
+
+
+def test_the_release_stamp_covers_the_templates(app, tmp_path):
+    """A changed template must not serve pages its old version rendered (the app names its template
+    folder relative to its root path, as traceapp's own does)."""
+    import os
+    import shutil
+
+    with app.test_request_context("/"):
+        before = stored_pages.release()
+    copy = tmp_path / "templates"
+    shutil.copytree(app.template_folder if app.template_folder.startswith("/")
+                    else f"{app.root_path}/{app.template_folder}", copy)
+    (copy / "public" / "trace.html").write_text((copy / "public" / "trace.html").read_text() + "\n")
+    app.template_folder = os.path.relpath(copy, app.root_path)
+    app.extensions.pop("traceapp.stored_pages.release", None)
+    with app.test_request_context("/"):
+        assert stored_pages.release() != before

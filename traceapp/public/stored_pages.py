@@ -23,7 +23,8 @@ A stored page is right while:
 
 Pages of pooled or processed batches are never stored: they show their sources, which writes to
 other batches change. A page is stored by the scans' writer with the scan of a view that rendered
-it (off the page's path), or built ahead by ``flask db consumer-pages``.
+it (off the page's path), or built ahead: when the batch's labels are printed, or by ``flask db
+consumer-pages``.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def release(app: Flask | None = None) -> str:
     prefix = request.script_root
     stamp = stamps.get(prefix)
     if stamp is None:
-        digest = hashlib.sha256(_files_digest(app.template_folder, app.static_folder))
+        digest = hashlib.sha256(_files_digest(str(Path(app.root_path, app.template_folder)), app.static_folder))
         digest.update(app.extensions["traceapp.db"].ledger.verifier.encode().encode())
         digest.update(prefix.encode())
         stamp = stamps[prefix] = digest.hexdigest()[:32]
@@ -163,15 +164,16 @@ def release(app: Flask | None = None) -> str:
 
 @functools.cache
 def _files_digest(templates: str, static: str) -> bytes:
-    package = Path(traceapp.__file__).parent
-    root = package.parent
-    folders = [(package, "*.py"), (root / templates if not Path(templates).is_absolute() else Path(templates), "*"),
-               (Path(static), "*"), (TRANSLATIONS, "*.po")]
+    folders = [(Path(traceapp.__file__).parent, "*.py"), (Path(templates), "*"), (Path(static), "*"),
+               (TRANSLATIONS, "*.po")]
     digest = hashlib.sha256()
     for folder, pattern in folders:
-        for path in sorted(folder.resolve().rglob(pattern)):
+        folder = folder.resolve()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is missing: the consumer pages' release stamp reads it")
+        for path in sorted(folder.rglob(pattern)):
             if path.is_file():
-                digest.update(str(path.relative_to(folder.resolve())).encode() + b"\0" + path.read_bytes())
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.digest()
 
 
@@ -333,6 +335,17 @@ def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, re
             return
         after = rows[-1][0]
         yield [code for _id, code in rows]
+
+
+def store_ahead(app: Flask, code: str) -> int:
+    """Render and store a batch's pages in every language now: when its labels are printed, its
+    code is about to be scanned. Return how many were stored."""
+    engine = db.database().engine
+    with engine.connect() as reader:
+        rows = [row for lang in LANGUAGES if (row := render(app, reader, code, lang))]
+    with engine.begin() as writer:
+        store(writer, rows)
+    return len(rows)
 
 
 def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = False, chunk: int = BUILD_CHUNK,
