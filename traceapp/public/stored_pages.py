@@ -126,7 +126,20 @@ def servable_request() -> bool:
     """Whether this request may be answered with a stored page: an anonymous viewer (a signed-in
     one sees their name and a CSRF token) and no query parameter but ``lang`` (the language link
     keeps the others)."""
-    return not current_user.is_authenticated and all(name == "lang" for name in request.args)
+    if any(name != "lang" for name in request.args):
+        return False
+    if not _may_be_signed_in():  # most scans: no need to load a session to know
+        return True
+    return not current_user.is_authenticated
+
+
+def _may_be_signed_in() -> bool:
+    """Whether the request carries what signs a viewer in: a session or remember-me cookie, or a
+    bearer token (``traceapp.auth``)."""
+    config = current_app.config
+    cookies = request.cookies
+    return (config["SESSION_COOKIE_NAME"] in cookies or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
+            or "Authorization" in request.headers)
 
 
 def storable(view: dict) -> bool:

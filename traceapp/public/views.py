@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from markupsafe import escape
 
 from traceapp import db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
@@ -78,10 +79,17 @@ def trace(code: str):
 
 def _page_response(html: str, summary: scans.ScanSummary) -> Response:
     """The page with this view's scan sentence; no-store, since each view is counted."""
-    sentences = current_app.jinja_env.get_template("public/_scans.html").render(
-        scan_count=summary.count, scan_sentences=scans.scan_sentences(summary))
-    return Response(html.replace(stored_pages.SCANS_MARKER, sentences, 1), mimetype="text/html",
+    return Response(html.replace(stored_pages.SCANS_MARKER, _scans_paragraph(summary), 1), mimetype="text/html",
                     headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
+
+
+def _scans_paragraph(summary: scans.ScanSummary) -> str:
+    """What the page says about its code's scans (at stored_pages.SCANS_MARKER). Written here, not in
+    a template: Jinja's context for a one-line template cost 0.1 ms a view, an eighth of a stored page's."""
+    first, *alerts = scans.scan_sentences(summary)
+    strong = "".join(f' <strong class="alert">{escape(alert)}</strong>' for alert in alerts)
+    return f'<p class="scans" id="scans" data-count="{summary.count}">{escape(first)}{strong}</p>'
+
 
 
 @bp.get("/t/<code>.json")
