@@ -11,9 +11,9 @@ page of a signed-in viewer or one with a query string other than ``lang``.
 
 A stored page is right while:
 
-- no write has changed what it shows: every transaction that changes a batch, its inspections,
-  合格证 or corrections, an organization or its certificates, a brand or a licence sets the pages
-  it touches to NULL before it commits (``install``). It also raises ``consumer_page_epoch``;
+- no write has changed what it shows: every transaction that changes a batch, its inputs,
+  inspections, 合格证 or corrections, an organization or its certificates, a brand or a licence
+  sets the pages it touches to NULL before it commits (``install``). It also raises ``consumer_page_epoch``;
   a page is stored with the epoch its rows were read at and never over a mark of a later one, so
   a view that read the rows before such a write committed cannot store a stale page over its mark;
 - the day is not past ``valid_through``: a certificate or licence shown as valid shows as expired
@@ -21,10 +21,10 @@ A stored page is right while:
 - it was rendered by this release: ``release`` stamps the code, templates, static files,
   translations and ledger key that made it.
 
-Pages of pooled or processed batches are never stored: they show their sources, which writes to
-other batches change. A page is stored by the scans' writer with the scan of a view that rendered
-it (off the page's path), or built ahead: when the batch's labels are printed, or by ``flask db
-consumer-pages``.
+A pooled or processed batch's page shows its sources, so a write to a batch or an organization also
+marks the pages of the batches made from its batches, up to the depth a page shows. A page is
+stored by the scans' writer with the scan of a view that rendered it (off the page's path), or
+built ahead: when the batch's labels are printed, or by ``flask db consumer-pages``.
 """
 
 from __future__ import annotations
@@ -143,9 +143,8 @@ def _may_be_signed_in() -> bool:
 
 
 def storable(view: dict) -> bool:
-    """Whether a rendered page of this view may be stored: an active code, no recall, no sources."""
-    return (view["code_state"]["state"] == "active" and view["recall"] is None
-            and not view["sources"] and not view.get("inputs"))
+    """Whether a rendered page of this view may be stored: an active code and no recall."""
+    return view["code_state"]["state"] == "active" and view["recall"] is None
 
 
 def valid_through(view: dict) -> date | None:
@@ -217,16 +216,32 @@ _WHERE = {"batches": "b.id IN :keys",
           "organizations": "b.organization_id IN :keys",
           "brands": "b.brand IN :keys",
           "licences": "b.brand IN (SELECT slug FROM brands WHERE id IN :brands) AND b.organization_id IN :keys"}
+# Scopes whose batches show as sources on the pages of the batches made from them, up to
+# SOURCE_DEPTH levels: a batch and its inputs, an organization (its name and demo flag).
+_SOURCES_SHOWN = {"batches_up": "batches", "organizations_up": "organizations"}
 _LANGUAGE_ROWS = " UNION ALL ".join(f"SELECT '{lang}' AS lang" for lang in LANGUAGES)
 
 
 @functools.cache
 def _mark_statement(scope: str):
-    """Set the pages of the batches in ``scope`` (a key of _WHERE) to NULL at the current epoch,
-    inserting the rows missing: a view that read the batch before this commit stores nothing then."""
-    statement = text("INSERT INTO consumer_pages (batch_id, lang, html, version)\n"
-                     f"SELECT b.id, l.lang, NULL, (SELECT epoch FROM consumer_page_epoch WHERE id = 1)\n"
-                     f"  FROM batches b CROSS JOIN ({_LANGUAGE_ROWS}) l\n WHERE {_WHERE[scope]}\n"
+    """Set the pages of the batches in ``scope`` (a key of _WHERE or _SOURCES_SHOWN) to NULL at the
+    current epoch, inserting the rows missing: a view that read the batch before this commit stores
+    nothing then."""
+    from traceapp.public.consumer import SOURCE_DEPTH
+
+    base = _WHERE[_SOURCES_SHOWN.get(scope, scope)]
+    if scope in _SOURCES_SHOWN:
+        touched = ("WITH RECURSIVE touched(id, depth) AS (\n"
+                   f"  SELECT b.id, 0 FROM batches b WHERE {base}\n"
+                   "  UNION SELECT bi.batch_id, t.depth + 1 FROM batch_inputs bi JOIN touched t ON bi.input_id = t.id\n"
+                   f"   WHERE t.depth < {SOURCE_DEPTH})\n")
+        rows = "(SELECT DISTINCT id FROM touched) b"
+        base = "true"
+    else:
+        touched, rows = "", "batches b"
+    statement = text(f"{touched}INSERT INTO consumer_pages (batch_id, lang, html, version)\n"
+                     "SELECT b.id, l.lang, NULL, (SELECT epoch FROM consumer_page_epoch WHERE id = 1)\n"
+                     f"  FROM {rows} CROSS JOIN ({_LANGUAGE_ROWS}) l\n WHERE {base}\n"
                      "ON CONFLICT (batch_id, lang) DO UPDATE SET html = NULL, version = excluded.version")
     return statement.bindparams(bindparam("keys", expanding=True),
                                 *([bindparam("brands", expanding=True)] if scope == "licences" else []))
@@ -236,11 +251,15 @@ _RAISE_EPOCH = text("UPDATE consumer_page_epoch SET epoch = epoch + 1 WHERE id =
 
 
 def mark(conn: Connection | Session, batches: Iterable[int] = (), organizations: Iterable[int] = (),
-         brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = ()) -> None:
+         brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = (), batches_up: Iterable[int] = (),
+         organizations_up: Iterable[int] = ()) -> None:
     """Mark unbuilt the pages of these batches, of the batches these organizations produced, of those
-    claiming these brands (slugs) and of those a (licensee id, brand id) licence covers."""
-    by_scope = {"batches": sorted(set(batches)), "organizations": sorted(set(organizations)),
-                "brands": sorted(set(brands))}
+    claiming these brands (slugs) and of those a (licensee id, brand id) licence covers; with
+    ``batches_up`` and ``organizations_up``, also those of the batches made from them (whose pages
+    show them as sources)."""
+    by_scope = {"batches": sorted(set(batches) - set(batches_up)), "batches_up": sorted(set(batches_up)),
+                "organizations": sorted(set(organizations) - set(organizations_up)),
+                "organizations_up": sorted(set(organizations_up)), "brands": sorted(set(brands))}
     licences = sorted(set(licences))
     if not any(by_scope.values()) and not licences:
         return
@@ -255,11 +274,13 @@ def mark(conn: Connection | Session, batches: Iterable[int] = (), organizations:
 def _touched_by(obj) -> tuple[str, object] | None:
     """(scope, key) of the pages a changed row ``obj`` touches, or None."""
     if isinstance(obj, Batch):
-        return "batches", obj.id
-    if isinstance(obj, BatchInput | Inspection | ComplianceCertificate | BatchCorrection):
+        return "batches_up", obj.id
+    if isinstance(obj, BatchInput):
+        return "batches_up", obj.batch_id
+    if isinstance(obj, Inspection | ComplianceCertificate | BatchCorrection):
         return "batches", obj.batch_id
     if isinstance(obj, Organization):
-        return "organizations", obj.id
+        return "organizations_up", obj.id
     if isinstance(obj, Certification):
         return "organizations", obj.holder_id
     if isinstance(obj, Brand):
@@ -288,8 +309,9 @@ def install(session_factory) -> None:
         touched = session.info.pop(_TOUCHED, None)
         if not touched:
             return
-        created = touched.pop("created")
-        touched["batches"] = touched.get("batches", set()) - created
+        created = touched.pop("created")  # no page yet, nor any made from them
+        for scope in ("batches", "batches_up"):
+            touched[scope] = touched.get(scope, set()) - created
         mark(session, **touched)
 
     @event.listens_for(session_factory, "after_commit")
@@ -329,14 +351,13 @@ def _base_url(app: Flask) -> str:
 
 def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, rebuild: bool,
                 chunk: int, part: tuple[int, int]) -> Iterator[list[str]]:
-    """Codes of batches without inputs, ``chunk`` at a time, in id order: those without a servable
-    page, or all of them with ``rebuild``; of ``part`` (k, n), those whose id is k modulo n."""
+    """Codes of batches, ``chunk`` at a time, in id order: those without a servable page, or all of
+    them with ``rebuild``; of ``part`` (k, n), those whose id is k modulo n."""
     servable = ("SELECT 1 FROM consumer_pages p WHERE p.batch_id = b.id AND p.lang = :lang "
                 "AND p.html IS NOT NULL AND p.release = :release "
                 "AND (p.valid_through IS NULL OR p.valid_through >= :today)")
     missing = "" if rebuild else f" AND NOT EXISTS ({servable})"
-    statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after AND b.id % :parts = :part "
-                     "AND NOT EXISTS (SELECT 1 FROM batch_inputs bi WHERE bi.batch_id = b.id)"
+    statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after AND b.id % :parts = :part"
                      f"{missing} ORDER BY b.id LIMIT :chunk")
     after = 0
     while True:
