@@ -91,7 +91,6 @@ def _scans_paragraph(summary: scans.ScanSummary) -> str:
     return f'<p class="scans" id="scans" data-count="{summary.count}">{escape(first)}{strong}</p>'
 
 
-
 @bp.get("/t/<code>.json")
 def trace_json(code: str):
     """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger.
