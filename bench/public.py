@@ -35,8 +35,8 @@ database created on that URL's server and dropped at the end) it:
 
    - bare:  ``/bench/bare``;
    - trace: ``/t/<code>``, a random sampled code per request and a random client address in
-     X-Forwarded-For (``bench/public.lua``), as scans of packages in shops would be (served from
-     its stored rendering, pooled batches' rendered on every view); every view records a scan (once
+     X-Forwarded-For (``bench/public.lua``), as scans of packages in shops would be (each served
+     from its stored rendering); every view records a scan (once
      the page does: the number of ``scans`` and ``first_scans`` rows before and after tells);
    - qr:    ``/qr/<code>.png`` of one code, rendered once per worker and then cached.
 

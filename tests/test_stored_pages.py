@@ -148,8 +148,11 @@ def test_each_kind_of_write_marks_the_pages_it_shows_on_and_no_view_shows_an_old
     served_after(lambda s: revoke_license(s, s.get(Brand, world["brand"].id), s.get(License, world["licence"].id),
                                           {"reason": "超范围使用品牌"}, user=world["manager"]),
                  changed={a, b, pooled}, check=lambda page: "许可已于" in page)
-    with app.app_context():  # every page was stored again after the last write: only the tampered one differs
-        assert stored_pages.stale(app) == [(rival, "zh")]
+    view(app, rival, "?lang=en")
+    tamper(app, rival)
+    with app.app_context():  # every page was stored again after the last write: only the tampered ones differ
+        assert stored_pages.stale(app) == [(rival, "en"), (rival, "zh")]
+        assert stored_pages.stale(app, chunk=1) == [(rival, "en"), (rival, "zh")]  # a page at a time, none skipped
 
 
 def test_a_registration_writes_nothing_to_the_pages_but_a_correction_marks_its_batch(app, world):

@@ -129,9 +129,10 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     canonical = normalize_code(code) if isinstance(code, str) else None
     if canonical is None:
         return None
-    value = _one_value(conn, _statement(conn.dialect.name), {"code": canonical})
-    if value is None:
+    row = one_row(conn, _statement(conn.dialect.name), {"code": canonical})
+    if row is None:
         return None
+    value = row[0]
     page = json.loads(value) if isinstance(value, str) else value
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
     scans = page["scans"] or {}
@@ -231,16 +232,15 @@ def _statement(dialect: str) -> str:
     return statement
 
 
-def _one_value(conn: Connection, statement: str, params: dict):
-    """Return the first column of the statement's first row (None without one), on the connection's
-    DBAPI cursor: for one value, SQLAlchemy's result machinery costs more than the statement."""
+def one_row(conn: Connection, statement: str, params: dict) -> tuple | None:
+    """Return the statement's first row (None without one), on the connection's DBAPI cursor: for
+    one row of plain values, SQLAlchemy's result machinery costs more than the statement."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(statement, params)
-        row = cursor.fetchone()
+        return cursor.fetchone()
     finally:
         cursor.close()
-    return row[0] if row is not None else None
 
 
 def _record(item: dict, **convert) -> SimpleNamespace:

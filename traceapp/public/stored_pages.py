@@ -48,6 +48,7 @@ import traceapp
 from traceapp import db
 from traceapp.brands.models import Brand, License
 from traceapp.i18n import TRANSLATIONS
+from traceapp.public.consumer import SOURCE_DEPTH, one_row, read_consumer_page
 from traceapp.records.models import (
     Batch,
     BatchCorrection,
@@ -79,14 +80,15 @@ class Served:
 
 # -- reading --------------------------------------------------------------------------------------
 
+# A stored page of batch b this release may serve today ({lang}, {release}, {today}: parameters).
+_SERVABLE = ("p.batch_id = b.id AND p.lang = {lang} AND p.html IS NOT NULL AND p.release = {release} "
+             "AND (p.valid_through IS NULL OR p.valid_through >= {today})")
 # One statement per view. The live parts are correlated subqueries, as in consumer._CONSUMER_SQL.
 _READ_SQL = f"""
 SELECT b.id,
        (SELECT fs.scanned_at FROM first_scans fs WHERE fs.batch_id = b.id),
        (SELECT fs.scan_count FROM first_scans fs WHERE fs.batch_id = b.id),
-       (SELECT p.html FROM consumer_pages p
-         WHERE p.batch_id = b.id AND p.lang = {{lang}} AND p.release = {{release}}
-           AND (p.valid_through IS NULL OR p.valid_through >= {{today}})),
+       (SELECT p.html FROM consumer_pages p WHERE {_SERVABLE}),
        (SELECT cs.state FROM code_states cs WHERE cs.batch_id = b.id),
        (SELECT e.kind FROM ledger_entries e
          WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
@@ -107,12 +109,7 @@ def read(conn: Connection, canonical_code: str, lang: str, release: str, today: 
     sqlite = conn.dialect.name == "sqlite"
     params = {"code": canonical_code, "lang": lang, "release": release,
               "today": today.isoformat() if sqlite else today}
-    cursor = conn.connection.cursor()  # one row of plain values: the DBAPI cursor costs least
-    try:
-        cursor.execute(_read_statement(conn.dialect.name), params)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = one_row(conn, _read_statement(conn.dialect.name), params)
     if row is None:
         return None
     batch_id, first, count, html, state, recall_kind = row
@@ -227,8 +224,6 @@ def _mark_statement(scope: str):
     """Set the pages of the batches in ``scope`` (a key of _WHERE or _SOURCES_SHOWN) to NULL at the
     current epoch, inserting the rows missing: a view that read the batch before this commit stores
     nothing then."""
-    from traceapp.public.consumer import SOURCE_DEPTH
-
     base = _WHERE[_SOURCES_SHOWN.get(scope, scope)]
     if scope in _SOURCES_SHOWN:
         touched = ("WITH RECURSIVE touched(id, depth) AS (\n"
@@ -326,10 +321,9 @@ def render(app: Flask, conn: Connection, code: str, lang: str, today: date | Non
     """Render the stored form of a batch's page as an anonymous viewer would get it in ``lang``, at
     the URL prefix of TRACEAPP_PUBLIC_URL; return its ``page_row``, or None when there is no such
     batch or its page is not stored."""
-    from traceapp.public.consumer import read_consumer_page
-
-    # An app context of its own: the request's catalog is kept on ``g``, which a request context
-    # pushed inside a caller's app context (a CLI command's) would share with the other language's.
+    # An app context of its own: ``g`` keeps the signed-in user (a label print's request calls this)
+    # and the request's catalog (a CLI command renders both languages), which a request context
+    # pushed inside the caller's app context would share.
     with app.app_context(), app.test_request_context(f"/t/{code}", base_url=_base_url(app),
                                                      query_string={"lang": lang}):
         page = read_consumer_page(conn, code, today)
@@ -353,10 +347,8 @@ def _candidates(conn: Connection, lang: str, release_stamp: str, today: date, re
                 chunk: int, part: tuple[int, int]) -> Iterator[list[str]]:
     """Codes of batches, ``chunk`` at a time, in id order: those without a servable page, or all of
     them with ``rebuild``; of ``part`` (k, n), those whose id is k modulo n."""
-    servable = ("SELECT 1 FROM consumer_pages p WHERE p.batch_id = b.id AND p.lang = :lang "
-                "AND p.html IS NOT NULL AND p.release = :release "
-                "AND (p.valid_through IS NULL OR p.valid_through >= :today)")
-    missing = "" if rebuild else f" AND NOT EXISTS ({servable})"
+    servable = _SERVABLE.format(lang=":lang", release=":release", today=":today")
+    missing = "" if rebuild else f" AND NOT EXISTS (SELECT 1 FROM consumer_pages p WHERE {servable})"
     statement = text("SELECT b.id, b.code FROM batches b WHERE b.id > :after AND b.id % :parts = :part"
                      f"{missing} ORDER BY b.id LIMIT :chunk")
     after = 0
@@ -390,10 +382,9 @@ def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = Fals
     today = today or date.today()
     engine = db.database().engine
     stored = 0
+    stamp = _public_release(app)
     with engine.connect() as reader:
         for lang in languages:
-            with app.test_request_context(base_url=_base_url(app)):
-                stamp = release(app)
             for codes in _candidates(reader, lang, stamp, today, rebuild, chunk, part):
                 rows = [row for code in codes if (row := render(app, reader, code, lang, today))]
                 if reader.in_transaction():
@@ -422,20 +413,30 @@ def _build_part(work: tuple[tuple[str, ...], bool, tuple[int, int]]) -> int:
         return build(app, languages, rebuild, part=part)
 
 
-def stale(app: Flask, today: date | None = None) -> list[tuple[str, str]]:
+def stale(app: Flask, today: date | None = None, chunk: int = BUILD_CHUNK) -> list[tuple[str, str]]:
     """Return (code, language) of the stored pages this release would serve that differ from a page
-    rendered now: what a write behind the services' back leaves."""
+    rendered now: what a write behind the services' back leaves. Reads ``chunk`` pages at a time (a
+    million pages are gigabytes)."""
     today = today or date.today()
     found = []
-    engine = db.database().engine
-    with engine.connect() as conn:
-        with app.test_request_context(base_url=_base_url(app)):
-            stamp = release(app)
-        statement = text("SELECT b.code, p.lang, p.html FROM consumer_pages p JOIN batches b ON b.id = p.batch_id "
-                         "WHERE p.html IS NOT NULL AND p.release = :release "
-                         "AND (p.valid_through IS NULL OR p.valid_through >= :today) ORDER BY b.id, p.lang")
-        for code, lang, html in conn.execute(statement, {"release": stamp, "today": today}).all():
-            row = render(app, conn, code, lang, today)
-            if not row or row["html"] != html:
-                found.append((code, lang))
+    servable = _SERVABLE.format(lang="p.lang", release=":release", today=":today")
+    statement = text("SELECT b.id, b.code, p.lang, p.html FROM consumer_pages p JOIN batches b ON b.id = p.batch_id "
+                     f"WHERE (b.id > :after OR (b.id = :after AND p.lang > :after_lang)) AND {servable} "
+                     "ORDER BY b.id, p.lang LIMIT :chunk")
+    params = {"release": _public_release(app), "today": today, "after": 0, "after_lang": "", "chunk": chunk}
+    with db.database().engine.connect() as conn:
+        while rows := conn.execute(statement, params).all():
+            for _id, code, lang, html in rows:
+                row = render(app, conn, code, lang, today)
+                if not row or row["html"] != html:
+                    found.append((code, lang))
+            params["after"], params["after_lang"] = rows[-1][0], rows[-1][2]
+            if conn.in_transaction():
+                conn.rollback()
     return found
+
+
+def _public_release(app: Flask) -> str:
+    """The release stamp of pages rendered at TRACEAPP_PUBLIC_URL (as ``render`` does)."""
+    with app.test_request_context(base_url=_base_url(app)):
+        return release(app)
