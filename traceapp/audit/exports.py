@@ -1,4 +1,4 @@
-"""Exports for investigators (issue 6, item 5): every event of a brand, a producer, a region or a
+"""Exports for investigators: every event of a brand, a producer, a region or a
 recall over a date range, one row per event, in the spirit of the FSMA 204 "electronic sortable
 spreadsheet" (key data elements of ../shared/domain/field-reference.md d.1).
 

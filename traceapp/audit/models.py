@@ -44,7 +44,7 @@ EXPORT_STATUSES = ("started", "complete", "aborted", "failed")
 
 
 class ExportLog(Base):
-    """One export from the regulator's desk (issue 6, "Access"): who took which events, in which format,
+    """One export from the regulator's desk: who took which events, in which format,
     under which filters, and how much. Not a ledger fact and not a projection: an access log, written
     before the first byte leaves and completed when the download ends.
 
