@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 import threading
 import time
@@ -16,12 +17,14 @@ import pytest
 from flask import request
 from sqlalchemy import select
 
-from tests.factories import count, make_batch, make_world
+from tests.factories import count, make_batch, make_user, make_world
 from traceapp import create_app, db
+from traceapp.auth.models import User
 from traceapp.errors import TooManyRequests
 from traceapp.public import scans
 from traceapp.public.consumer import read_consumer_page
 from traceapp.public.models import FirstScan, Scan
+from traceapp.records.label_sheets import print_labels
 from traceapp.records.models import Batch
 
 T0 = datetime(2026, 8, 5, 6, 3, 0)  # naive UTC, as stored
@@ -335,3 +338,111 @@ def test_a_limited_client_gets_429_with_retry_after(app, path, json_answer):
         assert refused.mimetype == "text/html" and "10 seconds" in refused.get_data(as_text=True)
     other = client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.99"})
     assert other.status_code == 200
+
+
+# -- what counts (issue 22 item 9): through the consumer page --------------------------------------
+
+PASSWORD = "password-123"
+ALERT = "存在异常查询记录"
+
+
+@pytest.fixture
+def staffed(app) -> dict:
+    """A producer with a signed-in-able member of staff, a batch whose labels are printed and one
+    whose labels are not."""
+    app.config["SCAN_FLUSH_INTERVAL"] = 60.0
+    with app.app_context(), db.write_session() as s:
+        world = make_world(s)
+        staff = make_user(s, "producer", world["producer_org"].id, name="web-producer", password=PASSWORD)
+        printed = make_batch(s, world["producer"])
+        unprinted = make_batch(s, world["producer"])
+        print_labels(s, printed, {"labels": "10", "package_quantity": "5", "layout": "a4-24"}, user=staff)
+    return {"printed": printed.code, "unprinted": unprinted.code, "printed_id": printed.id,
+            "unprinted_id": unprinted.id}
+
+
+def view(client, code: str, address: str = "198.51.100.7", **headers) -> str:
+    response = client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": address}, headers=headers)
+    assert response.status_code == 200
+    return response.text
+
+
+def scans_paragraph(page: str) -> str:
+    return re.search(r'<p class="scans"[^>]*>(.*?)</p>', page, re.S).group(1)
+
+
+def sign_in(client, username: str) -> None:
+    page = client.get("/login")
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_one_clients_many_views_count_once_and_raise_no_warning(app, staffed):
+    """25 views of a code from one client in a second: one scan, and no warning for later visitors."""
+    client = app.test_client()
+    for _ in range(25):
+        page = view(client, staffed["printed"])
+    assert "共查询 1 次" in page and ALERT not in page
+    flush(app)
+    later = view(app.test_client(), staffed["printed"], address="203.0.113.50")
+    assert "共查询 2 次" in later and ALERT not in later
+    assert rows(app, Scan) == 2
+    with app.app_context(), db.database().sessions() as s:
+        assert s.get(FirstScan, staffed["printed_id"]).scan_count == 2
+
+
+def test_a_scan_before_the_labels_are_printed_does_not_set_the_first_scan(app, staffed):
+    client = app.test_client()
+    before = view(client, staffed["unprinted"])
+    flush(app)
+    assert rows(app, FirstScan) == 0 and rows(app, Scan) == 0
+    assert "首次查询时间" not in scans_paragraph(before) and "标签" in scans_paragraph(before)
+    with app.app_context(), db.write_session() as s:
+        batch = s.get(Batch, staffed["unprinted_id"])
+        staff = s.scalar(select(User).where(User.username == "web-producer"))
+        print_labels(s, batch, {"labels": "4", "package_quantity": "5", "layout": "a4-24"}, user=staff)
+    after = view(client, staffed["unprinted"])
+    assert "首次查询时间" in after and "共查询 1 次" in after
+    flush(app)
+    assert rows(app, FirstScan) == 1
+
+
+def test_a_signed_in_producers_views_are_not_counted(app, staffed):
+    staff = app.test_client()
+    sign_in(staff, "web-producer")
+    for _ in range(3):
+        own = view(staff, staffed["printed"])
+    flush(app)
+    assert rows(app, FirstScan) == 0 and rows(app, Scan) == 0
+    assert "共查询" not in scans_paragraph(own)
+    consumer = view(app.test_client(), staffed["printed"], address="203.0.113.9")
+    assert "共查询 1 次" in consumer
+    flush(app)
+    again = view(staff, staffed["printed"])
+    assert "共查询 1 次" in again  # what consumers' scans say, without the staff's own
+    flush(app)
+    assert rows(app, Scan) == 1
+
+
+def test_many_distinct_clients_within_the_window_raise_the_warning(app, staffed):
+    app.config.update(SCAN_ALERT_CLIENTS=10, SCAN_ALERT_WINDOW=3600, TRACEAPP_BEHIND_PROXY=True)
+    pages = [view(app.test_client(), staffed["printed"], **{"X-Forwarded-For": f"203.0.113.{n}"})
+             for n in range(1, 11)]
+    assert not any(ALERT in page for page in pages[:9])
+    assert ALERT in pages[9] and "共查询 10 次" in pages[9]
+    flush(app)
+    assert ALERT in view(app.test_client(), staffed["printed"], address="192.0.2.1")
+
+
+def test_many_distinct_regions_within_the_window_raise_the_warning(app, staffed):
+    app.config.update(SCAN_ALERT_CLIENTS=100, SCAN_ALERT_REGIONS=3, SCAN_ALERT_REGION_HEADER="X-Client-Region",
+                      TRACEAPP_BEHIND_PROXY=True)
+    regions = ["CN-HN", "CN-GD", "CN-HN", "CN-SH"]
+    pages = [view(app.test_client(), staffed["printed"],
+                  **{"X-Forwarded-For": f"203.0.113.{n}", "X-Client-Region": region})
+             for n, region in enumerate(regions, start=1)]
+    assert [ALERT in page for page in pages] == [False, False, False, True]
+    flush(app)
+    with app.app_context(), db.database().sessions() as s:
+        assert sorted(s.scalars(select(Scan.region))) == sorted(regions)
