@@ -5,6 +5,7 @@ fire at their boundaries, and each client is rate-limited. SQLite and PostgreSQL
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import re
 import stat
@@ -28,6 +29,7 @@ from traceapp.records.label_sheets import print_labels
 from traceapp.records.models import Batch
 
 T0 = datetime(2026, 8, 5, 6, 3, 0)  # naive UTC, as stored
+LABELS = {"labels": "10", "package_quantity": "5", "layout": "a4-24"}
 WECHAT = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Version/4.0 Chrome/111.0.5563.116 Mobile Safari/537.36 XWEB/5235 MMWEBSDK/20230701 MicroMessenger/8.0.40")
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -40,7 +42,10 @@ WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
 def batch_id(app) -> int:
     app.config["SCAN_FLUSH_INTERVAL"] = 60.0  # the tests flush; the background thread is tested on its own
     with app.app_context(), db.write_session() as s:
-        batch = make_batch(s, make_world(s)["producer"])
+        producer = make_world(s)["producer"]
+        batch = make_batch(s, producer)
+        s.flush()
+        print_labels(s, batch, LABELS, user=producer)  # scans count from then on
     return batch.id
 
 
@@ -52,9 +57,14 @@ def twin(app):
     return other
 
 
-def scan(app, batch_id: int, client: str = "c" * 64, at: datetime = T0) -> scans.ScanSummary:
+_clients = itertools.count(1)
+
+
+def scan(app, batch_id: int, client: str | None = None, at: datetime = T0, **seen) -> scans.ScanSummary:
+    """One scan, by a client never seen before unless ``client`` is given."""
+    client = client or f"{next(_clients):064x}"
     with app.app_context():
-        return scans.record_scan(batch_id, client, "mobile; Android; WeChat; zh-CN", now=at)
+        return scans.record_scan(batch_id, client, "mobile; Android; WeChat; zh-CN", now=at, **seen)
 
 
 def rows(app, model) -> int:
@@ -256,13 +266,55 @@ def test_client_hints_stay_short_and_keep_no_free_text(app):
 
 # -- anomalies ---------------------------------------------------------------------------------
 
-def test_more_than_the_alert_count_is_anomalous_and_not_one_below(app, batch_id):
-    app.config["SCAN_ALERT_COUNT"] = 20
-    summaries = [scan(app, batch_id, at=T0 + timedelta(hours=n)) for n in range(20)]
-    assert summaries[-1].count == 20 and not any(s.anomalous for s in summaries)
-    flush(app)
-    over = scan(app, batch_id, at=T0 + timedelta(hours=21))
-    assert (over.count, over.anomalous, over.why) == (21, True, "count")
+def test_one_clients_scans_count_once_per_window_and_are_never_anomalous(app, batch_id):
+    app.config.update(SCAN_ALERT_CLIENTS=10, SCAN_ALERT_WINDOW=3600)
+    one = "a" * 64
+    burst = [scan(app, batch_id, client=one, at=T0 + timedelta(seconds=n / 25)) for n in range(25)]
+    assert [s.count for s in burst] == [1] * 25 and not any(s.anomalous for s in burst)
+    assert flush(app) == 1
+    hourly = [scan(app, batch_id, client=one, at=T0 + timedelta(hours=n)) for n in range(1, 30)]
+    assert [s.count for s in hourly] == list(range(2, 31)) and not any(s.anomalous for s in hourly)
+
+
+def test_a_clients_repeat_seen_by_another_worker_is_stored_and_counted_once(app, batch_id):
+    other = twin(app)
+    try:
+        assert scan(app, batch_id, client="a" * 64, at=T0).count == 1
+        assert scan(other, batch_id, client="a" * 64, at=T0 + timedelta(minutes=1)).count == 1
+        assert flush(app) == 1 and flush(other) == 1  # the other's row is dropped on writing
+        assert rows(app, Scan) == 1
+        with app.app_context(), db.database().sessions() as s:
+            assert s.get(FirstScan, batch_id).scan_count == 1
+        assert scan(other, batch_id, client="b" * 64, at=T0 + timedelta(minutes=2)).count == 2
+    finally:
+        other.extensions["traceapp.db"].engine.dispose()
+
+
+def test_uncounted_scans_write_nothing_and_are_told_the_record(app, batch_id):
+    first = scan(app, batch_id, signed_in=True)
+    assert (first.first_at, first.count, first.uncounted) == (None, 0, "signed_in")
+    counted = scan(app, batch_id, at=T0 + timedelta(minutes=1))
+    assert (counted.count, counted.uncounted) == (1, None)
+    again = scan(app, batch_id, signed_in=True, at=T0 + timedelta(minutes=2))
+    assert (again.first_at, again.count) == (counted.first_at, 1)
+    assert flush(app) == 1 and rows(app, Scan) == 1
+
+
+def test_a_client_looking_up_many_codes_is_taken_for_a_script(app, batch_id):
+    app.config["SCAN_ALERT_CLIENT_CODES"] = 3
+    with app.app_context(), db.write_session() as s:
+        producer = s.scalar(select(User).where(User.role == "producer"))
+        others = [make_batch(s, producer) for _ in range(3)]
+        s.flush()
+        for each in others:
+            print_labels(s, each, LABELS, user=producer)
+        ids = [each.id for each in others]
+    bot = "b" * 64
+    told = [scan(app, code, client=bot, at=T0 + timedelta(seconds=n)) for n, code in enumerate([batch_id, *ids])]
+    assert [s.uncounted for s in told] == [None, None, None, "automated"]
+    assert scan(app, batch_id, client=bot, at=T0 + timedelta(seconds=9)).uncounted == "automated"
+    assert scan(app, ids[-1], at=T0 + timedelta(seconds=10)).uncounted is None  # a consumer after it
+    assert scan(app, ids[-1], client=bot, at=T0 + timedelta(hours=2)).uncounted is None  # another window
 
 
 def test_many_distinct_clients_within_the_window_are_anomalous(app, batch_id):
@@ -270,9 +322,10 @@ def test_many_distinct_clients_within_the_window_are_anomalous(app, batch_id):
     nine = [scan(app, batch_id, client=f"{n:064x}", at=T0 + timedelta(minutes=n)) for n in range(9)]
     assert not any(s.anomalous for s in nine)
     flush(app)  # the rule reads both the table and the buffer
-    scan(app, batch_id, client=f"{0:064x}", at=T0 + timedelta(minutes=10))  # a client seen already
+    again = scan(app, batch_id, client=f"{0:064x}", at=T0 + timedelta(minutes=10))  # a client seen already
+    assert (again.count, again.anomalous) == (9, False)
     tenth = scan(app, batch_id, client=f"{9:064x}", at=T0 + timedelta(minutes=11))
-    assert (tenth.count, tenth.anomalous, tenth.why) == (11, True, "clients")
+    assert (tenth.count, tenth.anomalous, tenth.why) == (10, True, "clients")
 
 
 def test_distinct_clients_spread_wider_than_the_window_are_not_anomalous(app, batch_id):
@@ -283,16 +336,22 @@ def test_distinct_clients_spread_wider_than_the_window_are_not_anomalous(app, ba
 
 def test_the_sentences_say_when_and_how_often_and_never_fake(app):
     quiet = scans.ScanSummary(datetime(2026, 8, 5, 6, 3, tzinfo=UTC), 3, False)
-    busy = scans.ScanSummary(datetime(2026, 8, 5, 6, 3, tzinfo=UTC), 25, True, "count")
+    busy = scans.ScanSummary(datetime(2026, 8, 5, 6, 3, tzinfo=UTC), 25, True, "clients")
+    staff = scans.ScanSummary(None, 0, False, uncounted="signed_in")
+    unprinted = scans.ScanSummary(None, 0, False, uncounted="not_printed")
     with app.test_request_context("/t/X"):
         assert scans.scan_sentences(quiet) == ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
-        assert scans.scan_sentences(busy)[1] == "存在异常查询记录，建议核对购买渠道。"
+        assert scans.scan_alert(quiet) is None
+        assert scans.scan_alert(busy) == "存在异常查询记录，建议核对购买渠道。"
+        assert scans.scan_sentences(staff) == ["本系统尚未记录此码的查询。", "您已登录，您的查看不计入查询记录。"]
+        assert "标签尚未" in scans.scan_sentences(unprinted)[0]
+        assert not any("假" in s for s in [*scans.scan_sentences(busy), scans.scan_alert(busy)])
     with app.test_request_context("/t/X?lang=en"):
-        english = scans.scan_sentences(busy)
+        english = [*scans.scan_sentences(busy), scans.scan_alert(busy)]
+        others = [*scans.scan_sentences(staff), *scans.scan_sentences(unprinted)]
     assert english[0].startswith("This system first recorded") and "25" in english[0] and len(english) == 2
     assert not any("fake" in s.lower() or "counterfeit" in s.lower() for s in english)
-    with app.test_request_context("/t/X"):
-        assert not any("假" in s for s in scans.scan_sentences(busy))
+    assert all(s.isascii() for s in others)  # translated
 
 
 # -- rate limiting -----------------------------------------------------------------------------
@@ -356,7 +415,8 @@ def staffed(app) -> dict:
         staff = make_user(s, "producer", world["producer_org"].id, name="web-producer", password=PASSWORD)
         printed = make_batch(s, world["producer"])
         unprinted = make_batch(s, world["producer"])
-        print_labels(s, printed, {"labels": "10", "package_quantity": "5", "layout": "a4-24"}, user=staff)
+        s.flush()
+        print_labels(s, printed, LABELS, user=staff)
     return {"printed": printed.code, "unprinted": unprinted.code, "printed_id": printed.id,
             "unprinted_id": unprinted.id}
 
@@ -387,6 +447,7 @@ def test_one_clients_many_views_count_once_and_raise_no_warning(app, staffed):
     flush(app)
     later = view(app.test_client(), staffed["printed"], address="203.0.113.50")
     assert "共查询 2 次" in later and ALERT not in later
+    flush(app)
     assert rows(app, Scan) == 2
     with app.app_context(), db.database().sessions() as s:
         assert s.get(FirstScan, staffed["printed_id"]).scan_count == 2
@@ -397,7 +458,7 @@ def test_a_scan_before_the_labels_are_printed_does_not_set_the_first_scan(app, s
     before = view(client, staffed["unprinted"])
     flush(app)
     assert rows(app, FirstScan) == 0 and rows(app, Scan) == 0
-    assert "首次查询时间" not in scans_paragraph(before) and "标签" in scans_paragraph(before)
+    assert "共查询" not in scans_paragraph(before) and "标签尚未" in scans_paragraph(before)
     with app.app_context(), db.write_session() as s:
         batch = s.get(Batch, staffed["unprinted_id"])
         staff = s.scalar(select(User).where(User.username == "web-producer"))

@@ -40,9 +40,12 @@ def load(app: Flask, test_config: dict | None) -> None:
         # Scans of consumer pages (traceapp/public/scans.py). Behind a reverse proxy, set
         # TRACEAPP_BEHIND_PROXY so the client is the last X-Forwarded-For hop.
         TRACEAPP_BEHIND_PROXY=False,
-        SCAN_ALERT_COUNT=20,  # more scans than this: "存在异常查询记录"
-        SCAN_ALERT_CLIENTS=10,  # or this many distinct clients ...
-        SCAN_ALERT_WINDOW=3600,  # ... within this many seconds
+        # "存在异常查询记录" (traceapp/public/scan_rules.py): this many distinct clients ...
+        SCAN_ALERT_CLIENTS=10,
+        SCAN_ALERT_REGIONS=5,  # ... or distinct regions (as the proxy names them in this header) ...
+        SCAN_ALERT_REGION_HEADER=None,
+        SCAN_ALERT_WINDOW=3600,  # ... within this many seconds; a client's scans count once per window
+        SCAN_ALERT_CLIENT_CODES=20,  # a client looking up more codes than this in a window is a script
         SCAN_RATE_LIMIT=120,  # requests per client ...
         SCAN_RATE_WINDOW=60,  # ... per this many seconds, per worker
         SCAN_FLUSH_INTERVAL=1.0,  # seconds between writes of buffered scans

@@ -63,6 +63,7 @@ SELECT {{obj}}(
      FROM code_states cs WHERE cs.batch_id = b.id)),
   'scans', {{json}}((SELECT {{obj}}('first', fs.scanned_at, 'count', fs.scan_count)
      FROM first_scans fs WHERE fs.batch_id = b.id)),
+  'labels_printed', EXISTS (SELECT 1 FROM label_prints lp WHERE lp.batch_id = b.id),
   'brand_slug', br.slug, 'brand_name', br.name,
   'licences', {{json}}((SELECT {{agg}}({{obj}}('id', l.id, 'products', {{json}}(l.products),
                                            'valid_from', l.valid_from, 'valid_to', l.valid_to,
@@ -115,13 +116,14 @@ class ConsumerPage:
     """One batch's consumer page: its id, its code's first scan on record (naive UTC; None before
     the first is stored) and how many of its scans are stored, and ``view``, what the page and
     ``/t/<code>.json`` show; ``page_version``: the stored pages' epoch its rows were read at
-    (``stored_pages``)."""
+    (``stored_pages``); ``labels_printed``: whether its scans can count yet (``scan_rules``)."""
 
     batch_id: int
     first_scan: datetime | None
     scan_count: int
     view: dict
     page_version: int = 0
+    labels_printed: bool = False
 
 
 def read_consumer_page(conn: Connection, code: str, today: date | None = None) -> ConsumerPage | None:
@@ -163,7 +165,8 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, page["page_version"])
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, page["page_version"],
+                        bool(page["labels_printed"]))
 
 
 def sources(conn: Connection, batch_id: int) -> list[dict]:

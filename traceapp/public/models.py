@@ -12,6 +12,9 @@ from traceapp.db import Base
 
 
 class Scan(Base):
+    """A counted scan: one client's first view of a code in a period, once the batch's labels were
+    printed, by no signed-in user (``traceapp.public.scan_rules``)."""
+
     __tablename__ = "scans"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -19,8 +22,13 @@ class Scan(Base):
     scanned_at: Mapped[datetime]
     client: Mapped[str] = mapped_column(String(64))
     hints: Mapped[str] = mapped_column(String(120))
+    # The start (Unix seconds) of the SCAN_ALERT_WINDOW-long period of the scan: a client's scans of
+    # a code count once per period, so the key below keeps one row of them (NULL: stored before that).
+    period: Mapped[int | None] = mapped_column(BigInteger)
+    region: Mapped[str | None] = mapped_column(String(32))  # as a trusted proxy named it, if any
 
-    __table_args__ = (Index("ix_scans_batch_id_scanned_at", "batch_id", "scanned_at"),)
+    __table_args__ = (Index("ix_scans_batch_id_scanned_at", "batch_id", "scanned_at"),
+                      Index("uq_scans_batch_id_client_period", "batch_id", "client", "period", unique=True))
 
 
 class FirstScan(Base):

@@ -49,7 +49,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, exists, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -58,8 +58,9 @@ from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
 from traceapp.ledger.store import configure_engine
-from traceapp.public import stored_pages
+from traceapp.public import scan_rules, stored_pages
 from traceapp.public.models import FirstScan, Scan
+from traceapp.records.models import LabelPrint
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +80,19 @@ T = TypeVar("T")
 class ScanSummary:
     """What the page says about a code's scans.
 
-    ``first_at``: the first scan this system recorded (UTC); ``count``: scans so far, this one
-    included; ``anomalous`` with ``why`` = ``"count"`` (more than SCAN_ALERT_COUNT scans) or
-    ``"clients"`` (at least SCAN_ALERT_CLIENTS distinct clients within SCAN_ALERT_WINDOW seconds).
+    ``first_at``: the first counted scan this system recorded (UTC; None before there is one);
+    ``count``: counted scans so far (a client's views once per period), this one included when it
+    counts; ``anomalous`` with ``why`` = ``"clients"`` (at least SCAN_ALERT_CLIENTS distinct clients
+    within SCAN_ALERT_WINDOW seconds) or ``"regions"`` (SCAN_ALERT_REGIONS distinct regions);
+    ``uncounted``: why this scan does not count (``scan_rules.SIGNED_IN``, ``NOT_PRINTED``,
+    ``AUTOMATED``), None when it does.
     """
 
-    first_at: datetime
+    first_at: datetime | None
     count: int
     anomalous: bool
     why: str | None = None
+    uncounted: str | None = None
 
 
 # -- who is scanning ------------------------------------------------------------------------
@@ -100,6 +105,21 @@ def client_address(request) -> str:
         if hops:
             return hops[-1]
     return request.remote_addr or ""
+
+
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def client_region(request) -> str | None:
+    """Return the client's region as the proxy in front names it in SCAN_ALERT_REGION_HEADER (a CDN's
+    country or province header), or None: without a proxy (``TRACEAPP_BEHIND_PROXY``) the header is
+    anyone's to forge, and there is no other source of a region here."""
+    config = current_app.config
+    header = config.get("SCAN_ALERT_REGION_HEADER")
+    if not header or not _flag(config.get("TRACEAPP_BEHIND_PROXY")):
+        return None
+    value = request.headers.get(header, "").strip()
+    return value if _REGION.fullmatch(value) else None
 
 
 def client_id(request) -> str:
@@ -143,38 +163,65 @@ def _hints(agent: str, accept_language: str) -> str:
 
 def record_scan(batch_id: int, client: str, hints: str, now: datetime | None = None,
                 first_on_record: datetime | None | object = UNREAD, count_on_record: int = 0,
-                page: dict | None = None) -> ScanSummary:
-    """Record one scan of the batch's code and return what the page should say about its scans.
+                page: dict | None = None, *, signed_in: bool = False, labels_printed: bool | object = UNREAD,
+                region: str | None = None) -> ScanSummary:
+    """Record one scan of the batch's code, if it counts, and return what the page should say about
+    the code's scans. How the scan arrived does not matter here.
 
     ``first_on_record`` and ``count_on_record``: the code's first scan (naive UTC; None when none
     is stored) and its stored scans, as the caller read them (the consumer page, with the rest of
-    the page); left out, they are read here. Without a first scan on record, this scan claims it,
-    unless another scan in this process did. This scan's row is buffered (see :func:`flush`); one
-    ``first_scans`` row is stored however many scans race for it. ``page``: the rendered page this
-    view made, to store after the scan is written (``stored_pages.page_row``). Call inside an app
-    context.
+    the page); ``labels_printed``: whether the batch's labels were printed. Left out, they are read
+    here. A scan counts unless ``signed_in``, before the labels were printed, or from a client that
+    looked up more than SCAN_ALERT_CLIENT_CODES codes within the window (``scan_rules``); a client's
+    scans of a code count once per window. Without a first scan on record, a counted scan claims it,
+    unless another scan in this process did. A counted scan's row is buffered (see :func:`flush`);
+    one ``first_scans`` row is stored however many scans race for it, and one scan row per client
+    and period however many workers see it. ``page``: the rendered page this view made, to store
+    after the buffer is written (``stored_pages.page_row``). Call inside an app context.
     """
     moment = _naive_utc(now)
     recorder = _recorder(current_app)
-    if first_on_record is UNREAD:
-        stored = recorder.on_writer(lambda conn: conn.execute(_ON_RECORD, {"batch_id": batch_id}).one_or_none())
-        first_on_record, count_on_record = stored or (None, 0)
-    first_at = recorder.first_scan(batch_id, moment, first_on_record)
-    row = {"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX]}
+    if first_on_record is UNREAD or labels_printed is UNREAD:
+        stored = recorder.on_writer(lambda conn: conn.execute(_ON_RECORD, {"batch_id": batch_id}).one())
+        if first_on_record is UNREAD:
+            first_on_record, count_on_record = stored.scanned_at, stored.scan_count or 0
+        if labels_printed is UNREAD:
+            labels_printed = bool(stored.printed)
+    period = scan_rules.period_of(moment, recorder.thresholds.window)
+    automated = not signed_in and recorder.looks_automated(client, batch_id, period)
+    uncounted = scan_rules.why_uncounted(signed_in=signed_in, labels_printed=bool(labels_printed),
+                                         automated=automated)
+    if uncounted is None:
+        first_at = recorder.first_scan(batch_id, moment, first_on_record)
+        row = {"batch_id": batch_id, "scanned_at": moment, "client": client, "hints": hints[:HINTS_MAX],
+               "period": period, "region": region}
+        count = recorder.add(row, count_on_record)
+    else:
+        first_at, count = recorder.known(batch_id, first_on_record, count_on_record)
     if page is not None:
-        row["page"] = page
-    count = recorder.add(row, count_on_record)
+        recorder.add_page(page)
     why = recorder.judge(batch_id, count, moment)
-    return ScanSummary(first_at.replace(tzinfo=UTC), count, why is not None, why)
+    return ScanSummary(first_at.replace(tzinfo=UTC) if first_at is not None else None, count, why is not None,
+                       why, uncounted)
 
 
-_ON_RECORD = select(FirstScan.scanned_at, FirstScan.scan_count).where(FirstScan.batch_id == bindparam("batch_id"))
+# The code's first scan and count (NULL without one) and whether its labels were printed.
+_ON_RECORD = select(
+    select(FirstScan.scanned_at).where(FirstScan.batch_id == bindparam("batch_id")).scalar_subquery()
+    .label("scanned_at"),
+    select(FirstScan.scan_count).where(FirstScan.batch_id == bindparam("batch_id")).scalar_subquery()
+    .label("scan_count"),
+    exists().where(LabelPrint.batch_id == bindparam("batch_id")).label("printed"))
 
 
-# A flush writes its scans and their codes' first_scans rows in two statements, however many there
+# A flush writes its scans, then their codes' first_scans rows, in two statements however many there
 # are: on PostgreSQL as arrays (row by row, executemany cost the worker ~60 µs of CPU a scan and the
-# server a statement each); on SQLite, whose work is the worker's anyway, as tuples straight to the
-# driver. A code's first_scans row records its first scan unless one is stored, and adds to its count.
+# server a statement each); on SQLite, whose work is the worker's anyway, straight to the driver. A
+# scan row is one client's view of a code in a period: another worker's row for the same client and
+# period is kept and this one dropped (ON CONFLICT DO NOTHING), so it adds nothing to the count. A
+# code's first_scans row records its first scan unless one is stored, and adds the scans stored now.
+# Both statements take their rows in key order (ORDER BY), so two workers' flushes lock what they
+# share in one order; SQLite has one writer at a time.
 _FIRST_SCANS_SQL = {
     "postgresql": "INSERT INTO first_scans (batch_id, scanned_at, client, scan_count) "
                   "SELECT * FROM unnest(%b::integer[], %b::timestamp[], %b::text[], %b::bigint[]) "
@@ -183,23 +230,42 @@ _FIRST_SCANS_SQL = {
     "sqlite": "INSERT INTO first_scans (batch_id, scanned_at, client, scan_count) VALUES (?, ?, ?, ?) "
               "ON CONFLICT (batch_id) DO UPDATE SET scan_count = scan_count + excluded.scan_count"}
 _SCANS_SQL = {
-    "postgresql": "INSERT INTO scans (batch_id, scanned_at, client, hints) "
-                  "SELECT * FROM unnest(%b::integer[], %b::timestamp[], %b::text[], %b::text[])",
-    "sqlite": "INSERT INTO scans (batch_id, scanned_at, client, hints) VALUES (?, ?, ?, ?)"}
+    "postgresql": "INSERT INTO scans (batch_id, scanned_at, client, hints, period, region) "
+                  "SELECT * FROM unnest(%b::integer[], %b::timestamp[], %b::text[], %b::text[], %b::bigint[], "
+                  "%b::text[]) AS s(batch_id, scanned_at, client, hints, period, region) "
+                  "ORDER BY batch_id, client, period "
+                  "ON CONFLICT (batch_id, client, period) DO NOTHING RETURNING batch_id, client, period",
+    "sqlite": "INSERT INTO scans (batch_id, scanned_at, client, hints, period, region) VALUES (?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (batch_id, client, period) DO NOTHING"}
 
 
 def _write(conn: Connection, rows: list[dict]) -> None:
-    """Write the scans ``rows`` and their codes' first_scans rows (see _FIRST_SCANS_SQL)."""
-    firsts = _per_code(rows)
-    scans = [(r["batch_id"], r["scanned_at"], r["client"], r["hints"]) for r in rows]
+    """Write the scans ``rows`` that no other worker stored (see _SCANS_SQL) and their codes'
+    first_scans rows (see _FIRST_SCANS_SQL)."""
+    scans = [(r["batch_id"], r["scanned_at"], r["client"], r["hints"], r["period"], r["region"]) for r in rows]
     dialect = conn.dialect
     if dialect.name == "postgresql":
-        conn.exec_driver_sql(_FIRST_SCANS_SQL["postgresql"], tuple(map(list, zip(*firsts, strict=True))))
-        conn.exec_driver_sql(_SCANS_SQL["postgresql"], tuple(map(list, zip(*scans, strict=True))))
+        stored = set(conn.exec_driver_sql(_SCANS_SQL["postgresql"], tuple(map(list, zip(*scans, strict=True)))))
+        firsts = _per_code([r for r in rows if _visit(r) in stored])
+        if firsts:
+            conn.exec_driver_sql(_FIRST_SCANS_SQL["postgresql"], tuple(map(list, zip(*firsts, strict=True))))
         return
     as_text = _time_text(dialect)  # the text SQLAlchemy stores a DateTime as, so times compare as before
-    conn.exec_driver_sql(_FIRST_SCANS_SQL["sqlite"], [(b, as_text(t), c, n) for b, t, c, n in firsts])
-    conn.exec_driver_sql(_SCANS_SQL["sqlite"], [(b, as_text(t), c, h) for b, t, c, h in scans])
+    cursor = conn.connection.cursor()
+    try:
+        kept = []
+        for row, (b, t, c, h, p, r) in zip(rows, scans, strict=True):
+            cursor.execute(_SCANS_SQL["sqlite"], (b, as_text(t), c, h, p, r))
+            if cursor.rowcount == 1:
+                kept.append(row)
+        firsts = _per_code(kept)
+        cursor.executemany(_FIRST_SCANS_SQL["sqlite"], [(b, as_text(t), c, n) for b, t, c, n in firsts])
+    finally:
+        cursor.close()
+
+
+def _visit(row: dict) -> tuple[int, str, int]:
+    return row["batch_id"], row["client"], row["period"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -210,9 +276,8 @@ def _time_text(dialect) -> Callable[[datetime], str]:
 
 def _per_code(rows: list[dict]) -> list[tuple[int, datetime, str, int]]:
     """Return one first_scans row per code of ``rows`` (batch id, scanned_at, client, scan count):
-    its earliest scan here (the one that claimed it, when this process did) and how many there
-    are, in the order of the codes (so that two workers' flushes lock the rows they share in one
-    order)."""
+    its first scan here (the one that claimed it, when this process did) and how many there are,
+    in the order of the codes."""
     codes: dict[int, list] = {}
     for row in rows:
         code = codes.get(row["batch_id"])
@@ -248,13 +313,24 @@ def stop(app: Flask) -> None:
 
 
 def scan_sentences(summary: ScanSummary) -> list[str]:
-    """Return the page's sentences about the scans: when the first was and how many there were, and
-    when they look unusual, advice to check where the product was bought. Never calls it fake."""
-    sentences = [_("本系统记录的首次查询时间 %(time)s，共查询 %(n)d 次。",
-                   time=_local_time(summary.first_at), n=summary.count)]
-    if summary.anomalous:
-        sentences.append(_("存在异常查询记录，建议核对购买渠道。"))
+    """Return the page's sentences about the code's scans: when the first counted one was and how
+    many there were, or why there is none yet, and for a signed-in viewer that theirs do not count."""
+    if summary.first_at is not None:
+        sentences = [_("本系统记录的首次查询时间 %(time)s，共查询 %(n)d 次。",
+                       time=_local_time(summary.first_at), n=summary.count)]
+    elif summary.uncounted == scan_rules.NOT_PRINTED:
+        sentences = [_("此批次的标签尚未在本系统登记打印，打印前的查询不计入首次查询时间和查询次数。")]
+    else:
+        sentences = [_("本系统尚未记录此码的查询。")]
+    if summary.uncounted == scan_rules.SIGNED_IN:
+        sentences.append(_("您已登录，您的查看不计入查询记录。"))
     return sentences
+
+
+def scan_alert(summary: ScanSummary) -> str | None:
+    """Return the advice shown when the code's scans look unusual (many distinct clients or regions
+    within the window), or None. Never calls the product fake: a copied code is one explanation."""
+    return _("存在异常查询记录，建议核对购买渠道。") if summary.anomalous else None
 
 
 # -- rate limiting --------------------------------------------------------------------------
@@ -337,14 +413,15 @@ class _Recorder:
     def __init__(self, engine: Engine, config):
         self.engine = engine  # the app's: when it is disposed, the buffer is written
         self.writer = scan_engine(engine)
-        self.alert_count = int(config["SCAN_ALERT_COUNT"])
-        self.alert_clients = int(config["SCAN_ALERT_CLIENTS"])
-        self.alert_window = timedelta(seconds=float(config["SCAN_ALERT_WINDOW"]))
+        self.thresholds = scan_rules.Thresholds.from_config(config)
+        self.alert_window = timedelta(seconds=self.thresholds.window)
+        self.regions_recorded = bool(config.get("SCAN_ALERT_REGION_HEADER"))
         self.interval = float(config["SCAN_FLUSH_INTERVAL"])
         self.batch_rows = int(config["SCAN_FLUSH_ROWS"])
-        self.recent_clients = (select(Scan.client).distinct()
-                               .where(Scan.batch_id == bindparam("batch_id"), Scan.scanned_at >= bindparam("since"))
-                               .limit(self.alert_clients))
+        recent = (Scan.batch_id == bindparam("batch_id"), Scan.scanned_at >= bindparam("since"))
+        self.recent_clients = select(Scan.client).distinct().where(*recent).limit(self.thresholds.clients)
+        self.recent_regions = (select(Scan.region).distinct().where(*recent, Scan.region.is_not(None))
+                               .limit(self.thresholds.regions))
         self._reset()
         event.listen(engine, "engine_disposed", self._disposed)
 
@@ -357,6 +434,8 @@ class _Recorder:
         self.in_flight: list[dict] = []
         self.unflushed: dict[int, int] = {}  # batch id -> its scans buffered here (pending or in flight)
         self.firsts: _Lru = _Lru(MAX_CACHED)  # batch id -> first scan this process claimed (naive UTC)
+        self.visits: _Lru = _Lru(MAX_CACHED)  # (batch id, client, period) of the scans buffered here
+        self.client_codes: _Lru = _Lru(MAX_CACHED)  # client -> (period, the codes it looked up in it)
         self.local = threading.local()  # kept: the thread's _KeptConnection (see _kept_connection)
         self.kept: weakref.WeakSet[_KeptConnection] = weakref.WeakSet()
 
@@ -371,6 +450,26 @@ class _Recorder:
                 found = moment
                 self.firsts.put(batch_id, moment)
         return found
+
+    def known(self, batch_id: int, recorded: datetime | None, stored: int) -> tuple[datetime | None, int]:
+        """Return the code's first scan and count as known here, without a scan of this view."""
+        with self.lock:
+            first = recorded if recorded is not None else self.firsts.get(batch_id)
+            return first, stored + self.unflushed.get(batch_id, 0)
+
+    def looks_automated(self, client: str, batch_id: int, period: int) -> bool:
+        """Note that ``client`` looked up the code in ``period``; return whether it has looked up more
+        than SCAN_ALERT_CLIENT_CODES codes in it. Per process: with several workers a script is
+        caught after up to that many codes in each."""
+        limit = self.thresholds.client_codes
+        with self.lock:
+            seen = self.client_codes.get(client)
+            if seen is None or seen[0] != period:
+                seen = (period, set())
+            if len(seen[1]) <= limit:  # past the limit the set stops growing
+                seen[1].add(batch_id)
+            self.client_codes.put(client, seen)
+            return len(seen[1]) > limit
 
     def on_writer(self, work: Callable[[Connection], T]) -> T:
         for attempt in (1, 2):  # a connection the database dropped is replaced once (no ping per use)
@@ -413,32 +512,50 @@ class _Recorder:
     # the buffer
 
     def add(self, row: dict, stored: int) -> int:
-        """Buffer one scan row; return the code's count including it: ``stored``, as read, and this
-        process's buffered ones."""
+        """Buffer one scan row, unless this process buffered the client's scan of the code in the
+        same period; return the code's count: ``stored``, as read, and this process's buffered ones."""
         batch_id = row["batch_id"]
+        visit = (batch_id, row["client"], row["period"])
         with self.lock:
+            buffered = self.unflushed.get(batch_id, 0)
+            if visit in self.visits:  # counted once per period
+                return stored + buffered
+            self.visits.put(visit, True)
             self.pending.append(row)
-            buffered = self.unflushed[batch_id] = self.unflushed.get(batch_id, 0) + 1
-            if len(self.pending) >= self.batch_rows:
-                self.wake.set()
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="traceapp-scans", daemon=True)
-                self.thread.start()
+            buffered = self.unflushed[batch_id] = buffered + 1
+            self._wake()
         return stored + buffered
 
+    def add_page(self, page: dict) -> None:
+        """Buffer a rendered page to store with the next flush (``stored_pages.page_row``)."""
+        with self.lock:
+            self.pending.append({"page": page})
+            self._wake()
+
+    def _wake(self) -> None:
+        if len(self.pending) >= self.batch_rows:
+            self.wake.set()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="traceapp-scans", daemon=True)
+            self.thread.start()
+
     def judge(self, batch_id: int, count: int, moment: datetime) -> str | None:
-        if count > self.alert_count:
-            return "count"
-        if count < self.alert_clients:  # fewer scans than the clients the rule needs
-            return None
+        """Return why the code's scans look unusual (``scan_rules.why_unusual``), or None."""
+        rules = self.thresholds
+        if count < min(rules.clients, rules.regions if self.regions_recorded else rules.clients):
+            return None  # fewer scans than the clients or regions a rule needs
         since = moment - self.alert_window
         # Buffered rows first: a row flushed meanwhile is then in the table, and a set counts it once.
         with self.lock:
-            clients = {r["client"] for r in (*self.in_flight, *self.pending)
-                       if r["batch_id"] == batch_id and r["scanned_at"] >= since}
+            recent = [r for r in (*self.in_flight, *self.pending)
+                      if r.get("batch_id") == batch_id and r["scanned_at"] >= since]
+        clients = {r["client"] for r in recent}
+        regions = {r["region"] for r in recent if r["region"] is not None}
         params = {"batch_id": batch_id, "since": since}
         clients.update(self.on_writer(lambda conn: conn.scalars(self.recent_clients, params).all()))
-        return "clients" if len(clients) >= self.alert_clients else None
+        if len(clients) < rules.clients and self.regions_recorded:
+            regions.update(self.on_writer(lambda conn: conn.scalars(self.recent_regions, params).all()))
+        return scan_rules.why_unusual(len(clients), len(regions), rules)
 
     def flush(self) -> int:
         """Write the buffered scans and their codes' first scans and counts in one transaction;
@@ -449,10 +566,12 @@ class _Recorder:
                 self.in_flight = rows
             if not rows:
                 return 0
-            pages = [row.pop("page") for row in rows if "page" in row]
+            pages = [row["page"] for row in rows if "page" in row]
+            rows = [row for row in rows if "batch_id" in row]
             try:
-                with self.writer.begin() as conn:
-                    _write(conn, rows)
+                if rows:
+                    with self.writer.begin() as conn:
+                        _write(conn, rows)
                 with self.lock:
                     for row in rows:
                         self.unflushed[row["batch_id"]] -= 1
@@ -460,7 +579,7 @@ class _Recorder:
                     self.in_flight = []
             except BaseException:
                 with self.lock:  # the pages go: the next view renders its own
-                    kept = rows + self.pending
+                    kept = rows + [row for row in self.pending if "batch_id" in row]
                     for row in kept[:max(0, len(kept) - MAX_PENDING)]:
                         self.unflushed[row["batch_id"]] -= 1
                     self.pending, self.in_flight = kept[-MAX_PENDING:], []

@@ -76,6 +76,7 @@ class Served:
     first_scan: datetime | None
     scan_count: int
     html: str | None
+    labels_printed: bool = False
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -92,7 +93,8 @@ SELECT b.id,
        (SELECT cs.state FROM code_states cs WHERE cs.batch_id = b.id),
        (SELECT e.kind FROM ledger_entries e
          WHERE e.subject = 'batch:' || b.code AND e.kind IN ('{RECALLED}', '{LIFTED}')
-         ORDER BY e.seq DESC LIMIT 1)
+         ORDER BY e.seq DESC LIMIT 1),
+       EXISTS (SELECT 1 FROM label_prints lp WHERE lp.batch_id = b.id)
   FROM batches b
  WHERE b.code = {{code}}
 """
@@ -112,11 +114,11 @@ def read(conn: Connection, canonical_code: str, lang: str, release: str, today: 
     row = one_row(conn, _read_statement(conn.dialect.name), params)
     if row is None:
         return None
-    batch_id, first, count, html, state, recall_kind = row
+    batch_id, first, count, html, state, recall_kind, printed = row
     if isinstance(first, str):  # SQLite keeps times as text
         first = datetime.fromisoformat(first)
     servable = html is not None and state in (None, "active") and recall_kind in (None, LIFTED)
-    return Served(batch_id, first, count or 0, html if servable else None)
+    return Served(batch_id, first, count or 0, html if servable else None, bool(printed))
 
 
 def servable_request() -> bool:
@@ -125,9 +127,12 @@ def servable_request() -> bool:
     keeps the others)."""
     if any(name != "lang" for name in request.args):
         return False
-    if not _may_be_signed_in():  # most scans: no need to load a session to know
-        return True
-    return not current_user.is_authenticated
+    return not signed_in()
+
+
+def signed_in() -> bool:
+    """Whether a user is signed in for this request (most scans: known without loading a session)."""
+    return _may_be_signed_in() and current_user.is_authenticated
 
 
 def _may_be_signed_in() -> bool:
