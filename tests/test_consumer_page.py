@@ -18,7 +18,7 @@ from tests.factories import make_inspection
 from traceapp import db
 from traceapp.auth.models import User
 from traceapp.ledger.store import LedgerEntry
-from traceapp.records.models import Batch
+from traceapp.records.models import Batch, LabelPrint
 
 
 def demo_batches(app) -> list[Batch]:
@@ -183,16 +183,18 @@ def test_the_page_follows_the_ledger_at_once(demo):
     assert re.search(r'data-code="' + batch.code, client.get(f"/t/{batch.code}").text)
 
 
-def test_each_view_is_a_scan_and_many_scans_are_called_unusual_never_fake(demo):
-    demo.config.update(SCAN_ALERT_COUNT=3)
+def test_each_clients_view_is_a_scan_and_many_clients_are_called_unusual_never_fake(demo):
+    demo.config.update(SCAN_ALERT_CLIENTS=4)
     client = demo.test_client()
-    code = demo_batches(demo)[0].code
+    with demo.app_context():  # the demo batch whose labels were printed: its scans count
+        code = db.session().scalar(select(Batch.code).join(LabelPrint, LabelPrint.batch_id == Batch.id).limit(1))
     for n in (1, 2, 3):
-        page = client.get(f"/t/{code}").text
+        page = client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).text
         assert f"共查询 {n} 次" in page and "本系统记录的首次查询时间" in page
         assert "存在异常查询记录" not in page
-    client.get(f"/t/{code}.json")  # the page's own script: not a scan
-    page = client.get(f"/t/{code}").text
+    client.get(f"/t/{code}.json", environ_base={"REMOTE_ADDR": "198.51.100.4"})  # the page's own script: not a scan
+    assert "共查询 3 次" in client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "198.51.100.3"}).text
+    page = client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "198.51.100.4"}).text
     assert "共查询 4 次" in page and "存在异常查询记录，建议核对购买渠道" in page
     assert "假" not in page.split('id="scans"')[1].split("</p>")[0]
     english = client.get(f"/t/{code}?lang=en").text

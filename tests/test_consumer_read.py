@@ -26,6 +26,7 @@ from traceapp.public.models import FirstScan, Scan
 from traceapp.records import queries, regions
 from traceapp.records.code_states import code_state, void_code
 from traceapp.records.compliance import void_compliance_certificate
+from traceapp.records.label_sheets import print_labels
 from traceapp.records.models import Batch, ComplianceCertificate, Organization
 from traceapp.records.recalls import lift_recall, recall_batch, recall_status
 from traceapp.records.services import quantity_text
@@ -115,14 +116,15 @@ def test_the_read_carries_the_first_scan_on_record(app):
     with app.test_request_context("/"):
         batch = db.session().scalar(select(Batch).order_by(Batch.id))
         moment = datetime(2026, 8, 5, 6, 3, 0, 123000)
-        scans.record_scan(batch.id, "c" * 64, "mobile; Android; WeChat; zh-CN", now=moment)
+        scans.record_scan(batch.id, "c" * 64, "mobile; Android; WeChat; zh-CN", now=moment, labels_printed=True)
         with db.statement_reads() as conn:
             assert read_consumer_page(conn, batch.code).first_scan is None  # the claim waits in the buffer
             scans.flush()
             page = read_consumer_page(conn, batch.code)
         assert (page.first_scan, page.scan_count) == (moment, 1)
         summary = scans.record_scan(batch.id, "d" * 64, "x", now=datetime(2026, 9, 1),
-                                    first_on_record=page.first_scan, count_on_record=page.scan_count)
+                                    first_on_record=page.first_scan, count_on_record=page.scan_count,
+                                    labels_printed=True)
         assert (summary.first_at, summary.count) == (moment.replace(tzinfo=UTC), 2)
 
 
@@ -170,7 +172,11 @@ def test_concurrent_first_views_of_a_page_make_one_first_scan_record(app):
     every view, and every view a scan."""
     app.config["TRACEAPP_BEHIND_PROXY"] = True
     with app.app_context(), db.write_session() as s:
-        code = make_batch(s, make_world(s)["producer"]).code
+        producer = make_world(s)["producer"]
+        batch = make_batch(s, producer)
+        s.flush()
+        print_labels(s, batch, {"labels": "10", "package_quantity": "5", "layout": "a4-24"}, user=producer)
+        code = batch.code
     views = 8
     start = threading.Barrier(views)
     answers, errors = [], []
