@@ -250,25 +250,34 @@ def test_a_self_test_certificate_without_a_passing_inspection_by_its_issue_date_
     assert found(app, "self_test_uninspected") == []
 
 
-def add_scans(app, target, moments: list[datetime], clients: list[str]) -> None:
+def add_scans(app, target, moments: list[datetime], clients: list[str], regions: list[str] | None = None) -> None:
     with app.app_context(), db.database().sessions() as s:
-        s.add_all(Scan(batch_id=target.id, scanned_at=m, client=c, hints="mobile; Android; WeChat; zh-CN")
-                  for m, c in zip(moments, clients, strict=True))
+        s.add_all(Scan(batch_id=target.id, scanned_at=m, client=c, hints="mobile; Android; WeChat; zh-CN", region=r)
+                  for m, c, r in zip(moments, clients, regions or [None] * len(moments), strict=True))
         s.commit()
 
 
-def test_codes_scanned_more_than_the_alert_count_are_flagged_as_the_consumer_page_words_it(app, world):
+def test_one_clients_many_scans_are_not_flagged_as_the_consumer_page_does_not_word_them(app, world):
     start = datetime(2026, 9, 1, 8, 0)
-    busy, quiet = batch(app, world), batch(app, world)
-    add_scans(app, busy, [start + timedelta(hours=i) for i in range(21)], ["a" * 64] * 21)
-    add_scans(app, quiet, [start + timedelta(hours=i) for i in range(20)], ["a" * 64] * 20)
+    busy = batch(app, world)
+    add_scans(app, busy, [start + timedelta(hours=i) for i in range(30)], ["a" * 64] * 30)
+    assert found(app, "scan_anomaly") == []
+
+
+def test_codes_scanned_from_many_regions_within_the_window_are_flagged(app, world):
+    start = datetime(2026, 9, 1, 8, 0)
+    spread, near = batch(app, world), batch(app, world)
+    add_scans(app, spread, [start + timedelta(minutes=i) for i in range(5)], [f"{i:064x}" for i in range(5)],
+              ["CN-HN", "CN-GD", "CN-SH", "CN-BJ", "CN-ZJ"])
+    add_scans(app, near, [start + timedelta(minutes=i) for i in range(5)], [f"{i:064x}" for i in range(5)],
+              ["CN-HN", "CN-HN", "CN-GD", "CN-SH", "CN-BJ"])
     rows = found(app, "scan_anomaly")
-    assert_named(rows, "scan_anomaly")
-    assert [(r["batch_code"], r["reason"], r["scans"]) for r in rows] == [(busy.code, "count", 21)]
+    assert_named(rows, "scan_anomaly", version=2)
+    assert [(r["batch_code"], r["reason"], r["peak_regions"]) for r in rows] == [(spread.code, "regions", 5)]
     assert rows[0]["first_scan"] == "2026-09-01T08:00:00Z"
-    # from/to keep the scans of those days: 1 September alone has 16 of the 21.
-    assert found(app, "scan_anomaly", date_to=date(2026, 9, 1)) == []
-    assert codes(found(app, "scan_anomaly", date_from=date(2026, 9, 1), date_to=date(2026, 9, 2))) == {busy.code}
+    # from/to keep the scans of those days.
+    assert found(app, "scan_anomaly", date_to=date(2026, 8, 31)) == []
+    assert codes(found(app, "scan_anomaly", date_from=date(2026, 9, 1), date_to=date(2026, 9, 2))) == {spread.code}
     assert found(app, "scan_anomaly", producer=world["rival_org"].id) == []
 
 
@@ -427,7 +436,8 @@ def test_every_rules_list_page_shows_its_findings_in_both_languages(app, world):
     passed = inspect(app, world, branded, inspected_on="2026-08-10")
     write(app, lambda s: make_compliance(s, world["producer"], branded, basis="self_test", inspection=passed.id,
                                          issued_on="2026-08-05"))
-    add_scans(app, branded, [datetime(2026, 9, 1) + timedelta(minutes=i) for i in range(21)], ["b" * 64] * 21)
+    add_scans(app, branded, [datetime(2026, 9, 1) + timedelta(minutes=i) for i in range(10)],
+              [f"{i:064x}" for i in range(10)])
     write(app, lambda s: revoke_certification(s, cert.id, {"reason": "监督抽查不合格"}, user=world["certifier"]))
     client = app.test_client()
     log_in(client, "reg_ui")

@@ -10,7 +10,7 @@ Functions a view, the API or a benchmark calls (each runs ONE SQL statement)::
 
 ``filters`` is a :class:`Filters` (``read_filters`` reads one from a query string); ``today`` and
 ``settings`` default to the date and the app's config (RISK_CAP_PERCENT, RISK_REPEAT_FAILURES,
-RISK_REPEAT_DAYS, SCAN_ALERT_COUNT, SCAN_ALERT_CLIENTS, SCAN_ALERT_WINDOW).
+RISK_REPEAT_DAYS, SCAN_ALERT_CLIENTS, SCAN_ALERT_REGIONS, SCAN_ALERT_WINDOW).
 """
 
 from __future__ import annotations

@@ -53,8 +53,8 @@ class Settings:
     cap_percent: int = 90  # RISK_CAP_PERCENT: a licence's use at or above this share of its yearly cap
     repeat_failures: int = 2  # RISK_REPEAT_FAILURES failed inspections of one producer ...
     repeat_days: int = 365  # ... at most RISK_REPEAT_DAYS apart
-    scan_count: int = 20  # the consumer page's SCAN_ALERT_COUNT: more scans than this
-    scan_clients: int = 10  # SCAN_ALERT_CLIENTS distinct clients ...
+    scan_clients: int = 10  # the consumer page's SCAN_ALERT_CLIENTS distinct clients ...
+    scan_regions: int = 5  # ... or SCAN_ALERT_REGIONS distinct regions ...
     scan_window: float = 3600  # ... within SCAN_ALERT_WINDOW seconds
 
     @classmethod
@@ -62,7 +62,7 @@ class Settings:
         return cls(cap_percent=int(config.get("RISK_CAP_PERCENT", cls.cap_percent)),
                    repeat_failures=max(1, int(config.get("RISK_REPEAT_FAILURES", cls.repeat_failures))),
                    repeat_days=int(config.get("RISK_REPEAT_DAYS", cls.repeat_days)),
-                   scan_count=int(config.get("SCAN_ALERT_COUNT", cls.scan_count)),
+                   scan_regions=int(config.get("SCAN_ALERT_REGIONS", cls.scan_regions)),
                    scan_clients=int(config.get("SCAN_ALERT_CLIENTS", cls.scan_clients)),
                    scan_window=float(config.get("SCAN_ALERT_WINDOW", cls.scan_window)))
 
@@ -123,7 +123,7 @@ class Rule:
 
 
 REASONS = {"revoked": _l("已撤销"), "expired": _l("已过期"), "near": _l("接近上限"), "over": _l("超出上限"),
-           "count": _l("查询次数过多"), "clients": _l("短时间内多个客户端查询")}
+           "clients": _l("短时间内多个客户端查询"), "regions": _l("短时间内多个地区查询")}
 
 
 def _batch_columns(batch=Batch) -> tuple:
@@ -309,37 +309,45 @@ def self_test_uninspected(ctx: Context) -> Select:
 # -- codes with anomalous scan patterns ----------------------------------------------------------
 
 def scan_anomaly(ctx: Context) -> Select:
-    """Codes the consumer page words as "存在异常查询记录": more than SCAN_ALERT_COUNT scans, or at least
-    SCAN_ALERT_CLIENTS distinct clients within SCAN_ALERT_WINDOW seconds before some scan (the page's
-    test at each scan). One grouped pass over the scans; the windows are counted only for codes with
-    enough distinct clients at all, joining each scan to the earlier ones of its window on the
+    """Codes the consumer page words as "存在异常查询记录": at least SCAN_ALERT_CLIENTS distinct clients,
+    or SCAN_ALERT_REGIONS distinct regions, within SCAN_ALERT_WINDOW seconds before some scan (the
+    page's test at each scan, ``public.scan_rules``); how often one client looked does not count.
+    One grouped pass over the scans; the windows are counted only for codes with enough distinct
+    clients or regions at all, joining each scan to the earlier ones of its window on the
     (batch_id, scanned_at) index."""
     s = ctx.settings
     per_code = (select(Scan.batch_id.label("batch_id"), func.count().label("scans"),
                        func.count(distinct(Scan.client)).label("clients"),
+                       func.count(distinct(Scan.region)).label("regions"),
                        func.min(Scan.scanned_at).label("first_scan"), func.max(Scan.scanned_at).label("last_scan"))
                 .where(*ctx.times(Scan.scanned_at))
                 .group_by(Scan.batch_id)
-                .having(or_(func.count() > s.scan_count, func.count(distinct(Scan.client)) >= s.scan_clients))
+                .having(or_(func.count(distinct(Scan.client)) >= s.scan_clients,
+                            func.count(distinct(Scan.region)) >= s.scan_regions))
                 .cte("per_code"))
     later, earlier = aliased(Scan, name="later"), aliased(Scan, name="earlier")
-    windows = (select(later.batch_id.label("batch_id"), func.count(distinct(earlier.client)).label("n"))
+    windows = (select(later.batch_id.label("batch_id"), func.count(distinct(earlier.client)).label("n"),
+                      func.count(distinct(earlier.region)).label("r"))
                .join(earlier, and_(earlier.batch_id == later.batch_id, earlier.scanned_at <= later.scanned_at,
                                    earlier.scanned_at >= seconds_before(ctx.dialect, later.scanned_at,
                                                                         s.scan_window)))
-               .where(later.batch_id.in_(select(per_code.c.batch_id).where(per_code.c.clients >= s.scan_clients)),
+               .where(later.batch_id.in_(select(per_code.c.batch_id)),
                       *ctx.times(later.scanned_at), *ctx.times(earlier.scanned_at))
                .group_by(later.batch_id, later.id).subquery("windows"))
-    peak = (select(windows.c.batch_id, func.max(windows.c.n).label("peak_clients"))
+    peak = (select(windows.c.batch_id, func.max(windows.c.n).label("peak_clients"),
+                   func.max(windows.c.r).label("peak_regions"))
             .group_by(windows.c.batch_id).subquery("peak"))
+    peak_clients = func.coalesce(peak.c.peak_clients, 0)
+    peak_regions = func.coalesce(peak.c.peak_regions, 0)
     return (select(*_batch_columns(), *_producer_columns(), per_code.c.scans, per_code.c.clients,
-                   func.coalesce(peak.c.peak_clients, 0).label("peak_clients"),
+                   peak_clients.label("peak_clients"), peak_regions.label("peak_regions"),
                    per_code.c.first_scan, per_code.c.last_scan,
-                   case((per_code.c.scans > s.scan_count, "count"), else_="clients").label("reason"))
+                   case((peak_clients >= s.scan_clients, "clients"), else_="regions").label("reason"))
             .select_from(per_code)
             .join(Batch, Batch.id == per_code.c.batch_id)
-            .outerjoin(peak, peak.c.batch_id == per_code.c.batch_id)
-            .where(or_(per_code.c.scans > s.scan_count, peak.c.peak_clients >= s.scan_clients), *ctx.batches())
+            .join(peak, peak.c.batch_id == per_code.c.batch_id)
+            .where(or_(peak.c.peak_clients >= s.scan_clients, peak.c.peak_regions >= s.scan_regions),
+                   *ctx.batches())
             .order_by(per_code.c.scans.desc(), Batch.code))
 
 
@@ -416,12 +424,13 @@ RULES: tuple[Rule, ...] = (
           Column("quantity", _l("数量"), "quantity"), Column("cited_report", _l("引用的检测报告")),
           Column("cited_on", _l("检测日期"), "date")),
          self_test_uninspected),
-    Rule("scan_anomaly", 1, _l("查询异常的追溯码"),
-         _l("与消费者页“存在异常查询记录”的提示相同的阈值：查询次数超过设定值（默认 20 次），"
-            "或在设定时长（默认 3600 秒）内有设定数量（默认 10 个）以上的不同客户端查询。"),
+    Rule("scan_anomaly", 2, _l("查询异常的追溯码"),
+         _l("与消费者页“存在异常查询记录”的提示相同的阈值：在设定时长（默认 3600 秒）内有设定数量（默认 10 个）"
+            "以上的不同客户端查询，或来自设定数量（默认 5 个）以上的不同地区；同一客户端的重复查询不计。"),
          _l("查询时间"),
          (*BATCH, Column("reason", _l("原因"), "reason"), Column("scans", _l("查询次数")),
-          Column("peak_clients", _l("时间窗内最多客户端")), Column("first_scan", _l("首次查询"), "time"),
+          Column("peak_clients", _l("时间窗内最多客户端")), Column("peak_regions", _l("时间窗内最多地区")),
+          Column("first_scan", _l("首次查询"), "time"),
           Column("last_scan", _l("最近查询"), "time")),
          scan_anomaly),
     Rule("repeated_failures", 1, _l("多次检测不合格的生产主体"),
