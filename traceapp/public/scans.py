@@ -6,10 +6,14 @@ How the consumer page uses it (wording for the page: ``scan_sentences`` — hone
 
     client = scans.client_id(request)
     scans.check_rate(client)                      # TooManyRequests (429, Retry-After) past the limit
-    summary = scans.record_scan(batch.id, client, scans.client_hints(request))
+    summary = scans.record_scan(batch.id, client, scans.client_hints(request),
+                                signed_in=..., labels_printed=..., region=scans.client_region(request))
     sentences = scans.scan_sentences(summary)
     # ["本系统记录的首次查询时间 2026-08-05 14:03 (UTC+8)，共查询 3 次。"]
-    # plus "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
+    alert = scans.scan_alert(summary)  # "存在异常查询记录，建议核对购买渠道。" when summary.anomalous
+
+Which scans count and what is unusual: ``scan_rules``. An uncounted scan (signed in, before the
+labels were printed, a script) is told the record and writes nothing.
 
 Cost on the page: none in the database. The consumer page reads the code's first scan and its
 count of stored scans with the rest of the page (``first_on_record``, ``count_on_record``); when
@@ -21,7 +25,9 @@ However many workers claim a code at once, one claim is stored; a page told its 
 lost says a time within the same moment, and every later view says the stored one. A count is
 the stored one plus this worker's buffered scans: other workers' show once they are written
 (within SCAN_FLUSH_INTERVAL), and a view read while its worker writes may miss or count twice
-the scans being written. Scans are operational records, not ledger facts: a crash may lose the
+the scans being written; a client's repeat seen first by another worker counts here until that
+worker's row is written, and is then dropped on writing (one row per client, code and period).
+Scans are operational records, not ledger facts: a crash may lose the
 last second's scans, never a ledger entry.
 """
 
