@@ -25,10 +25,10 @@ However many workers claim a code at once, one claim is stored; a page told its 
 lost says a time within the same moment, and every later view says the stored one. A count is
 the stored one plus this worker's buffered scans: other workers' show once they are written
 (within SCAN_FLUSH_INTERVAL), and a view read while its worker writes may miss or count twice
-the scans being written; a client's repeat seen first by another worker counts here until that
-worker's row is written, and is then dropped on writing (one row per client, code and period).
-Scans are operational records, not ledger facts: a crash may lose the
-last second's scans, never a ledger entry.
+the scans being written; a client's repeat that another worker saw first counts here until this
+worker writes it, when it is dropped (one row per client, code and period). Scans are
+operational records, not ledger facts: a crash may lose the last second's scans, never a ledger
+entry.
 """
 
 from __future__ import annotations
