@@ -53,7 +53,8 @@ def test_a_certificate_is_recorded_with_one_ledger_entry(app, world):
             "GF430225260001", holder, ["黄桃", "桃"], "certifier组织")  # the certifier's body by default
         assert entry_of(row.ledger_seq) == ("certification.issued", f"certification:{row.id}", {
             "kind": "green_food", "number": "GF430225260001", "holder": f"org:{holder}", "products": ["黄桃", "桃"],
-            "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": "certifier组织"})
+            "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": "certifier组织",
+            "issuer_org": f"org:{world['certifier_org'].id}"})
         assert projection_differences() == []
 
 

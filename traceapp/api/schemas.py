@@ -160,7 +160,11 @@ class CertificationIn(Schema):
     products = fields.List(fields.String(), required=True)
     valid_from = _date(required=True)
     valid_to = _date(required=True)
-    issuer = fields.String(metadata={"description": "defaults to the certifier's organization"})
+    issuer = fields.String(metadata={"description": "a certifier's own organization (its name, or omit it); an "
+                                                    "admin entering a historical certificate names a body not "
+                                                    "registered here"})
+    issuer_org = fields.Integer(metadata={"description": "id of the registered certification body that issued it: "
+                                                         "a certifier's own (or omit it); an admin's choice"})
 
 
 class CertificationOut(Schema):
@@ -172,6 +176,10 @@ class CertificationOut(Schema):
     valid_from = fields.String(required=True)
     valid_to = fields.String(required=True)
     issuer = fields.String(required=True)
+    issuer_org = fields.String(allow_none=True, metadata={"description": "the registered certification body that "
+                                                                         "issued it, e.g. org:4; null when none"})
+    entered_by_admin = fields.Boolean(required=True, metadata={"description": "an admin entered this historical "
+                                                                              "certificate, not its issuer"})
     revoked_on = fields.String(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "on a batch: valid, expired or revoked"})

@@ -62,3 +62,25 @@ class License(Base):
 
     # a producer's licence for one brand: the claim check and the consumer page (migration 0011)
     __table_args__ = (Index("ix_licenses_licensee_id_brand_id", "licensee_id", "brand_id"),)
+
+
+ATTACHMENT_STATES = ("pending", "accepted", "refused", "withdrawn")
+
+
+class BrandAttachment(Base):
+    """A request to place a brand under a parent brand of another owner: the sub-brand only takes the
+    parent once the parent's brand manager accepts (``brand.attachment_*`` entries)."""
+
+    __tablename__ = "brand_attachments"
+    projection = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_on: Mapped[date | None]
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decision_seq: Mapped[int | None] = mapped_column(BigInteger)

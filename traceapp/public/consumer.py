@@ -78,7 +78,8 @@ SELECT {{obj}}(
   'certifications', {{json}}((SELECT {{agg}}({{obj}}('id', c.id, 'kind', c.kind, 'number', c.number,
                                                  'holder_id', c.holder_id, 'products', {{json}}(c.products),
                                                  'valid_from', c.valid_from, 'valid_to', c.valid_to,
-                                                 'issuer', c.issuer, 'revoked_on', c.revoked_on,
+                                                 'issuer', c.issuer, 'issuer_id', c.issuer_id,
+                                                 'entered_by_admin', c.entered_by_admin, 'revoked_on', c.revoked_on,
                                                  'revoke_reason', c.revoke_reason, 'ledger_seq', c.ledger_seq))
      FROM certifications c
     WHERE c.holder_id = b.organization_id

@@ -24,7 +24,10 @@ NUMBER_PATTERNS = {"green_food": r"GF\d{12}", "organic": r"\d{17}"}
 
 
 def issue_certification(session: Session, data: dict, *, user) -> Certification:
-    """Record a certificate held by a producer and append ``certification.issued``."""
+    """Record a certificate held by a producer and append ``certification.issued``.
+
+    A certifier records its own body's certificates only (Forbidden when ``issuer`` or ``issuer_org``
+    names another); an admin enters historical ones for any body, and the entry says so."""
     require_role(user, "certifier")
     recorder = acting_organization(session, user, None, "certification_body") if user.role != "admin" else None
     f = Fields(data)
@@ -44,12 +47,13 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     valid_to = f.date("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
         f.fail("valid_to", _("valid_to 不能早于 valid_from。"))
-    issuer = f.text("issuer", required=recorder is None, max_length=200) or (recorder.name if recorder else "")
+    issuer, issuer_org = _read_issuer(session, f, recorder)
     f.check()
     if session.scalar(select(Certification.id).where(Certification.kind == kind, Certification.number == number)):
         raise Conflict(_("证书编号 %(number)s 已经登记过。", number=number), {"number": "duplicate"})
     cert = Certification(kind=kind, number=number, holder_id=holder.id, products=products, valid_from=valid_from,
-                         valid_to=valid_to, issuer=issuer, recorded_by=user.username, ledger_seq=-1)
+                         valid_to=valid_to, issuer=issuer, issuer_id=issuer_org.id if issuer_org else None,
+                         entered_by_admin=recorder is None, recorded_by=user.username, ledger_seq=-1)
     session.add(cert)
     session.flush()
     entry = ledger_of(session).append(session, "certification.issued", user.actor(), f"certification:{cert.id}",
@@ -58,10 +62,43 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     return cert
 
 
+def _read_issuer(session: Session, f: Fields, recorder: Organization | None) -> tuple[str, Organization | None]:
+    """Return the issuer's name and registered body. A certifier's is its own organization: naming another
+    is Forbidden, as that body could then revoke the certificate. An admin names a registered
+    certification body (``issuer_org``) or, for one not registered here, its name (``issuer``)."""
+    name = f.text("issuer", required=False, max_length=200)
+    org_id = f.integer("issuer_org", required=False)
+    if recorder is not None:
+        if (name and name != recorder.name) or (org_id is not None and org_id != recorder.id):
+            message = _("认证机构只能登记本机构（%(body)s）颁发的证书，“发证机构”不能填写其他机构；"
+                        "其他机构颁发的历史证书请由管理员补录。", body=recorder.name)
+            raise Forbidden(message, {"issuer_org" if org_id is not None and not name else "issuer": message})
+        return recorder.name, recorder
+    if org_id is None:
+        if not name and "issuer" not in f.errors:
+            f.fail("issuer", _("请填写“发证机构”：选择已登记的认证机构，或填写未在本系统登记的发证机构名称。"))
+        return name, None
+    org = session.get(Organization, org_id)
+    if org is None or org.kind != "certification_body":
+        f.fail("issuer_org", _("“发证机构”必须是已登记的认证机构（certification_body）的编号。"))
+        return name, None
+    if name and name != org.name:
+        f.fail("issuer", _("“发证机构”名称与所选认证机构 %(body)s 不一致；请只选机构，或填写其登记名称。",
+                           body=org.name))
+    return org.name, org
+
+
 def certification_record(cert: Certification) -> dict:
     """Return the fields of a certificate as they go into its ``certification.issued`` entry."""
-    return {"kind": cert.kind, "number": cert.number, "holder": f"org:{cert.holder_id}", "products": cert.products,
-            "valid_from": cert.valid_from.isoformat(), "valid_to": cert.valid_to.isoformat(), "issuer": cert.issuer}
+    record = {"kind": cert.kind, "number": cert.number, "holder": f"org:{cert.holder_id}",
+              "products": cert.products, "valid_from": cert.valid_from.isoformat(),
+              "valid_to": cert.valid_to.isoformat(), "issuer": cert.issuer}
+    # Only when set, so that entries written before issuers were tied to bodies still match their rows.
+    if cert.issuer_id is not None:
+        record["issuer_org"] = f"org:{cert.issuer_id}"
+    if cert.entered_by_admin:
+        record["entered_by_admin"] = True
+    return record
 
 
 def get_certification(session: Session, cert_id) -> Certification:
@@ -74,15 +111,14 @@ def get_certification(session: Session, cert_id) -> Certification:
 def revoke_certification(session: Session, cert_id: int, data: dict, *, user) -> Certification:
     """Revoke a certificate with a reason and append ``certification.revoked``.
 
-    Only the certification body that recorded the certificate (or the one named as its issuer) may
-    revoke it, or an admin."""
+    Only the certification body that issued the certificate may revoke it, or an admin; raises
+    Forbidden for anyone else."""
     require_role(user, "certifier")
     cert = get_certification(session, cert_id)
     if user.role != "admin":
         body = acting_organization(session, user, None, "certification_body")
-        recorder_org = session.scalar(select(User.organization_id).where(User.username == cert.recorded_by))
-        if recorder_org != body.id and cert.issuer != body.name:
-            raise Forbidden(_("只有登记或颁发证书 %(number)s 的认证机构能撤销它。", number=cert.number))
+        if issuing_body(session, cert) != body.id:
+            raise Forbidden(_("只有颁发证书 %(number)s 的认证机构（或管理员）能撤销它。", number=cert.number))
     reason = read_reason(data)
     if cert.revoked_on is not None:
         raise Conflict(_("证书 %(number)s 已于 %(date)s 撤销。", number=cert.number, date=cert.revoked_on.isoformat()))
@@ -91,6 +127,17 @@ def revoke_certification(session: Session, cert_id: int, data: dict, *, user) ->
                                                      reason=reason)
     cert.revoke_reason = reason
     return cert
+
+
+def issuing_body(session: Session, cert: Certification) -> int | None:
+    """Return the id of the registered certification body that issued ``cert``, or None.
+
+    Certificates recorded before issuers were tied to bodies name theirs as free text, which the
+    recorder could set to any body: for those, the recording certifier's organization stands."""
+    if cert.issuer_id is not None or cert.entered_by_admin:
+        return cert.issuer_id
+    return session.scalar(select(User.organization_id).where(User.username == cert.recorded_by,
+                                                             User.role == "certifier"))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceapp.db import Base
@@ -116,6 +116,10 @@ class Certification(Base):
     valid_from: Mapped[date]
     valid_to: Mapped[date]
     issuer: Mapped[str] = mapped_column(String(200))
+    # The registered certification body that issued it: a certifier's own organization, or the one an
+    # admin entered a historical certificate for; None for a body not registered here.
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    entered_by_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     recorded_by: Mapped[str] = mapped_column(String(64))
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
     revoked_on: Mapped[date | None]

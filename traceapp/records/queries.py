@@ -51,11 +51,16 @@ def inspection_view(inspection: Inspection, batch: Batch) -> dict:
 
 
 def certification_view(cert: Certification, status: str | None = None) -> dict:
-    view = {"id": cert.id, **certification_record(cert), "revoked_on": _iso(cert.revoked_on),
+    view = {"id": cert.id, **certification_record(cert), "issuer_org": _org_ref(cert.issuer_id),
+            "entered_by_admin": bool(cert.entered_by_admin), "revoked_on": _iso(cert.revoked_on),
             "revoke_reason": cert.revoke_reason, "ledger_seq": cert.ledger_seq}
     if status is not None:
         view["status"] = status
     return view
+
+
+def _org_ref(org_id: int | None) -> str | None:
+    return f"org:{org_id}" if org_id is not None else None
 
 
 def compliance_view(cert: ComplianceCertificate, batch: Batch) -> dict:

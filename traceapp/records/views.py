@@ -15,7 +15,12 @@ from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.records import queries, services
 from traceapp.records.access import require_batch_owner, require_role
-from traceapp.records.certifications import get_certification, issue_certification, revoke_certification
+from traceapp.records.certifications import (
+    get_certification,
+    issue_certification,
+    issuing_body,
+    revoke_certification,
+)
 from traceapp.records.compliance import (
     PROMISES,
     get_compliance_certificate,
@@ -178,7 +183,10 @@ def certifications():
     listed = session.execute(select(Certification, Organization).join(Organization,
                                                                        Organization.id == Certification.holder_id)
                              .order_by(Certification.id.desc()).limit(200)).all()
-    return render_template("records/certifications.html", certifications=listed, today=date.today())
+    revocable = {cert.id for cert, _holder in listed if current_user.role == "admin" or (
+        current_user.role == "certifier" and issuing_body(session, cert) == current_user.organization_id)}
+    return render_template("records/certifications.html", certifications=listed, today=date.today(),
+                           revocable=revocable)
 
 
 @bp.route("/certifications/new", methods=["GET", "POST"])
@@ -189,11 +197,18 @@ def new_certification():
     holders = session.scalars(select(Organization).where(
         Organization.kind.in_(("cooperative", "enterprise", "family_farm", "individual"))).order_by(Organization.name))
 
+    # A certifier's certificates are its own body's: the issuer is shown, not chosen. An admin enters
+    # historical ones for a registered body or names one that is not registered.
+    own_body = session.get(Organization, current_user.organization_id) if current_user.role != "admin" else None
+    bodies = [] if own_body else list(session.scalars(select(Organization).where(
+        Organization.kind == "certification_body").order_by(Organization.name)))
+
     def save(form: dict) -> str:
         issue_certification(session, form, user=current_user)
         return url_for("records.certifications")
 
-    return form_page("records/certification_form.html", save, holders=list(holders))
+    return form_page("records/certification_form.html", save, holders=list(holders), own_body=own_body,
+                     bodies=bodies, defaults={"issuer": own_body.name} if own_body else None)
 
 
 @bp.post("/certifications/<int:cert_id>/revoke")
