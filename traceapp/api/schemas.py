@@ -295,6 +295,29 @@ class BrandChangeIn(Schema):
     reason = fields.String(metadata={"description": "why, kept in the ledger entry"})
 
 
+class AttachmentOut(Schema):
+    """A request to place a brand under a parent brand of another owner."""
+    id = fields.Integer(required=True)
+    brand = fields.String(required=True, metadata={"description": "slug of the brand to be placed"})
+    brand_name = fields.String(required=True)
+    parent = fields.String(required=True, metadata={"description": "slug of the parent brand asked for"})
+    parent_name = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(("pending", "accepted", "refused", "withdrawn")))
+    decided_on = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    ledger_seq = fields.Integer(required=True, metadata={"description": "the brand.attachment_requested entry"})
+    decision_seq = fields.Integer(allow_none=True, metadata={"description": "the accepting, refusing or "
+                                                                            "withdrawing entry"})
+
+
+class AttachmentList(Schema):
+    items = fields.List(fields.Nested(AttachmentOut), required=True)
+
+
+class AcceptIn(Schema):
+    reason = fields.String(metadata={"description": "optional note, kept in the ledger entry"})
+
+
 class BrandOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -315,6 +338,8 @@ class BrandOut(Schema):
     qr_digital_link = fields.Boolean(required=True)
     url = fields.String(required=True)
     ledger_seq = fields.Integer(required=True)
+    parent_request = fields.Nested(AttachmentOut, allow_none=True, metadata={
+        "description": "the brand's request to be placed under another owner's brand, while it waits"})
 
 
 class BrandList(Schema):

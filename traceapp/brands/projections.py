@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceapp.brands.models import Brand, License
+from traceapp.brands.attachments import DECISIONS, attachment_record
+from traceapp.brands.models import Brand, BrandAttachment, License
 from traceapp.brands.services import brand_record, license_record
 from traceapp.records.projections import compare, entries
 
@@ -16,10 +18,18 @@ def brand_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each brand row that differs from its registration, changes and retirement."""
     expected = {e["subject"].removeprefix("brand:"): (seq, dict(e["data"]))
                 for seq, e in entries(session, "brand.registered")}
-    for _seq, entry in entries(session, "brand.changed"):  # in ledger order: the last change wins
-        slug = entry["subject"].removeprefix("brand:")
+    # In ledger order, the last word wins: changes, accepted attachments (the brand takes the parent)
+    # and detachments (it has none) all set the parent.
+    moves = heapq.merge(entries(session, "brand.changed"), entries(session, "brand.attachment_accepted"),
+                        entries(session, "brand.detached"), key=lambda pair: pair[0])
+    for _seq, entry in moves:
+        if entry["kind"] == "brand.attachment_accepted":
+            slug, change = entry["data"]["brand"], {"parent": entry["data"]["parent"]}
+        else:
+            slug = entry["subject"].removeprefix("brand:")
+            change = entry["data"]["changes"] if entry["kind"] == "brand.changed" else {"parent": None}
         if slug in expected:
-            expected[slug][1].update(entry["data"]["changes"])
+            expected[slug][1].update(change)
     for _seq, data in expected.values():
         if not data.get("qr_digital_link", True):  # switched off again: recorded rows leave the flag out
             del data["qr_digital_link"]
@@ -60,4 +70,23 @@ def license_differences(session: Session) -> Iterator[str]:
     yield from compare("licenses", expected, rows, record, lambda row: row.ledger_seq)
 
 
-CHECKS = (brand_differences, license_differences)
+def attachment_differences(session: Session) -> Iterator[str]:
+    """Yield a sentence for each sub-brand request row that differs from its request and decision entries."""
+    expected = {int(e["subject"].removeprefix("brand_attachment:")): (seq, {**e["data"], "state": "pending"})
+                for seq, e in entries(session, "brand.attachment_requested")}
+    for state, kind in DECISIONS.items():
+        for seq, entry in entries(session, kind):
+            attachment_id = int(entry["subject"].removeprefix("brand_attachment:"))
+            if attachment_id in expected:
+                expected[attachment_id][1].update(state=state, decided_on=entry["data"][f"{state}_on"],
+                                                  reason=entry["data"].get("reason"), decision_seq=seq)
+    slugs = dict(session.execute(select(Brand.id, Brand.slug)).all())
+    rows = {row.id: row for row in session.scalars(select(BrandAttachment))}
+
+    def record(row: BrandAttachment) -> dict:
+        return attachment_record(row, slugs.get(row.brand_id), slugs.get(row.parent_id))
+
+    yield from compare("brand_attachments", expected, rows, record, lambda row: row.ledger_seq)
+
+
+CHECKS = (brand_differences, license_differences, attachment_differences)

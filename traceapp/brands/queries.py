@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from traceapp.brands.models import Brand, License
+from traceapp.brands.attachments import attachment_record, pending_request
+from traceapp.brands.models import Brand, BrandAttachment, License
 from traceapp.brands.search import fold
 from traceapp.brands.services import brand_record, in_unit, license_record
 from traceapp.records import regions
@@ -23,7 +24,25 @@ def brand_view(session: Session, brand: Brand) -> dict:
             "area_names": [regions.full_name(c) for c in brand.area],
             "retired_on": brand.retired_on.isoformat() if brand.retired_on else None,
             "qr_digital_link": brand.qr_digital_link,
-            "url": public_url(f"/brands/{brand.slug}"), "ledger_seq": brand.ledger_seq}
+            "url": public_url(f"/brands/{brand.slug}"), "ledger_seq": brand.ledger_seq,
+            "parent_request": attachment_view(session, waiting) if (waiting := pending_request(session, brand))
+            else None}
+
+
+def attachment_view(session: Session, attachment: BrandAttachment) -> dict:
+    """Return a request to place a brand under a parent as the API and the brand page show it."""
+    brand, parent = session.get(Brand, attachment.brand_id), session.get(Brand, attachment.parent_id)
+    return {"id": attachment.id, "decided_on": None, "reason": None, "decision_seq": None,
+            **attachment_record(attachment, brand.slug, parent.slug), "brand_name": brand.name,
+            "parent_name": parent.name, "ledger_seq": attachment.ledger_seq}
+
+
+def attachments_to(session: Session, parent: Brand, state: str | None = None) -> list[BrandAttachment]:
+    """Return the requests to be placed under ``parent`` (in one state, or all), oldest first."""
+    query = select(BrandAttachment).where(BrandAttachment.parent_id == parent.id).order_by(BrandAttachment.id)
+    if state:
+        query = query.where(BrandAttachment.state == state)
+    return list(session.scalars(query))
 
 
 def license_view(license_: License, brand: Brand, today: date | None = None) -> dict:
@@ -97,6 +116,7 @@ def brand_page(session: Session, brand: Brand, today: date | None = None) -> dic
     parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
     children = session.scalars(select(Brand).where(Brand.parent_id == brand.id).order_by(Brand.name)).all()
     return {"brand": brand_view(session, brand), "owner": owner, "parent": parent, "children": children,
+            "requests": [attachment_view(session, a) for a in attachments_to(session, brand, "pending")],
             "licensees": licensees, "year": year, "batch_count": batch_count,
             "inspections": inspected, "pass_rate": (verdicts.get("pass", 0) / inspected) if inspected else None,
             "recent": [{"code": b.code, "product": b.product, "quantity": quantity_text(b.quantity), "unit": b.unit,

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from traceapp.brands import search
+from traceapp.brands.attachments import needs_request, pending_request, request_attachment, withdraw_request
+from traceapp.brands.attachments import within as _within
 from traceapp.brands.models import LEVELS, Brand, License
 from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
 from traceapp.i18n import gettext as _
@@ -108,10 +110,6 @@ def _flag(f: Fields, field: str) -> bool:
     return value
 
 
-def _within(area: list[str], outer: list[str]) -> bool:
-    return all(any(regions.contains(o, code) for o in outer) for code in area)
-
-
 def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -> Brand | None:
     if not data.get("parent"):
         return None
@@ -133,7 +131,10 @@ def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -
 
 
 def register_brand(session: Session, data: dict, *, user) -> Brand:
-    """Register a brand owned by the user's brand-owner organization and append ``brand.registered``."""
+    """Register a brand owned by the user's brand-owner organization and append ``brand.registered``.
+
+    A ``parent`` of another owner is not taken at once: the brand is registered without it and asks
+    the parent's owner (``brand.attachment_requested``; see ``brands.attachments``)."""
     require_role(user, "brand_manager")
     f = Fields(data)
     values = _read_brand(session, f, data, CHANGEABLE)
@@ -149,6 +150,9 @@ def register_brand(session: Session, data: dict, *, user) -> Brand:
     if session.scalar(select(Brand.id).where(Brand.slug == slug)):
         raise Conflict(_("品牌标识 %(slug)s 已被使用。", slug=slug), {"slug": "duplicate"})
     parent = values.pop("parent")
+    requested = parent if parent is not None and needs_request(user, owner.id, parent) else None
+    if requested is not None:
+        parent = None
     brand = Brand(slug=slug, **values, parent_id=parent.id if parent else None, owner_id=owner.id, ledger_seq=-1,
                   search_text=search.search_text(values["name"], values["aliases"], values["area"]))
     entry = ledger_of(session).append(session, "brand.registered", user.actor(), f"brand:{slug}",
@@ -156,12 +160,17 @@ def register_brand(session: Session, data: dict, *, user) -> Brand:
     brand.ledger_seq = entry.seq
     session.add(brand)
     session.flush()  # the brand's id, for the answer and for licences granted in the same transaction
+    if requested is not None:
+        request_attachment(session, brand, requested, user=user)
     return brand
 
 
 def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     """Change some of a brand's fields (those present in ``data``) and append ``brand.changed`` with the
-    new values, the previous ones and an optional reason. Licences and batches stay as they are."""
+    new values, the previous ones and an optional reason. Licences and batches stay as they are.
+
+    A new ``parent`` of another owner is asked for instead (``brand.attachment_requested``); any
+    parent given withdraws the brand's waiting request."""
     _require_manager(user, brand)
     f = Fields(data)
     for field in ("slug", "owner"):
@@ -175,20 +184,32 @@ def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     f.check()
     parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
     before = {"qr_digital_link": False, **brand_record(brand, parent)}  # the flag is only recorded when on
+    waiting = requested = None
     if "parent" in values:
-        parent = values.pop("parent")
-        brand.parent_id = parent.id if parent else None
-    for field, value in values.items():
-        setattr(brand, field, value)
-    after = {"qr_digital_link": False, **brand_record(brand, parent)}
+        wanted = values.pop("parent")
+        waiting = pending_request(session, brand)
+        if wanted is not None and wanted.id != brand.parent_id and needs_request(user, brand.owner_id, wanted):
+            requested = wanted
+        else:
+            parent = wanted
+    after = {"qr_digital_link": False, **brand_record(brand, parent), **{
+        field: value for field, value in values.items() if field in before}}
     changes = {k: after[k] for k in fields if after[k] != before[k]}
-    if not changes:
+    if not changes and waiting is None and requested is None:
         raise Conflict(_("这些值与品牌当前的登记相同，没有需要修改的内容。"))
-    brand.search_text = search.search_text(brand.name, brand.aliases, brand.area)
-    data_ = {"changes": changes, "previous": {k: before[k] for k in changes}}
-    if reason:
-        data_["reason"] = reason
-    ledger_of(session).append(session, "brand.changed", user.actor(), f"brand:{brand.slug}", data_)
+    if waiting is not None:
+        withdraw_request(session, waiting, brand, user=user)
+    if changes:
+        brand.parent_id = parent.id if parent else None
+        for field, value in values.items():
+            setattr(brand, field, value)
+        brand.search_text = search.search_text(brand.name, brand.aliases, brand.area)
+        data_ = {"changes": changes, "previous": {k: before[k] for k in changes}}
+        if reason:
+            data_["reason"] = reason
+        ledger_of(session).append(session, "brand.changed", user.actor(), f"brand:{brand.slug}", data_)
+    if requested is not None:
+        request_attachment(session, brand, requested, user=user)
     return brand
 
 

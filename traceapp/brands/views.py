@@ -1,12 +1,16 @@
 """Public brand pages (no login): the directory with search, and one brand's page. Both are
-cacheable: a short public max-age, an ETag, and kept rendered while the ledger is unchanged."""
+cacheable: a short public max-age, an ETag, and kept rendered while the ledger is unchanged.
+A signed-in brand manager also answers requests to place other brands under theirs on the
+page, and an admin detaches a sub-brand there."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from traceapp import db
 from traceapp.brands import queries
+from traceapp.brands.attachments import accept_attachment, detach_brand, get_attachment, refuse_attachment
 from traceapp.brands.services import get_brand
 from traceapp.page_cache import cacheable
 from traceapp.records.models import CATEGORIES
@@ -32,5 +36,48 @@ def directory():
 @bp.get("/<slug>")
 def page(slug: str):
     session = db.session()
-    return cacheable(lambda: render_template("brands/page.html",
-                                             **queries.brand_page(session, get_brand(session, slug))), MAX_AGE)
+
+    def render() -> str:
+        brand = get_brand(session, slug)
+        manages = current_user.is_authenticated and (current_user.role == "admin" or (
+            current_user.role == "brand_manager" and current_user.organization_id == brand.owner_id))
+        return render_template("brands/page.html", manages=manages, **queries.brand_page(session, brand))
+    response = cacheable(render, MAX_AGE)
+    if current_user.is_authenticated:
+        # The page carries the viewer's name and CSRF tokens: no shared cache may keep it.
+        response.cache_control.public = False
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/<slug>/attachments/<int:attachment_id>/accept")
+@login_required
+def accept(slug: str, attachment_id: int):
+    session = db.writing()
+    brand = get_brand(session, slug)
+    accept_attachment(session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
+                      user=current_user)
+    session.commit()
+    return redirect(url_for("brands.page", slug=brand.slug), code=303)
+
+
+@bp.post("/<slug>/attachments/<int:attachment_id>/refuse")
+@login_required
+def refuse(slug: str, attachment_id: int):
+    session = db.writing()
+    brand = get_brand(session, slug)
+    refuse_attachment(session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
+                      user=current_user)
+    session.commit()
+    return redirect(url_for("brands.page", slug=brand.slug), code=303)
+
+
+@bp.post("/<slug>/detach")
+@login_required
+def detach(slug: str):
+    session = db.writing()
+    brand = get_brand(session, slug)
+    detach_brand(session, brand, request.form.to_dict(), user=current_user)
+    session.commit()
+    return redirect(url_for("brands.page", slug=brand.slug), code=303)
