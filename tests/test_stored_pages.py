@@ -217,7 +217,7 @@ def test_recalled_frozen_pooled_signed_in_and_queried_pages_are_rendered_in_full
 
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(world["producer"].id)
+        session["_user_id"] = world["producer"].get_id()
         session["_fresh"] = True
     signed_in = view(app, a, client=client)
     assert TAMPERED not in signed_in and world["producer"].username in signed_in

@@ -13,7 +13,6 @@ login_manager = LoginManager()
 def init_app(app: Flask) -> None:
     from traceapp import db
     from traceapp.auth import cli, services, views
-    from traceapp.auth.models import User
     from traceapp.i18n import lazy_gettext
 
     csrf.init_app(app)
@@ -22,9 +21,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("请先登录。")
 
     @login_manager.user_loader
-    def _load(user_id: str):
-        user = db.session().get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def _load(session_id: str):
+        # Runs on every request with a session cookie: a session ended by logout or a password
+        # change names an old session version and so no one.
+        return services.user_for_session(db.session(), session_id)
 
     @login_manager.request_loader
     def _from_token(req):

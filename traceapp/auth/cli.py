@@ -1,5 +1,5 @@
 """``flask --app traceapp users create NAME --role ROLE [--org ID] [--password-stdin]`` and
-``users token NAME``."""
+``users token NAME`` and ``users password NAME [--password-stdin]``."""
 
 from __future__ import annotations
 
@@ -55,3 +55,22 @@ def token_command(name: str):
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
     click.echo(token)
+
+
+@users_cli.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the new password from standard input")
+def password_command(name: str, password_stdin: bool):
+    """Set a user's password (asked on a terminal without --password-stdin). Ends every session
+    the user has signed in; their API tokens keep working."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.write_session() as session:
+            user = services.set_password(session, name, password)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"password of {user.username} set; their sessions are ended")

@@ -1,17 +1,23 @@
-"""Accounts: create users, check passwords, issue and resolve API tokens."""
+"""Accounts: create users, sign them in (throttled, logged) and out, change passwords, issue and
+resolve API tokens."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from traceapp.auth.models import ROLES, ApiToken, User
-from traceapp.errors import Conflict, NotFound
+from traceapp.auth import throttle
+from traceapp.auth.models import ROLES, ApiToken, LoginEvent, User
+from traceapp.auth.throttle import LoginPolicy, LoginThrottled
+from traceapp.errors import Conflict, InvalidField, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.records.models import Organization
 from traceapp.validation import Fields
@@ -25,6 +31,7 @@ ROLE_ORG_KINDS = {
     "regulator": ("regulator",),
 }
 MIN_PASSWORD = 8
+EVENTS_PAGE = 100
 
 
 def _now() -> datetime:
@@ -47,7 +54,7 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     if org is not None and kinds and org.kind not in kinds:
         f.fail("org", _("角色 %(role)s 不能属于类型为 %(kind)s 的组织。", role=role, kind=org.kind))
     if password is not None and len(password) < MIN_PASSWORD:
-        f.fail("password", _("密码至少需要 %(n)d 个字符。", n=MIN_PASSWORD))
+        f.fail("password", _short_password())
     f.check()
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(_("用户名 %(name)s 已被使用。", name=username), {"username": "duplicate"})
@@ -58,12 +65,129 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     return user
 
 
+def _short_password() -> str:
+    return _("密码至少需要 %(n)d 个字符。", n=MIN_PASSWORD)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Made the way real ones are (werkzeug's default method and cost), so checking it takes as long.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _user_named(session: Session, username: str) -> User | None:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def _check(session: Session, username: str, password: str) -> tuple[User | None, bool]:
+    """Return the user of this name (or None) and whether the password signs them in. Exactly one
+    password hash is checked either way, a dummy one when there is no user, no password or no
+    active account, so the answer takes as long whether or not the name exists."""
+    user = _user_named(session, username)
+    usable = user is not None and user.active and bool(user.password_hash)
+    matches = check_password_hash(user.password_hash if usable else _dummy_hash(), password)
+    return user, usable and matches
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """Return the active user with this name and password, or None."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active or not user.password_hash:
+    """Return the active user with this name and password, or None (no throttle, no log: the
+    login form goes through log_in)."""
+    user, ok = _check(session, username, password)
+    return user if ok else None
+
+
+def log_in(session: Session, username: str, password: str, client: str, *, policy: LoginPolicy | None = None,
+           now: datetime | None = None) -> User | None:
+    """Sign in through the login form: record the try (name as typed, ``client`` a salted hash of
+    the address), check it against the throttle and the password, record the outcome. Return the
+    user it signs in, or None. Raises LoginThrottled (429, saying when to try again), without
+    checking the password, when the account or the client has too many failed tries in the window.
+
+    Commits, unlike the record services, in three short transactions, each beginning with its
+    write or holding only reads: the try is committed before it is counted, so that tries racing
+    in other workers count it (``traceapp.auth.throttle``); and on SQLite a transaction that has
+    read cannot write once another connection has written meanwhile, which logins, scans and
+    ledger writes from other workers do all the time.
+    """
+    now = _naive(now)
+    session.rollback()  # whatever this request read so far (the session's user, say)
+    event = LoginEvent(at=now, username=unicodedata.normalize("NFC", username or "")[:64],
+                       client=client[:64], outcome="pending")
+    session.add(event)
+    session.commit()
+    refusal, user, ok = None, None, False
+    try:
+        throttle.check(session, event, policy or LoginPolicy(), now)
+    except LoginThrottled as exc:
+        refusal = exc
+    else:
+        user, ok = _check(session, event.username, password)
+    outcome = "throttled" if refusal else "success" if ok else "failure"
+    event_id, user_id = event.id, user.id if user is not None else None
+    session.rollback()  # (which expires what was loaded: read nothing before the update)
+    session.execute(update(LoginEvent).where(LoginEvent.id == event_id)
+                    .values(outcome=outcome, user_id=user_id).execution_options(synchronize_session=False))
+    session.commit()
+    if refusal is not None:
+        raise refusal
+    return session.get(User, user_id) if ok else None
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session the user has signed in (on any device) by moving their session version on.
+    Begin the transaction with it (see log_in about SQLite)."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_version=User.session_version + 1)
+                    .execution_options(synchronize_session=False))
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Set a user's password and end their sessions; raises NotFound for an unknown name,
+    InvalidField for a password that is too short."""
+    user = _user_named(session, username)
+    if user is None:
+        raise NotFound(_("没有名为 %(name)s 的用户。", name=username))
+    if len(password) < MIN_PASSWORD:
+        raise InvalidField("password", _short_password())
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    end_sessions(session, user.id)
+    session.refresh(user)
+    return user
+
+
+_SESSION_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """Return the active user a session cookie's id (``User.get_id``) names, or None when the
+    user is gone or inactive or the session was ended (by logout or a password change)."""
+    match = _SESSION_ID.fullmatch(session_id or "")
+    if match is None:
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    user = session.get(User, int(match[1]))
+    if user is None or not user.active or user.session_version != int(match[2]):
+        return None
+    return user
+
+
+def login_events(session: Session, *, username: str | None = None, client: str | None = None,
+                 before: int | None = None, limit: int = EVENTS_PAGE) -> list[LoginEvent]:
+    """Return login events, newest first: of one name tried or one client if given, older than
+    id ``before`` if given."""
+    query = select(LoginEvent).order_by(LoginEvent.id.desc()).limit(limit)
+    if username:
+        query = query.where(LoginEvent.username == username)
+    if client:
+        query = query.where(LoginEvent.client == client)
+    if before is not None:
+        query = query.where(LoginEvent.id < before)
+    return list(session.scalars(query))
+
+
+def _naive(moment: datetime | None) -> datetime:
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 def _token_hash(token: str) -> str:

@@ -1,19 +1,24 @@
-"""Login and logout."""
+"""Login (throttled and logged), logout that ends the session for good, and the admin's login log."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from traceapp import db
 from traceapp.auth import services
+from traceapp.auth.throttle import LoginPolicy, LoginThrottled, local_time
+from traceapp.errors import Forbidden
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
+from traceapp.params import int_arg
+from traceapp.public.scans import client_id
 
 bp = Blueprint("auth", __name__)
 
@@ -33,18 +38,46 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        user = services.authenticate(db.session(), form.username.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        error = _("用户名或密码不正确。")
-    status = 400 if request.method == "POST" else 200
-    return render_template("login.html", form=form, error=error), status
+    if not form.validate_on_submit():
+        return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+    try:
+        user = services.log_in(db.session(), form.username.data, form.password.data, client_id(request),
+                               policy=LoginPolicy.from_config(current_app.config))
+    except LoginThrottled as exc:
+        return render_template("login.html", form=form, error=exc.message), exc.status, exc.headers
+    if user is None:
+        return render_template("login.html", form=form, error=_("用户名或密码不正确。")), 400
+    login_user(user)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Ends every session of the user's, not only this cookie: the cookie is the session (it is
+        # signed, not stored), so a copy of it would otherwise outlive the logout.
+        user_id = current_user.id
+        session = db.session()
+        session.rollback()  # the read that loaded the user: the update must begin its transaction
+        services.end_sessions(session, user_id)
+        session.commit()
     logout_user()
     return redirect(url_for("public.index"))
+
+
+_CLIENT = re.compile(r"[0-9a-f]{1,64}")
+
+
+@bp.get("/admin/logins")
+@login_required
+def login_events():
+    if current_user.role != "admin":
+        raise Forbidden(_("只有管理员可以查看登录记录。"))
+    name = request.args.get("user", "").strip()[:64]
+    client = request.args.get("client", "").strip().lower()
+    client = client if _CLIENT.fullmatch(client) else ""
+    before = int_arg("before", default=0, minimum=0) or None
+    events = services.login_events(db.session(), username=name or None, client=client or None, before=before)
+    older = events[-1].id if len(events) == services.EVENTS_PAGE else None
+    return render_template("auth/logins.html", events=events, name=name, client=client, older=older,
+                           local_time=local_time)
