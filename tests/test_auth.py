@@ -79,3 +79,18 @@ def test_login_needs_the_csrf_token_and_the_right_password(app, coop):
     assert 'class="who">li<' in client.get("/").get_data(as_text=True)
     cookie = ok.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("name,password,message", [
+    ("nobody", "long-enough", "nobody"),
+    ("li", "short", "8"),
+])
+def test_users_password_refuses_an_unknown_user_or_a_short_password(app, coop, name, password, message):
+    cli(app, "users", "create", "li", "--role", "producer", "--org", str(coop), "--password-stdin",
+        input="s3cret-pass\n")
+    result = cli(app, "users", "password", name, "--password-stdin", input=password + "\n")
+    assert result.exit_code == 1 and message in result.output
+    with app.app_context():
+        user = db.session().execute(select(User).where(User.username == "li")).scalar_one()
+        assert services.authenticate(db.session(), "li", "s3cret-pass") is not None
+        assert user.session_version == 0

@@ -178,6 +178,47 @@ def test_a_password_change_ends_the_sessions_signed_in_before_it(app, world):
     assert login(client, "li", "a-new-password").status_code == 302 and signed_in(client)
 
 
+def change_password(client, current: str, new: str, repeat: str | None = None):
+    token = _csrf(client.get("/account/password").text)
+    return client.post("/account/password", data={"csrf_token": token, "current": current, "new": new,
+                                                  "repeat": new if repeat is None else repeat})
+
+
+def test_changing_ones_password_ends_the_other_sessions_and_keeps_this_one(app, world):
+    here, there = app.test_client(), app.test_client()
+    assert login(here, "li", PASSWORD).status_code == 302 and login(there, "li", PASSWORD).status_code == 302
+    assert 'href="/account/password"' in here.get("/home").text
+    changed = change_password(here, PASSWORD, "a-new-password")
+    assert changed.status_code == 200 and 'id="password-changed"' in changed.text
+    assert signed_in(here) and not signed_in(there)
+    assert login(there, "li", PASSWORD).status_code == 400
+    assert login(there, "li", "a-new-password").status_code == 302
+
+
+@pytest.mark.parametrize("current,new,repeat,message", [
+    ("wrong-password", "a-new-password", None, "当前密码不正确"),
+    (PASSWORD, "short", None, "密码至少需要 8 个字符"),
+    (PASSWORD, "a-new-password", "another-password", "两次输入的新密码不一致"),
+])
+def test_a_refused_password_change_changes_nothing(app, world, current, new, repeat, message):
+    client = app.test_client()
+    assert login(client, "li", PASSWORD).status_code == 302
+    refused = change_password(client, current, new, repeat)
+    assert refused.status_code == 400 and message in refused.text
+    assert signed_in(client)
+    assert login(app.test_client(), "li", PASSWORD).status_code == 302
+
+
+def test_guessing_the_current_password_is_throttled_like_a_login(app, world):
+    client = app.test_client()
+    assert login(client, "li", PASSWORD).status_code == 302
+    for _ in range(5):
+        assert change_password(client, "wrong-password", "a-new-password").status_code == 400
+    assert change_password(client, PASSWORD, "a-new-password").status_code == 429
+    with app.app_context():  # unchanged (a login would be refused now: the account is locked too)
+        assert services.authenticate(db.session(), "li", PASSWORD) is not None
+
+
 def test_logins_are_recorded_for_the_admin(app, world):
     from traceapp.auth.models import LoginEvent, User
     from traceapp.public.scans import client_id
@@ -204,6 +245,7 @@ def test_logins_are_recorded_for_the_admin(app, world):
     assert client.get("/admin/logins").status_code == 403  # producers may not read it
     client.post("/logout", data={"csrf_token": _csrf(client.get("/home").text)})
     assert login(client, "root", PASSWORD).status_code == 302
+    assert 'href="/admin/logins"' in client.get("/home").text
     page = client.get("/admin/logins")
     assert page.status_code == 200
     rows = page.text.split('<tr class="login-event')[1:]

@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo
 
 from traceapp import db
 from traceapp.auth import services
 from traceapp.auth.throttle import LoginPolicy, LoginThrottled, local_time
-from traceapp.errors import Forbidden
+from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.params import int_arg
@@ -26,6 +26,14 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(message=_l("请填写用户名。"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请填写密码。"))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(message=_l("请填写当前密码。"))])
+    new = PasswordField(_l("新密码"), validators=[DataRequired(message=_l("请填写新密码。"))])
+    repeat = PasswordField(_l("再次输入新密码"), validators=[
+        DataRequired(message=_l("请再次输入新密码。")),
+        EqualTo("new", message=_l("两次输入的新密码不一致，请重新输入。"))])
 
 
 def _safe_next(target: str | None) -> str:
@@ -63,6 +71,37 @@ def logout():
         session.commit()
     logout_user()
     return redirect(url_for("public.index"))
+
+
+def _password_page(form: PasswordForm, **context):
+    return render_template("auth/password.html", form=form, min_length=services.MIN_PASSWORD, **context)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _password_page(form=form), 400 if request.method == "POST" else 200
+    username = current_user.username
+    try:  # the current password is checked as a login is: throttled and logged
+        checked = services.log_in(db.session(), username, form.current.data, client_id(request),
+                                  policy=LoginPolicy.from_config(current_app.config))
+    except LoginThrottled as exc:
+        return _password_page(form=form, error=exc.message), exc.status, exc.headers
+    if checked is None:
+        form.current.errors.append(_("当前密码不正确。"))
+        return _password_page(form=form), 400
+    session = db.writing()
+    try:
+        user = services.set_password(session, username, form.new.data)
+    except InvalidField as exc:
+        session.rollback()
+        form.new.errors.append(exc.message)
+        return _password_page(form=form), 400
+    session.commit()
+    login_user(user)  # this device stays signed in, under the new session version; the others are ended
+    return _password_page(form=PasswordForm(formdata=None), done=True)
 
 
 _CLIENT = re.compile(r"[0-9a-f]{1,64}")
