@@ -89,7 +89,10 @@ def init_app(app: Flask) -> None:
         code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description))
         if exc.code == 404 and request.path.startswith("/t/"):
             message = TRACE_NOT_FOUND
-        return error_response(exc.code or 500, code, str(message))
+        # The exception's own headers are part of its meaning: a 405 must say what is allowed (RFC 9110
+        # 15.5.6), a 401 how to authenticate. Only the body (and so its type) is ours.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return *error_response(exc.code or 500, code, str(message)), headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -13,10 +13,13 @@ from traceapp.i18n import gettext as _
 def int_arg(name: str, *, default: int | None = None, minimum: int = 0, maximum: int | None = None) -> int:
     """Return query parameter ``name`` as an int in [minimum, maximum]; raise InvalidField."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         if default is None:
             raise InvalidField(name, _("缺少参数 %(name)s：它是必填的整数。", name=name))
         return default
+    if raw == "":
+        # "limit=" is not "no limit": a client that meant a number sent none, and guessing hides its bug.
+        raise InvalidField(name, _("参数 %(name)s 是空的：请给出一个整数，或去掉这个参数。", name=name))
     if not re.fullmatch(r"-?[0-9]{1,30}", raw):
         raise InvalidField(name, _("参数 %(name)s 必须是整数，收到的是“%(value)s”。", name=name, value=raw[:40]))
     value = int(raw)

@@ -14,7 +14,10 @@ from traceapp.api.schemas import Error
 ERROR_STATUSES = {400: "invalid input (names each field and its rule)", 401: "missing or unknown API token",
                   403: "the user's role or organization may not do this", 404: "no such record",
                   409: "conflict: duplicate, or Idempotency-Key reused with another body",
-                  422: "refused by a domain rule"}
+                  422: "refused by a domain rule", 429: "too many requests; Retry-After says when to try again"}
+# What any operation can answer, whatever its view declares: every request may carry query
+# parameters (one holding a NUL byte is refused) and must carry a bearer token.
+ALWAYS = {400, 401}
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -67,7 +70,9 @@ def build(app: Flask) -> dict:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["request"]}}}
             op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                      "schema": {"type": "string", "maxLength": 255}})
-        statuses = set(doc["errors"]) | ({404} if "<" in rule.rule else set())
+        statuses = ALWAYS | set(doc["errors"]) | ({404} if "<" in rule.rule else set())
+        if doc["request"] is not None:
+            statuses.add(409)  # Idempotency-Key reused with another body
         for status in sorted(statuses):
             op["responses"][str(status)] = {"description": ERROR_STATUSES[status],
                                             "content": {"application/json": {"schema": "Error"}}}

@@ -140,7 +140,7 @@ def organization(org_id: int):
 def batches():
     api_user()
     query = select(Batch).order_by(Batch.id.desc())
-    if request.args.get("organization"):
+    if "organization" in request.args:
         query = query.where(Batch.organization_id == int_arg("organization", minimum=1, maximum=2**31 - 1))
     if request.args.get("product"):
         query = query.where(Batch.product == request.args["product"])
@@ -196,7 +196,7 @@ def create_inspection():
 def certifications():
     api_user()
     query = select(Certification).order_by(Certification.id)
-    if request.args.get("holder"):
+    if "holder" in request.args:
         query = query.where(Certification.holder_id == int_arg("holder", minimum=1, maximum=2**31 - 1))
     rows = db.session().scalars(page(query))
     return jsonify(schemas.CertificationList().dump({"items": [queries.certification_view(c) for c in rows]}))
