@@ -21,9 +21,19 @@ ALWAYS = {400, 401}
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
+# Query text: any string but one holding a NUL byte (refused before any view runs: traceapp.params).
+TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}
+
+
+def integer(minimum: int, maximum: int) -> dict:
+    """Return the schema of an integer query parameter read with ``params.int_arg`` and these bounds."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
 def operation(*, summary: str, response, status: int = 200, request=None, errors=(400, 401, 403),
-              query: tuple[tuple[str, str, str], ...] = ()):
-    """Describe a view for the OpenAPI document; ``query`` lists (name, type, description)."""
+              query: tuple[tuple, ...] = ()):
+    """Describe a view for the OpenAPI document. ``query`` lists (name, schema, description[, required]):
+    the schema a dict, or "string" (TEXT) or "integer"; parameters are optional unless required is True."""
 
     def mark(view):
         view.openapi = {"summary": summary, "response": response, "status": status, "request": request,
@@ -38,9 +48,10 @@ def _parameters(rule, doc) -> list[dict]:
     for converter, name in _CONVERTER.findall(rule.rule):
         params.append({"name": name, "in": "path", "required": True,
                        "schema": {"type": "integer" if converter == "int" else "string"}})
-    for name, kind, description in doc["query"]:
-        params.append({"name": name, "in": "query", "required": False, "description": description,
-                       "schema": {"type": kind}})
+    for name, kind, description, *required in doc["query"]:
+        schema = TEXT if kind == "string" else {"type": kind} if isinstance(kind, str) else kind
+        params.append({"name": name, "in": "query", "required": bool(required and required[0]),
+                       "description": description, "schema": schema})
     return params
 
 

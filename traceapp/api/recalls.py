@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from traceapp import db
 from traceapp.api import schemas
-from traceapp.api.openapi import operation
+from traceapp.api.openapi import integer, operation
 from traceapp.api.views import api_user, bp, write
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
@@ -43,8 +43,8 @@ def lift_recall_endpoint(code: str):
 @bp.get("/batches/<code>/trace")
 @operation(summary="The batch's trace as a tree: forward (every batch made from it) or backward (everything it "
                    "was made from, down to the farms)", response=schemas.TraceOut, errors=(400, 401),
-           query=(("direction", "string", "forward or backward (required)"),
-                  ("depth", "integer", f"levels, 1 to {MAX_DEPTH} (default {MAX_DEPTH})")))
+           query=(("direction", {"type": "string", "enum": list(DIRECTIONS)}, "forward or backward", True),
+                  ("depth", integer(1, MAX_DEPTH), f"levels, 1 to {MAX_DEPTH} (default {MAX_DEPTH})")))
 def trace_endpoint(code: str):
     api_user()
     direction = request.args.get("direction", "")

@@ -7,13 +7,13 @@ from flask import jsonify, request, url_for
 from marshmallow import Schema, fields
 
 from traceapp import db
-from traceapp.api.openapi import operation
+from traceapp.api.openapi import integer, operation
 from traceapp.api.views import PAGE, api_user, bp, page_args
 from traceapp.audit import risk
 from traceapp.records.access import require_role
 
 FILTERS = (("region", "string", "GB/T 2260 code; a province or city includes every division inside it"),
-           ("brand", "string", "brand slug"), ("producer", "integer", "organization id"),
+           ("brand", "string", "brand slug"), ("producer", integer(1, 999_999_999), "organization id"),
            ("from", "string", "first date, YYYY-MM-DD (the date each rule names)"),
            ("to", "string", "last date, YYYY-MM-DD"))
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from traceapp import db
 from traceapp.api import idempotency, schemas
-from traceapp.api.openapi import document, operation
+from traceapp.api.openapi import document, integer, operation
 from traceapp.auth.services import user_for_token
 from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.i18n import gettext as _
@@ -26,7 +26,8 @@ from traceapp.records.inspections import record_inspection
 from traceapp.records.models import Batch, Certification, ComplianceCertificate, Organization
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-PAGE = (("limit", "integer", "at most 200 (default 50)"), ("offset", "integer", "default 0"))
+MAX_ID = 2**31 - 1
+PAGE = (("limit", integer(1, 200), "at most 200 (default 50)"), ("offset", integer(0, 10**9), "default 0"))
 
 
 class Unauthorized(DomainError):
@@ -135,13 +136,13 @@ def organization(org_id: int):
 
 @bp.get("/batches")
 @operation(summary="List batches, newest first", response=schemas.BatchList, errors=(400, 401),
-           query=(("organization", "integer", "filter by producer organization id"),
+           query=(("organization", integer(1, MAX_ID), "filter by producer organization id"),
                   ("product", "string", "filter by product name"), *PAGE))
 def batches():
     api_user()
     query = select(Batch).order_by(Batch.id.desc())
     if "organization" in request.args:
-        query = query.where(Batch.organization_id == int_arg("organization", minimum=1, maximum=2**31 - 1))
+        query = query.where(Batch.organization_id == int_arg("organization", minimum=1, maximum=MAX_ID))
     if request.args.get("product"):
         query = query.where(Batch.product == request.args["product"])
     session = db.session()
@@ -192,12 +193,12 @@ def create_inspection():
 
 @bp.get("/certifications")
 @operation(summary="List certificates", response=schemas.CertificationList, errors=(400, 401),
-           query=(("holder", "integer", "filter by holder organization id"), *PAGE))
+           query=(("holder", integer(1, MAX_ID), "filter by holder organization id"), *PAGE))
 def certifications():
     api_user()
     query = select(Certification).order_by(Certification.id)
     if "holder" in request.args:
-        query = query.where(Certification.holder_id == int_arg("holder", minimum=1, maximum=2**31 - 1))
+        query = query.where(Certification.holder_id == int_arg("holder", minimum=1, maximum=MAX_ID))
     rows = db.session().scalars(page(query))
     return jsonify(schemas.CertificationList().dump({"items": [queries.certification_view(c) for c in rows]}))
 
