@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from traceapp.api.idempotency import MAX_KEY
 from traceapp.api.schemas import Error
 
 ERROR_STATUSES = {400: "invalid input (names each field and its rule)", 401: "missing or unknown API token",
@@ -80,7 +81,9 @@ def build(app: Flask) -> dict:
         if doc["request"] is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["request"]}}}
             op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                     "schema": {"type": "string", "maxLength": 255}})
+                                     "description": "a retry with the same key and body gets the first answer",
+                                     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY,
+                                                "pattern": "^[\\x20-\\x7e]+$"}})
         statuses = ALWAYS | set(doc["errors"]) | ({404} if "<" in rule.rule else set())
         if doc["request"] is not None:
             statuses.add(409)  # Idempotency-Key reused with another body
