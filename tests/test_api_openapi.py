@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_user
+from tests.factories import make_brand, make_brand_owner, make_user
 from traceapp import db
 from traceapp.api.openapi import document
 from traceapp.auth.services import issue_token
@@ -54,6 +54,37 @@ def test_an_empty_filter_is_refused_not_ignored(client, token, path, name):
     response = client.get(f"{API}{path}?{name}=", headers=bearer(token))
     assert response.status_code == 400
     assert name in response.get_json()["error"]["fields"]
+
+
+@pytest.fixture
+def brand(app):
+    """A brand and its manager's token."""
+    with app.app_context(), db.write_session() as s:
+        _, manager = make_brand_owner(s)
+        return make_brand(s, manager).slug, issue_token(s, manager.username)
+
+
+@pytest.mark.parametrize("parent", [False, 0, [], {}])
+def test_a_parent_that_is_not_text_is_refused(client, brand, parent):
+    slug, token = brand
+    response = client.patch(f"{API}/brands/{slug}", json={"parent": parent, "category": "tea"}, headers=bearer(token))
+    assert response.status_code == 400
+    assert "parent" in response.get_json()["error"]["fields"]
+    assert client.get(f"{API}/brands/{slug}", headers=bearer(token)).get_json()["category"] == "fruit"
+
+
+@pytest.mark.parametrize("state", ["", "open"])
+def test_an_attachment_state_outside_the_documented_ones_is_refused(client, brand, state):
+    slug, token = brand
+    response = client.get(f"{API}/brands/{slug}/attachments?state={state}", headers=bearer(token))
+    assert response.status_code == 400
+    assert "state" in response.get_json()["error"]["fields"]
+
+
+def test_the_attachment_states_are_documented_as_an_enumeration(app):
+    params = dict(operations(app))["GET /brands/{slug}/attachments"]["parameters"]
+    state = next(p for p in params if p["name"] == "state")
+    assert state["schema"]["enum"] == ["pending", "accepted", "refused", "withdrawn"]
 
 
 def operations(app):

@@ -11,7 +11,7 @@ from traceapp.api.openapi import operation
 from traceapp.api.views import PAGE, api_user, bp, page_args, write
 from traceapp.brands import queries
 from traceapp.brands.attachments import accept_attachment, detach_brand, get_attachment, refuse_attachment
-from traceapp.brands.models import License
+from traceapp.brands.models import ATTACHMENT_STATES, License
 from traceapp.brands.services import (
     change_brand,
     get_brand,
@@ -105,16 +105,17 @@ def revoke_license_endpoint(slug: str, license_id: int):
 @bp.get("/brands/<slug>/attachments")
 @operation(summary="Requests to place other owners' brands under this brand, oldest first",
            response=schemas.AttachmentList, errors=(400, 401),
-           query=(("state", "string", "pending, accepted, refused or withdrawn"), *PAGE))
+           query=(("state", {"type": "string", "enum": list(ATTACHMENT_STATES)}, "only requests in this state"),
+                  *PAGE))
 def attachments(slug: str):
     api_user()
     session = db.session()
     found = get_brand(session, slug)
-    state = request.args.get("state", "")
-    if state not in ("", "pending", "accepted", "refused", "withdrawn"):
+    state = request.args.get("state")
+    if state is not None and state not in ATTACHMENT_STATES:  # an empty state= too: it is no state
         raise InvalidField("state", _("state 必须是 pending、accepted、refused 或 withdrawn 之一。"))
     limit, offset = page_args()
-    rows = queries.attachments_to(session, found, state or None)[offset:offset + limit]
+    rows = queries.attachments_to(session, found, state)[offset:offset + limit]
     return jsonify(schemas.AttachmentList().dump({"items": [queries.attachment_view(session, a) for a in rows]}))
 
 

@@ -111,8 +111,9 @@ def _flag(f: Fields, field: str) -> bool:
 
 
 def _read_parent(session: Session, f: Fields, data: dict, brand: Brand | None) -> Brand | None:
-    if not data.get("parent"):
-        return None
+    value = data.get("parent")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # no parent (a form's empty choice); false, 0 or [] are not "none" but wrong
     parent_slug = f.text("parent", max_length=64)
     if not parent_slug:  # refused: the reason is the field's error
         return None
