@@ -318,7 +318,7 @@ def log_in(client, username: str) -> str:
 
 
 def labels_in(html: str) -> int:
-    return len(re.findall(r'<div class="label" ', html))
+    return len(re.findall(r'<div class="label p[0-9]+">', html))
 
 
 def test_the_form_previews_the_first_page_without_writing(app, people):

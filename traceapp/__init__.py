@@ -10,13 +10,28 @@ from __future__ import annotations
 
 def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
-    from traceapp import api, audit, auth, brands, cli, config, db, errors, i18n, params, public, records
+    from traceapp import (
+        api,
+        audit,
+        auth,
+        brands,
+        cli,
+        config,
+        db,
+        errors,
+        i18n,
+        params,
+        public,
+        records,
+        security_headers,
+    )
     from traceapp.templating import TraceFlask
 
     app = TraceFlask(__name__, instance_path=config.instance_path(test_config),
                 template_folder="../templates", static_folder="../static")
     config.load(app, test_config)
     app.json.ensure_ascii = False
+    security_headers.init_app(app)
     i18n.init_app(app)
     db.init_app(app)
     records.init_app(app)

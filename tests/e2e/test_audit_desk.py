@@ -77,7 +77,7 @@ def test_the_progress_bar_follows_a_running_verification_to_its_result(app, desk
     assert progress.evaluate("p => [p.value, p.max]") == [1000, run.total]
     assert tablet.locator("#verify-start").is_disabled()
     assert tablet.locator("#verify-result").get_attribute("data-status") is None
-    tablet.wait_for_function("document.getElementById('verify-result').textContent.includes('正在校验')")
+    tablet.wait_for_function("() => document.getElementById('verify-result').textContent.includes('正在校验')")
 
     verification.launch(app, run.id)  # the job itself now runs that verification to its end
     result = tablet.locator('#verify-result[data-status="ok"]')
