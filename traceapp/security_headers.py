@@ -53,10 +53,7 @@ def style_nonce() -> str:
     return nonce
 
 
-def _policy() -> str:
-    nonce = g.get(_NONCE)
-    if nonce is None:
-        return CONTENT_SECURITY_POLICY
+def _policy_with(nonce: str) -> str:
     return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'", 1)
 
 
@@ -67,14 +64,15 @@ def _same_for_everyone(response: Response) -> bool:
 def secure(response: Response) -> Response:
     """Add the security headers to ``response``; make a public response to a signed-in viewer private."""
     headers = response.headers
-    for name, value in HEADERS.items():
-        headers[name] = value
-    if g.get(_NONCE) is not None:
-        headers["Content-Security-Policy"] = _policy()
-    cache = response.cache_control
+    headers.update(HEADERS)
+    nonce = g.get(_NONCE)
+    if nonce is not None:
+        headers["Content-Security-Policy"] = _policy_with(nonce)
     # current_user is read only for public responses: most are not, and this keeps a cookie-less scan
     # from loading a session it does not have.
-    if cache.public and not _same_for_everyone(response) and current_user.is_authenticated:
+    if ("public" in headers.get("Cache-Control", "") and response.cache_control.public
+            and not _same_for_everyone(response) and current_user.is_authenticated):
+        cache = response.cache_control
         cache.public = False
         cache.max_age = None
         cache.private = True
