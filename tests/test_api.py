@@ -371,13 +371,13 @@ def test_messages_are_in_the_requests_language(app, client, world):
     data = {k: v for k, v in batch_data().items() if k != "product"}
     before = ledger_size(app)
     english = client.post(f"{API}/batches", json=data, headers=auth(world, "producer", **{"Accept-Language": "en"}))
-    assert assert_error(english, 400, "invalid_input", "product")["message"] == "product is required."
+    assert assert_error(english, 400, "invalid_input", "product")["message"] == "Product name is required."
     chinese = client.post(f"{API}/batches", json=data, headers=auth(world, "producer"))
-    assert assert_error(chinese, 400, "invalid_input", "product")["message"] == "product 是必填项。"
+    assert assert_error(chinese, 400, "invalid_input", "product")["message"] == "产品名称是必填项。"
     assert chinese.headers["Content-Language"] == "zh-CN" and english.headers["Content-Language"] == "en"
     preferred = client.post(f"{API}/batches", json=data,
                             headers=auth(world, "producer", **{"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"}))
-    assert preferred.get_json()["error"]["fields"]["product"] == "product is required."
+    assert preferred.get_json()["error"]["fields"]["product"] == "Product name is required."
     assert ledger_size(app) == before
 
 

@@ -422,7 +422,7 @@ def test_refused_posts_write_nothing(app, people):
         before = written()
     assert client.post(f"/batches/{code}/labels", data={**good, "csrf_token": ""}).status_code == 400
     bad = client.post(f"/batches/{code}/labels?lang=en", data={**good, "package": "five"})
-    assert bad.status_code == 400 and 'id="e-package"' in bad.text and "package_quantity" in bad.text
+    assert bad.status_code == 400 and 'id="e-package"' in bad.text and "Quantity per package" in bad.text
     assert client.post(f"/batches/{code}/labels", data={**good, "format": "docx"}).status_code == 400
     over = client.post(f"/batches/{code}/labels?lang=zh", data={**good, "n": "241"})
     assert over.status_code == 422 and "再打印 241 张将超出 1 张" in over.text and 'id="e-n"' in over.text

@@ -21,7 +21,7 @@ from tests.factories import (
     make_world,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden, Rejected
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.compliance import (
@@ -76,7 +76,7 @@ def test_a_quality_control_certificate_needs_no_inspection_and_issued_on_default
         with db.write_session() as s:
             cert = make_compliance(s, world["producer"], world["batch"], issued_on=None, promiser="purchaser",
                                    inspection=world["passed"].id)
-        assert (cert.issued_on, cert.inspection_id, cert.promiser) == (date.today(), None, "purchaser")
+        assert (cert.issued_on, cert.inspection_id, cert.promiser) == (clock.today(), None, "purchaser")
         assert body_of(cert.ledger_seq)["data"]["promise"] == PROMISES["purchaser"]
         assert projection_differences() == []
 
@@ -96,7 +96,7 @@ def test_only_the_batchs_producer_issues_and_voids(app, world):
         assert fetch(ComplianceCertificate, cert.id).voided_on is None
 
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (clock.today() + timedelta(days=1)).isoformat()  # in the deployment's time zone
 
 
 @pytest.mark.parametrize("overrides,field", [

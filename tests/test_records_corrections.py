@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import count, fetch, make_batch, make_compliance, make_world, projection_differences
-from traceapp import db
+from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.compliance import void_compliance_certificate
@@ -70,7 +70,7 @@ def test_only_the_batchs_producer_corrects(app, world):
         assert fetch(Batch, world["batch"].id).quantity == Decimal("1200.5")
 
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (clock.today() + timedelta(days=1)).isoformat()  # in the deployment's time zone
 
 
 @pytest.mark.parametrize("data,field", [

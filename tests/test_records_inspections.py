@@ -4,7 +4,7 @@ and the ``inspection.recorded`` entry. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from tests.factories import (
     make_world,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.inspections import record_inspection
@@ -92,7 +92,7 @@ def test_an_inspector_records_only_for_their_own_inspection_body(app, world):
         assert count(Inspection) == 1
 
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (clock.today() + timedelta(days=1)).isoformat()  # in the deployment's time zone
 
 
 @pytest.mark.parametrize("overrides,field", [

@@ -71,7 +71,7 @@ def test_a_credit_code_is_registered_once(app):
 def test_messages_follow_the_request_language(app):
     from traceapp.records import services
 
-    for headers, expected in (({"Accept-Language": "en"}, "name is required."), ({}, "name 是必填项。")):
+    for headers, expected in (({"Accept-Language": "en"}, "Name is required."), ({}, "名称是必填项。")):
         with app.test_request_context("/", headers=headers), pytest.raises(InvalidInput) as info, \
                 db.write_session() as s:
             services.register_organization(s, org_data(name=""), actor={"user": "t", "org": None})

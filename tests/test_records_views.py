@@ -72,7 +72,7 @@ def test_bad_input_comes_back_beside_its_field_and_writes_nothing(demo):
                                                          "pack_date": "2026-07-01", "inputs-0-code": "ZZZZZZZZZZZZZ",
                                                          "inputs-0-quantity": "5"})
     assert response.status_code == 400
-    assert re.search(r'id="e-quantity" role="alert">quantity must be greater than 0', response.text)
+    assert re.search(r'id="e-quantity" role="alert">Quantity must be greater than 0', response.text)
     assert 'id="e-pack_date"' in response.text and "inputs[0].code" not in response.text.split("<main>")[0]
     assert 'value="鹿原镇九龙村基地"' in response.text  # the typed values are kept
     assert ledger_size(demo) == before and count(demo, Batch) == batches

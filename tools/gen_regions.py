@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import re
 import sys
 from pathlib import Path
 
@@ -190,7 +191,7 @@ def main() -> None:
     used: set[str] = set()
     counts = {"province": 0, "city": 0, "county": 0}
     for code, name, level, parent in rows():
-        if not (len(code) == 6 and code.isdigit()):
+        if not re.fullmatch(r"[0-9]{6}", code):
             raise SystemExit(f"not a 6-digit code: {code!r} {name}")
         if code in seen:
             raise SystemExit(f"duplicate code {code}: {seen[code]} and {name}")

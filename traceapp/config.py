@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from traceapp import clock
 from traceapp.instance_files import read_or_create
 
 ENV_KEYS = ("DATABASE_URL", "TRACEAPP_PUBLIC_URL", "TRACEAPP_LEDGER_ORIGIN", "SECRET_KEY",
-            "TRACEAPP_ENV")
+            "TRACEAPP_ENV", "TRACEAPP_TIMEZONE")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEV_SECRET_KEYS = {"dev", "development", "changeme", "secret"}
 
@@ -33,6 +34,7 @@ def load(app: Flask, test_config: dict | None) -> None:
         TRACEAPP_LEDGER_ORIGIN=None,
         SECRET_KEY=None,
         TRACEAPP_ENV="development",
+        TRACEAPP_TIMEZONE=clock.DEFAULT_TIMEZONE,  # whose "today" bounds the dates people enter
         LANGUAGES=("zh", "en"),
         BABEL_DEFAULT_LOCALE="zh",
         SESSION_COOKIE_SAMESITE="Lax",
@@ -74,6 +76,10 @@ def load(app: Flask, test_config: dict | None) -> None:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = read_or_create(
             Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
+    try:
+        clock.zone_named(app.config["TRACEAPP_TIMEZONE"])
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
     if app.config["TRACEAPP_ENV"] == "production" and (
             app.config["SECRET_KEY"] in DEV_SECRET_KEYS or len(app.config["SECRET_KEY"]) < 16):
         raise RuntimeError("refusing to start in production with a development SECRET_KEY")

@@ -3,6 +3,8 @@ through the schemas, Idempotency-Key on every POST."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from traceapp.api import idempotency, schemas
 from traceapp.api.openapi import document, integer, operation
 from traceapp.auth.services import user_for_token
 from traceapp.errors import DomainError, InvalidField, NotFound
+from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.params import int_arg
 from traceapp.records import queries, services
@@ -24,6 +27,7 @@ from traceapp.records.compliance import (
 from traceapp.records.corrections import correct_batch
 from traceapp.records.inspections import record_inspection
 from traceapp.records.models import Batch, Certification, ComplianceCertificate, Organization
+from traceapp.validation import SURROGATE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**31 - 1
@@ -54,11 +58,52 @@ def api_user():
     return user
 
 
+# The deepest body an operation takes is three levels (a batch: object, its inputs list, an input
+# object); one more is left for a schema to grow, and anything deeper is refused before any service
+# walks it (a thousand levels overflow the parser's recursion).
+MAX_JSON_DEPTH = 4
+
+
 def json_body() -> dict:
-    data = request.get_json(silent=True)
+    """Return the request's JSON object; raise InvalidField for another body, one nested deeper than
+    ``MAX_JSON_DEPTH``, or one holding a lone surrogate (no UTF-8 can carry it) anywhere."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        _refuse_deep()
     if not isinstance(data, dict):
         raise InvalidField("body", _("请求体必须是 JSON 对象（Content-Type: application/json）。"))
+    _check_tree(data)
     return data
+
+
+def _refuse_deep() -> NoReturn:
+    raise InvalidField("body", _("请求体的 JSON 嵌套超过 %(n)d 层；请按接口文档发送字段。", n=MAX_JSON_DEPTH))
+
+
+def _check_tree(data: dict) -> None:
+    # Iterative, so that checking a deep body cannot overflow the stack either.
+    stack: list[tuple[object, str, int]] = [(data, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                _refuse_deep()
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and SURROGATE.search(key):
+                    _refuse_surrogate(path or "body")
+                child = f"{path}.{key}" if isinstance(key, str) and path else (
+                    key if isinstance(key, str) else f"{path}[{key}]")
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, str) and SURROGATE.search(value):
+            _refuse_surrogate(path)
+
+
+def _refuse_surrogate(path: str) -> NoReturn:
+    leaf = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    label = LABELS.get(leaf, path)
+    raise InvalidField(path, _("%(field)s含有无效的 Unicode 字符（单独的代理项），请重新输入。", field=label))
 
 
 def write(action, schema, status: int = 201):

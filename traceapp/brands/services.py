@@ -83,7 +83,7 @@ def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...]
     if "standard" in fields:
         values["standard"] = f.text("standard", required=False, max_length=100) or None
     if "description" in fields:
-        values["description"] = f.text("description", required=False, max_length=2000)
+        values["description"] = f.text("description", required=False, max_length=2000, multiline=True)
     if "qr_digital_link" in fields:
         values["qr_digital_link"] = _flag(f, "qr_digital_link")
     parent = values["parent"] if "parent" in values else (
@@ -181,7 +181,7 @@ def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     if not fields and not f.errors:
         f.fail("body", _("请至少给出一个要修改的字段：%(fields)s。", fields=", ".join(CHANGEABLE)))
     values = _read_brand(session, f, f.data, fields, brand)
-    reason = f.text("reason", required=False, max_length=500)
+    reason = f.text("reason", required=False, max_length=500, multiline=True)
     f.check()
     parent = session.get(Brand, brand.parent_id) if brand.parent_id else None
     before = {"qr_digital_link": False, **brand_record(brand, parent)}  # the flag is only recorded when on
@@ -255,10 +255,7 @@ def grant_license(session: Session, brand: Brand, data: dict, *, user) -> Licens
     if outside:
         f.fail("products", _("品牌 %(name)s 不包含产品 %(products)s；可许可：%(allowed)s。", name=brand.name,
                              products="、".join(outside), allowed="、".join(brand.products)))
-    valid_from = f.date("valid_from")
-    valid_to = f.date("valid_to")
-    if valid_from and valid_to and valid_to < valid_from:
-        f.fail("valid_to", _("valid_to 不能早于 valid_from。"))
+    valid_from, valid_to = f.validity()
     quantity = f.quantity("quantity")
     unit = f.choice("unit", UNITS)
     bases = f.text_list("bases", max_items=50, max_length=200) if data.get("bases") else []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 from collections import OrderedDict
 from functools import lru_cache
@@ -110,7 +111,7 @@ def image(code: str, fmt: str):
     if level not in LEVELS:
         raise InvalidField("ec", _("参数 ec 必须是 L、M、Q 或 H 之一。"))
     size = request.args.get("size", "10")
-    if not size.isdigit() or not 1 <= int(size) <= 40:
+    if not re.fullmatch(r"[0-9]{1,2}", size) or not 1 <= int(size) <= 40:
         raise InvalidField("size", _("参数 size 必须是 1 到 40 之间的整数（每个模块的像素数）。"))
     body, etag = served_image(code, fmt, level, int(size))
     response = Response(body, mimetype=FORMATS[fmt])

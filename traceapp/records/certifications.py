@@ -20,7 +20,7 @@ from traceapp.records.services import is_row_id
 from traceapp.validation import Fields
 
 # Number formats fixed by their scheme; other kinds' numbers are free text.
-NUMBER_PATTERNS = {"green_food": r"GF\d{12}", "organic": r"\d{17}"}
+NUMBER_PATTERNS = {"green_food": r"GF[0-9]{12}", "organic": r"[0-9]{17}"}
 
 
 def issue_certification(session: Session, data: dict, *, user) -> Certification:
@@ -33,7 +33,7 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     f = Fields(data)
     kind = f.choice("kind", CERT_KINDS)
     number = f.text("number", max_length=64).upper()
-    if kind in NUMBER_PATTERNS and number and not re.fullmatch(NUMBER_PATTERNS[kind], number):
+    if kind in NUMBER_PATTERNS and number and not re.fullmatch(NUMBER_PATTERNS[kind], number, re.ASCII):
         f.fail("number", _("绿色食品证书编号必须是 GF 加 12 位数字，例如 GF430225260001。") if kind == "green_food"
                else _("有机码必须是 17 位数字。"))
     holder_id = f.integer("holder")
@@ -43,10 +43,7 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     elif holder is not None and holder.kind not in PRODUCER_KINDS:
         f.fail("holder", _("holder 必须是生产主体（合作社、企业、家庭农场或个人）。"))
     products = f.text_list("products")
-    valid_from = f.date("valid_from")
-    valid_to = f.date("valid_to")
-    if valid_from and valid_to and valid_to < valid_from:
-        f.fail("valid_to", _("valid_to 不能早于 valid_from。"))
+    valid_from, valid_to = f.validity()
     issuer, issuer_org = _read_issuer(session, f, recorder)
     f.check()
     if session.scalar(select(Certification.id).where(Certification.kind == kind, Certification.number == number)):

@@ -34,5 +34,5 @@ def gtin_check_digit(first13: str) -> str:
 
 
 def is_valid_gtin14(gtin: str) -> bool:
-    """Return whether ``gtin`` is 14 digits with a correct GS1 check digit."""
-    return bool(re.fullmatch(r"\d{14}", gtin)) and gtin_check_digit(gtin[:13]) == gtin[13]
+    """Return whether ``gtin`` is 14 ASCII digits with a correct GS1 check digit."""
+    return bool(re.fullmatch(r"[0-9]{14}", gtin)) and gtin_check_digit(gtin[:13]) == gtin[13]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.errors import Conflict, NotFound, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
@@ -48,11 +48,11 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     elif basis == "quality_control" and inspection is not None:
         inspection = None  # a quality-control promise rests on no report
     quantity = f.quantity("quantity")
-    issued_on = f.date("issued_on", required=False) or date.today()
-    if issued_on > date.today():
-        f.fail("issued_on", _("issued_on 不能晚于今天。"))
+    issued_on = f.date("issued_on", required=False) or clock.today()
+    if issued_on > clock.today():
+        f.fail("issued_on", _("开具日期不能晚于今天（%(today)s）。", today=clock.today().isoformat()))
     elif issued_on < batch.harvest_date:
-        f.fail("issued_on", _("issued_on 不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
+        f.fail("issued_on", _("开具日期不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
     promiser = f.choice("promiser", PROMISERS) if data.get("promiser") else "producer"
     contact = f.text("contact", max_length=200)
     if quantity is not None:

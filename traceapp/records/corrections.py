@@ -44,9 +44,9 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
     current = current_fields(batch)
     f = Fields({**current, **{k: ("" if v is None else v) for k, v in changes.items()}})
     new = {k: _as_record(v) for k, v in read_batch_fields(f).items()}
-    reason = Fields(data).text("reason", max_length=500)
-    if not reason:
-        f.fail("reason", _("reason 是必填项：请说明更正的原因。"))
+    reason = Fields(data, errors=f.errors).text("reason", required=False, max_length=500, multiline=True)
+    if not reason and "reason" not in f.errors:
+        f.fail("reason", _("更正原因是必填项：请说明更正的原因。"))
     changed = {k: new[k] for k in changes if new.get(k) != current[k]}
     if not changed and not f.errors:
         f.fail("fields", _("fields 中的值与当前记录相同，没有需要更正的内容。"))

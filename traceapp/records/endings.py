@@ -14,7 +14,7 @@ from traceapp.validation import Fields
 def read_reason(data: dict) -> str:
     """Return the request's ``reason``; raise InvalidInput when it is missing or too long."""
     f = Fields(data)
-    reason = f.text("reason", max_length=500)
+    reason = f.text("reason", max_length=500, multiline=True)
     f.check()
     return reason
 

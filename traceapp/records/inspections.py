@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.errors import Conflict, NotFound
+from traceapp.field_labels import ITEM_LABELS
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
@@ -34,11 +33,9 @@ def record_inspection(session: Session, data: dict, *, user) -> Inspection:
         f.fail("body", _("body 必须是检测机构（inspection_body）。"))
     code = f.text("batch", max_length=40)
     batch = _batch(session, code, f)
-    inspected_on = f.date("inspected_on")
-    if inspected_on and inspected_on > date.today():
-        f.fail("inspected_on", _("inspected_on 不能晚于今天。"))
+    inspected_on = f.past_date("inspected_on")
     if inspected_on and batch and inspected_on < batch.harvest_date:
-        f.fail("inspected_on", _("inspected_on 不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
+        f.fail("inspected_on", _("检测日期不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
     report_no = f.text("report_no", max_length=64)
     items = _items(f, data.get("items"))
     verdict = f.choice("verdict", VERDICTS)
@@ -85,7 +82,8 @@ def _items(f: Fields, raw) -> list[dict]:
         return []
     items = []
     for i, item in enumerate(raw):
-        g = f.nested(item if isinstance(item, dict) else {}, f"items[{i}]")
+        g = f.nested(item if isinstance(item, dict) else {}, f"items[{i}]", labels=ITEM_LABELS,
+                     label=_("第 %(n)d 个检测项目", n=i + 1))
         read = {name: g.text(name, required=required, max_length=length) for name, length, required in ITEM_TEXT}
         read["verdict"] = g.choice("verdict", VERDICTS)
         items.append(read)

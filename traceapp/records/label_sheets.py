@@ -105,7 +105,7 @@ def _count(f: Fields, field: str) -> int:
         f.fail(field, _("%(field)s 是必填项。", field=field))
         return 0
     text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
-    if not re.fullmatch(r"\d{1,4}", text) or not 1 <= int(text) <= MAX_LABELS:
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= MAX_LABELS:
         f.fail(field, _("%(field)s 必须是 1 到 %(max)d 之间的整数。", field=field, max=MAX_LABELS))
         return 0
     return int(text)

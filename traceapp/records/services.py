@@ -4,7 +4,7 @@ transaction)."""
 
 from __future__ import annotations
 
-from datetime import date
+import re
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -25,7 +25,9 @@ from traceapp.records.models import (
     Organization,
 )
 from traceapp.records.uscc import validate_uscc
-from traceapp.validation import Fields, InvalidInput
+from traceapp.validation import Fields, InvalidInput, add_years
+
+MAX_PACK_YEARS = 1  # packing follows the harvest within a season; a later date is a mistyped year
 
 
 def register_organization(session: Session, data: dict, *, actor: dict, demo: bool = False) -> Organization:
@@ -36,18 +38,16 @@ def register_organization(session: Session, data: dict, *, actor: dict, demo: bo
     f = Fields(data)
     name = f.text("name")
     kind = f.choice("kind", ORG_KINDS)
-    region = f.pattern("region", r"\d{6}", _("region 必须是 6 位行政区划代码（GB/T 2260）。"))
-    if region and not regions.is_valid(region):
-        f.fail("region", _("region %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
-                           code=region, version=regions.DATA_VERSION))
+    region = read_region(f, "region")
     uscc = f.text("uscc", required=False, max_length=18).upper() or None
     if uscc is None and kind and kind not in USCC_OPTIONAL_KINDS:
-        f.fail("uscc", _("uscc（统一社会信用代码）对 %(kind)s 是必填项；只有家庭农场和个人可以不填。", kind=kind))
+        f.fail("uscc", _("统一社会信用代码对 %(kind)s 是必填项；只有家庭农场和个人可以不填。", kind=kind))
     if uscc is not None:
         try:
             validate_uscc(uscc)
         except ValueError:
-            f.fail("uscc", _("uscc %(code)s 不是有效的统一社会信用代码（18 位，按 GB 32100 校验）。", code=uscc))
+            f.fail("uscc", _("%(code)s 不是有效的统一社会信用代码（18 位数字或大写字母，按 GB 32100 校验）。",
+                             code=uscc))
     address = f.text("address", required=False, max_length=300)
     contact = f.text("contact", required=False, max_length=200)
     f.check()
@@ -143,25 +143,33 @@ def read_batch_fields(f: Fields) -> dict:
     product = f.text("product", max_length=100)
     category = f.choice("category", CATEGORIES)
     quantity = f.quantity("quantity")
-    harvest = f.date("harvest_date")
+    harvest = f.past_date("harvest_date")
     pack = f.date("pack_date", required=False)
-    if harvest and harvest > date.today():
-        f.fail("harvest_date", _("harvest_date 不能晚于今天。"))
     if harvest and pack and pack < harvest:
-        f.fail("pack_date", _("pack_date 不能早于 harvest_date。"))
-    region = f.pattern("origin_region", r"\d{6}", _("origin_region 必须是 6 位行政区划代码（GB/T 2260）。"))
-    if region and not regions.is_valid(region):
-        f.fail("origin_region", _("origin_region %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
-                                  code=region, version=regions.DATA_VERSION))
+        f.fail("pack_date", _("包装日期不能早于采收日期 %(date)s。", date=harvest.isoformat()))
+    elif harvest and pack and pack > add_years(harvest, MAX_PACK_YEARS):
+        f.fail("pack_date", _("包装日期不能晚于采收日期之后一年（%(date)s），请核对年份。",
+                              date=add_years(harvest, MAX_PACK_YEARS).isoformat()))
+    region = read_region(f, "origin_region")
     base = f.text("base", max_length=200)
     gtin = f.text("gtin", required=False, max_length=14) or None
     if gtin and not is_valid_gtin14(gtin):
-        f.fail("gtin", _("gtin 必须是 14 位数字且校验位正确（GS1）。"))
+        f.fail("gtin", _("商品条码 GTIN-14 必须是 14 位数字（0-9）且校验位正确（GS1）。"))
     lot = f.text("lot", required=False, max_length=20) or None
     if lot and (LOT_FORBIDDEN & set(lot) or any(c.isspace() for c in lot)):
-        f.fail("lot", _("lot 不能包含空白或 % & / < > ? 这些字符。"))
+        f.fail("lot", _("批号不能包含空白或 % & / < > ? 这些字符。"))
     return {"product": product, "category": category, "quantity": quantity, "harvest_date": harvest,
             "pack_date": pack, "origin_region": region, "base": base, "gtin": gtin, "lot": lot}
+
+
+def read_region(f: Fields, field: str) -> str:
+    """Read a 6-digit GB/T 2260 division code that the pinned table knows."""
+    region = f.pattern(field, r"[0-9]{6}", _("%(field)s必须是 6 位数字的行政区划代码（GB/T 2260），例如 430225。",
+                                             field=f.label(field)))
+    if region and not regions.is_valid(region):
+        f.fail(field, _("%(field)s %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
+                        field=f.label(field), code=region, version=regions.DATA_VERSION))
+    return region
 
 
 def refuse_duplicate_lot(session: Session, gtin: str | None, lot: str | None, *, batch_id: int | None = None) -> None:
@@ -192,7 +200,7 @@ def _batch_owner(session: Session, data: dict, user) -> int:
         return user.organization_id
     if user.role == "admin":
         org_id = data.get("organization")
-        if not isinstance(org_id, int) and not (isinstance(org_id, str) and org_id.isdigit()):
+        if not isinstance(org_id, int) and not (isinstance(org_id, str) and re.fullmatch(r"[0-9]{1,9}", org_id)):
             raise InvalidInput(_("管理员登记批次时必须给出 organization（组织编号）。"),
                                {"organization": "required"})
         return get_organization(session, int(org_id)).id

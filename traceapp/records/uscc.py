@@ -70,7 +70,7 @@ def check_character(first17: str) -> str:
 
 def org_code_check(body: str) -> str:
     """Return the GB 11714 check character (0-9 or X) of an 8-character organization code body."""
-    if len(body) != 8 or not all(c.isascii() and (c.isdigit() or c.isupper()) for c in body):
+    if len(body) != 8 or not all("0" <= c <= "9" or "A" <= c <= "Z" for c in body):
         raise ValueError(f"a GB 11714 organization code body is 8 digits or capital letters, not {body!r}")
     total = sum(int(c, 36) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True))
     value = 11 - total % 11
@@ -94,7 +94,7 @@ def validate_uscc(code: str) -> None:
     if category not in categories:
         raise ValueError(f"organization category code {category!r} (position 2) is not defined for registration "
                          f"authority {authority} ({name}); expected one of {', '.join(categories)}")
-    if not code[2:8].isdigit():
+    if not all("0" <= c <= "9" for c in code[2:8]):
         raise ValueError("the registration division code (positions 3-8) must be 6 digits (GB/T 2260)")
     expected_org = org_code_check(code[8:16])
     if code[16] != expected_org:
