@@ -79,7 +79,7 @@ def accept_attachment(session: Session, parent: Brand, attachment: BrandAttachme
     when the brand's area has left the parent's or the parent now lies below the brand."""
     _require_parent_manager(user, parent)
     f = Fields(data)
-    reason = f.text("reason", required=False, max_length=500) or None
+    reason = f.text("reason", required=False, max_length=500, multiline=True) or None
     f.check()
     brand = _waiting(session, attachment)
     if not within(brand.area, parent.area):
