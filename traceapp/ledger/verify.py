@@ -6,6 +6,9 @@ stored chain hash (altered entry), its ``prev`` is the previous entry's chain ha
 chain link), and at each kept checkpoint's size the RFC 6962 root recomputed from the
 entry bytes equals the signed root and the Ed25519 signature is valid. A log shorter than
 a signed checkpoint is truncated; entries beyond the last checkpoint were never signed.
+Given the stored tree hashes as well, it recomputes every one of them in the same pass:
+proofs and roots are served from those hashes, so a damaged one makes correct entries
+look forged to anyone who checks a proof against a signed root.
 The first problem raises :class:`VerificationError` naming its sequence number.
 
 Run as ``python -m traceapp.ledger.verify BUNDLE [--key KEYFILE] [--checkpoint FILE]`` to
@@ -20,10 +23,11 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from traceapp.ledger.encoding import GENESIS_PREV
 from traceapp.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
-from traceapp.ledger.tree import HashReader, stored_hash_index
+from traceapp.ledger.tree import HashReader, split_stored_hash_index, stored_hash_index
 
 # The kinds of damage, as named in reports.
 ALTERED = "altered entry"
@@ -36,6 +40,7 @@ BAD_SIGNATURE = "bad checkpoint signature"
 ROOT_MISMATCH = "checkpoint root mismatch"
 UNSIGNED = "unsigned entry"
 INCONSISTENT = "inconsistent checkpoint"
+STORED_HASH = "stored tree hash"
 
 
 class VerificationError(Exception):
@@ -48,18 +53,34 @@ class VerificationError(Exception):
         self.reason = reason
 
 
+class StoredHashError(VerificationError):
+    """A stored tree hash that is not the hash the entries give: its stored hash index and level.
+
+    ``seq`` is the entry whose append stored it (the last leaf of its subtree), or the log's
+    size for a hash stored beyond the tree.
+    """
+
+    def __init__(self, seq: int, index: int, level: int, detail: str):
+        super().__init__(seq, STORED_HASH, f"index {index} at level {level} {detail}")
+        self.index = index
+        self.level = level
+
+
 @dataclass(frozen=True)
 class Summary:
-    """What a successful verification covered."""
+    """What a successful verification covered (``stored_hashes``: how many stored tree hashes
+    were recomputed, None when they were not checked)."""
 
     size: int
     checkpoints: int
     root: bytes
     origin: str
+    stored_hashes: int | None = None
 
     def line(self) -> str:
+        hashes = "" if self.stored_hashes is None else f", {self.stored_hashes} stored tree hashes recomputed"
         return (f"ledger intact: {self.size} entries chained, {self.checkpoints} signed checkpoints "
-                f"verified, root {self.root.hex()} ({self.origin})")
+                f"verified{hashes}, root {self.root.hex()} ({self.origin})")
 
 
 # In RFC 8785 bytes the top-level keys are sorted, so an entry ends with
@@ -68,12 +89,17 @@ class Summary:
 _PREV_KEY = b',"prev":"'
 _SEQ_KEY = b'","seq":'
 
+# Stored hashes are compared a chunk at a time (two per entry on average), so the check costs
+# one list comparison per chunk rather than Python work per hash, in constant memory.
+_HASH_CHUNK = 8192
+
 
 def verify_log(entries: Iterable[tuple[int, bytes, str]],
                checkpoints: Iterable[tuple[int, str]],
                verifier: Verifier,
                *,
                read_hashes: HashReader | None = None,
+               stored_hashes: Iterable[tuple[int, bytes]] | None = None,
                at_size: Callable[[int, bytes], None] | None = None,
                progress: Callable[[int], None] | None = None) -> Summary:
     """Verify a whole log and return a Summary; raise VerificationError at the first damage.
@@ -81,8 +107,32 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
     ``entries`` yields (seq, entry bytes, stored chain hash in hex) in seq order;
     ``checkpoints`` yields (size, signed note) in size order. ``read_hashes`` (optional)
     reads stored tree hashes, used only to tell which entry an altered root points at.
+    ``stored_hashes`` (optional) yields (stored hash index, hash) for every stored tree hash
+    in index order: each is compared with the hash recomputed from the entries, and the
+    first that differs, is missing or lies beyond the tree raises :class:`StoredHashError`.
     ``at_size(size, root)`` is called with the recomputed root after every entry.
     """
+    check = _StoredHashCheck(stored_hashes) if stored_hashes is not None else None
+    try:
+        summary = _verify_log(entries, checkpoints, verifier, read_hashes, check, at_size, progress)
+    except VerificationError as exc:
+        # Within the span a verified checkpoint vouches for, a bad stored hash found before
+        # this damage is the first damage.
+        if check is not None and not isinstance(exc, StoredHashError):
+            check.flush()
+            if check.first_bad is not None and check.first_bad.seq < min(check.vouched, exc.seq):
+                raise check.first_bad from None
+        raise
+    if check is not None:
+        check.finish(summary.size)
+        summary = Summary(summary.size, summary.checkpoints, summary.root, summary.origin, check.checked)
+    return summary
+
+
+def _verify_log(entries: Iterable[tuple[int, bytes, str]], checkpoints: Iterable[tuple[int, str]],
+                verifier: Verifier, read_hashes: HashReader | None, check: _StoredHashCheck | None,
+                at_size: Callable[[int, bytes], None] | None,
+                progress: Callable[[int], None] | None) -> Summary:
     sha = hashlib.sha256
     cps = iter(checkpoints)
     next_cp = _next_checkpoint(cps)
@@ -93,6 +143,7 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
     stack: list[bytes] = []  # the compact range: roots of the maximal complete subtrees
     pending_leaves: list[bytes] = []  # leaf hashes since the last checkpoint, for diagnosis
     n = 0
+    computed = check.computed if check is not None else None  # tree hashes in stored-index order
     while next_cp is not None and next_cp[0] == 0:
         _check_checkpoint(next_cp, 0, last_root, verifier)
         signed += 1
@@ -120,9 +171,20 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
         leaf = sha(b"\x00" + body).digest()
         pending_leaves.append(leaf)
         h, k = leaf, n
-        while k & 1:
-            h = sha(b"\x01" + stack.pop() + h).digest()
-            k >>= 1
+        if computed is None:
+            while k & 1:
+                h = sha(b"\x01" + stack.pop() + h).digest()
+                k >>= 1
+        else:
+            # Appending leaf n stores its leaf hash, then every subtree it completes
+            # (tree.CompactRange.append): the same hashes, in the same order, as computed here.
+            computed.append(leaf)
+            while k & 1:
+                h = sha(b"\x01" + stack.pop() + h).digest()
+                computed.append(h)
+                k >>= 1
+            if len(computed) >= _HASH_CHUNK:
+                check.flush()
         stack.append(h)
         n += 1
         if at_size is not None or (next_cp is not None and next_cp[0] == n):
@@ -140,6 +202,8 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
                 signed += 1
                 last_root, last_signed_size = root, n
                 pending_leaves.clear()
+                if check is not None:
+                    check.vouch(n)
                 next_cp = _next_checkpoint(cps)
         if progress is not None and n % 65536 == 0:
             progress(n)
@@ -152,6 +216,75 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
     if progress is not None:
         progress(n)
     return Summary(n, signed, last_root, verifier.name)
+
+
+class _StoredHashCheck:
+    """Compares the tree hashes a verification recomputes with the stored ones, a chunk at a time.
+
+    A stored hash can only be blamed once a verified checkpoint vouches for the entries it was
+    computed from (``vouched``): until then a difference may as well be an altered entry, which
+    the checkpoint's root will name instead.
+    """
+
+    def __init__(self, stored: Iterable[tuple[int, bytes]]):
+        self._rows = iter(stored)
+        self.computed: list[bytes] = []
+        self.checked = 0  # stored hash index of the next hash to compare
+        self.vouched = 0  # entries below this size match a verified signed checkpoint
+        self.first_bad: StoredHashError | None = None
+
+    def flush(self) -> None:
+        """Compare the hashes computed so far with the next stored rows; remember the first bad one."""
+        computed, start = self.computed, self.checked
+        count = len(computed)
+        if not count:
+            return
+        self.checked += count
+        if self.first_bad is None:
+            rows = list(islice(self._rows, count))
+            # Indexes are unique and ascending: the first and last in place means none is missing.
+            if not (len(rows) == count and rows[0][0] == start and rows[-1][0] == start + count - 1
+                    and [h for _, h in rows] == computed):
+                self.first_bad = _first_bad_hash(start, rows, computed)
+        computed.clear()
+
+    def vouch(self, size: int) -> None:
+        """Record that a verified checkpoint covers the first ``size`` entries; raise a bad hash it covers."""
+        self.vouched = size
+        if self.first_bad is not None and self.first_bad.seq < size:
+            raise self.first_bad
+
+    def finish(self, size: int) -> None:
+        """Compare the rest (every entry is vouched for now) and refuse stored rows beyond the tree."""
+        self.flush()
+        if self.first_bad is not None:
+            raise self.first_bad
+        extra = next(self._rows, None)
+        if extra is not None:
+            index = extra[0]
+            level = split_stored_hash_index(index)[0] if index >= 0 else 0
+            raise StoredHashError(size, index, level, f"lies beyond the tree of {size} entries, "
+                                                      "where no hash is stored: the next append would collide with it")
+
+
+def _first_bad_hash(start: int, rows: list[tuple[int, bytes]], computed: list[bytes]) -> StoredHashError:
+    for i, want in enumerate(computed):
+        index = start + i
+        found = rows[i] if i < len(rows) else None
+        if found is not None and found[0] == index and found[1] == want:
+            continue
+        level, n = split_stored_hash_index(index)
+        seq = ((n + 1) << level) - 1
+        if found is None or found[0] > index:
+            detail = "is missing: proofs that need it cannot be served"
+        elif found[0] < index:
+            detail = f"is out of place: a stray row at index {found[0]} comes before it"
+        else:
+            got = bytes(found[1])
+            detail = (f"holds {got.hex()} but the entries give {want.hex()}: "
+                      "inclusion and consistency proofs built from it would fail against the signed roots")
+        return StoredHashError(seq, index, level, detail)
+    raise AssertionError("no stored hash differs")
 
 
 def _next_checkpoint(cps: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
