@@ -3,6 +3,7 @@
     .venv/bin/python bench/ledger.py                      # SQLite: 10k, 100k and 1M entries (~10 min)
     .venv/bin/python bench/ledger.py --quick              # small sizes, a smoke run
     .venv/bin/python bench/ledger.py --sizes 10000,100000
+    .venv/bin/python bench/ledger.py --verify-only --sizes 1000000   # verification, tree check, memory
     .venv/bin/python bench/ledger.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 SQLite runs on fresh files in a temporary directory; with ``--postgres`` the same
@@ -17,7 +18,10 @@ What it measures, per engine:
    of the same shape (seq integer key, body blob, hash text) on the same engine;
 2. the same with 100 entries per transaction against 100-row ``executemany`` transactions;
 3. full verification (``Ledger.verify``) in entries/s against SHA-256 chaining the same
-   entry bytes in memory (``h = sha256(h + body)`` over the bodies read beforehand);
+   entry bytes in memory (``h = sha256(h + body)`` over the bodies read beforehand), and
+   what recomputing every stored tree hash costs: the same verification with
+   ``check_stored_hashes=False`` is timed in the same repeats, and the ratio of the medians
+   is the tree check's cost;
 4. median inclusion- and consistency-proof latency through the store (random seq, random
    old size, against the full size) at each size, and the ratio largest/smallest;
 5. the peak RSS of a fresh process that only verifies the log at the largest size.
@@ -72,11 +76,13 @@ PROOF_SAMPLES = 200
 PROOF_WARMUP = 20
 PROOFS_CHECKED = 10
 REPEATS = 3
+VERIFY_REPEATS = 5  # the tree check's cost is a ratio of two medians on a shared machine
 
 # Ratio targets (ledger / baseline, higher is better) per engine; proofs and memory: at most.
 APPEND_1_TARGET = {"sqlite": 0.2, "postgresql": 0.5}
 APPEND_100_TARGET = 0.2
 VERIFY_TARGET = 0.25
+TREE_CHECK_TARGET = 1.25  # verify with the stored-hash check / verify without it, at most
 PROOF_RATIO_TARGET = 2.0
 PROOF_MS_TARGET = 2.0
 MEMORY_MB_TARGET = 200.0
@@ -172,10 +178,10 @@ class Database:
             with self.engine.begin() as conn:
                 conn.execute(RAW_INSERT, rows if len(rows) > 1 else rows[0])
 
-    def verify(self) -> int:
+    def verify(self, check_stored_hashes: bool = True) -> int:
         """Verify the whole log; return the number of checkpoints it checked."""
         with self.sessions() as s:
-            summary = self.ledger.verify(s)
+            summary = self.ledger.verify(s, check_stored_hashes=check_stored_hashes)
         if summary.size != self.size:
             raise SystemExit(f"verify covered {summary.size} entries, the log has {self.size}")
         return summary.checkpoints
@@ -267,17 +273,30 @@ def chain_sha256(bodies: list[bytes]) -> bytes:
 def bench_verify(db: Database) -> dict:
     log(f"[{db.dialect}] verify at {db.size:,} entries")
     bodies = db.bodies()
-    verify_s, baseline_s = [], []
-    for _ in range(REPEATS):
-        verify_s.append(timed(db.verify))
+    verify_s, without_s, baseline_s = [], [], []
+    for repeat in range(VERIFY_REPEATS):
+        log(f"[{db.dialect}] verify at {db.size:,} entries: repeat {repeat + 1}/{VERIFY_REPEATS}")
+        # Alternate which goes first, so neither always finds the other's pages in the cache.
+        if repeat % 2:
+            without_s.append(timed(db.verify, False))
+            verify_s.append(timed(db.verify))
+        else:
+            verify_s.append(timed(db.verify))
+            without_s.append(timed(db.verify, False))
         baseline_s.append(timed(chain_sha256, bodies))
     checkpoints = db.verify()
     seconds, baseline = statistics.median(verify_s), statistics.median(baseline_s)
+    without = statistics.median(without_s)
     ratio = baseline / seconds
+    cost = seconds / without
     return {"entries_per_s": round(db.size / seconds), "baseline_entries_per_s": round(db.size / baseline),
             "ratio": round(ratio, 3), **verdict(ratio, VERIFY_TARGET), "seconds": round(seconds, 3),
             "baseline_seconds": round(baseline, 3), "checkpoints": checkpoints,
-            "mean_body_bytes": round(sum(map(len, bodies)) / len(bodies)), "repeats": REPEATS}
+            "tree_check": {"seconds": round(seconds, 3), "seconds_without": round(without, 3),
+                           "cost": round(cost, 3), **verdict(cost, TREE_CHECK_TARGET, at_least=False),
+                           "runs_with": [round(x, 3) for x in verify_s],
+                           "runs_without": [round(x, 3) for x in without_s]},
+            "mean_body_bytes": round(sum(map(len, bodies)) / len(bodies)), "repeats": VERIFY_REPEATS}
 
 
 def bench_proofs(db: Database, rng: random.Random) -> tuple[float, float]:
@@ -358,12 +377,13 @@ def proof_summary(by_size: dict[int, float]) -> dict:
 def run_engine(name: str, new_url: Callable[[str], str], args: argparse.Namespace) -> dict:
     """Run every measurement on one engine; return its figures."""
     result: dict = {}
-    db = Database(new_url("appends"))
-    try:
-        result["append_1_per_tx"] = bench_appends(db, 1, args.single_tx, APPEND_1_TARGET[name])
-        result["append_100_per_tx"] = bench_appends(db, 100, args.batch_tx, APPEND_100_TARGET)
-    finally:
-        db.close()
+    if not args.verify_only:
+        db = Database(new_url("appends"))
+        try:
+            result["append_1_per_tx"] = bench_appends(db, 1, args.single_tx, APPEND_1_TARGET[name])
+            result["append_100_per_tx"] = bench_appends(db, 100, args.batch_tx, APPEND_100_TARGET)
+        finally:
+            db.close()
     db = Database(new_url("scale"))
     rng = random.Random(6962)
     inclusion, consistency, result["verify"] = {}, {}, {}
@@ -371,16 +391,18 @@ def run_engine(name: str, new_url: Callable[[str], str], args: argparse.Namespac
     try:
         for size in args.sizes:
             build_seconds += grow(db, size, args.build_tx)
-            log(f"[{name}] proofs at {size:,} entries")
-            inclusion[size], consistency[size] = bench_proofs(db, rng)
+            if not args.verify_only:
+                log(f"[{name}] proofs at {size:,} entries")
+                inclusion[size], consistency[size] = bench_proofs(db, rng)
             if not args.skip_verify_memory and size == args.sizes[-1]:
                 result["verify_memory"] = verify_memory(db)
                 result["verify_peak_rss_mb"] = result["verify_memory"]["peak_rss_mb"]
             result["verify"][str(size)] = bench_verify(db)
     finally:
         db.close()
-    result["inclusion_proof_ms"] = proof_summary(inclusion)
-    result["consistency_proof_ms"] = proof_summary(consistency)
+    if not args.verify_only:
+        result["inclusion_proof_ms"] = proof_summary(inclusion)
+        result["consistency_proof_ms"] = proof_summary(consistency)
     result["build"] = {"entries": db.size, "entries_per_tx": args.build_tx,
                        "entries_per_s": round(db.size / build_seconds)}
     return result
@@ -397,6 +419,8 @@ def table(name: str, r: dict) -> str:
     lines = [f"== {name} ==",
              f"{'':<28}{'ledger':>14}{'baseline':>14}  {'unit':<10}{'ratio':>7}  {'target':<8}met"]
     for key, label in (("append_1_per_tx", "append, 1 entry/tx"), ("append_100_per_tx", "append, 100 entries/tx")):
+        if key not in r:
+            continue
         a = r[key]
         lines.append(f"{label:<28}{a['entries_per_s']:>14,.0f}{a['baseline_entries_per_s']:>14,.0f}  "
                      f"{'entries/s':<10}{a['ratio']:>7.3f}  >={a['target']:<6}{yes(a['met'])}")
@@ -405,11 +429,19 @@ def table(name: str, r: dict) -> str:
         lines.append(f"{label:<28}{v['entries_per_s']:>14,}{v['baseline_entries_per_s']:>14,}"
                      f"  {'entries/s':<10}{v['ratio']:>7.3f}  >={v['target']:<6}{yes(v['met'])}"
                      f"   ({v['seconds']} s, {v['checkpoints']} checkpoints)")
-    sizes = [k for k in r["inclusion_proof_ms"] if k.isdigit()]
-    lines.append("")
-    lines.append(f"{'proof latency, median ms':<28}" + "".join(f"{int(s):>12,}" for s in sizes)
-                 + f"{'big/small':>11}  target")
+    for size, v in r["verify"].items():
+        t = v["tree_check"]
+        label = f"  tree check {int(size):,}"
+        lines.append(f"{label:<28}{t['seconds']:>12.3f} s{t['seconds_without']:>12.3f} s  {'median':<10}"
+                     f"{t['cost']:>7.3f}  <={t['target']:<6}{yes(t['met'])}   (verify with / without it)")
+    sizes = [k for k in r.get("inclusion_proof_ms", {}) if k.isdigit()]
+    if sizes:
+        lines.append("")
+        lines.append(f"{'proof latency, median ms':<28}" + "".join(f"{int(s):>12,}" for s in sizes)
+                     + f"{'big/small':>11}  target")
     for key, label in (("inclusion_proof_ms", "inclusion proof"), ("consistency_proof_ms", "consistency proof")):
+        if key not in r:
+            continue
         p = r[key]
         ratio = next(v for k, v in p.items() if k.startswith("ratio_"))
         lines.append(f"{label:<28}" + "".join(f"{p[s]:>12.3f}" for s in sizes) + f"{ratio:>11.2f}  "
@@ -438,6 +470,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes and fewer transactions: a smoke run")
     parser.add_argument("--build-tx", type=int, default=5000, help="entries per transaction while growing the log")
     parser.add_argument("--skip-verify-memory", action="store_true", help="skip the child process measuring memory")
+    parser.add_argument("--verify-only", action="store_true",
+                        help="measure only verification (time, the stored-hash check's cost, memory): "
+                             "no appends, no proofs")
     parser.add_argument("--verify-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.sizes:

@@ -129,6 +129,47 @@ def test_an_altered_entry_is_still_blamed_on_the_entry_not_on_its_stored_leaf(lo
     assert (err.seq, err.kind) == (21, ALTERED)
 
 
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Compare the stored hashes every 4 entries, so chunks end inside and between transactions."""
+    from traceapp.ledger import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "_CHUNK_ENTRIES", 4)
+
+
+@pytest.fixture(params=["one chunk", "chunks of 4"])
+def chunks(request):
+    """Both ways a bad hash meets other damage: compared before it, or only once that damage is found."""
+    if request.param == "chunks of 4":
+        request.getfixturevalue("small_chunks")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_damage_is_named_when_chunks_end_before_the_checkpoint_vouching_for_them(log, sessions, ledger,
+                                                                                 small_chunks, level):
+    index = tree.stored_hash_index(level, 0)
+    set_hash(log, index, flip_bit(stored(log, index)))
+    assert_names(failure(sessions, ledger), index)
+
+
+def test_a_bad_stored_hash_before_an_altered_entry_is_named_first(log, sessions, ledger, chunks):
+    index = tree.stored_hash_index(1, 2)  # entries 4..5, vouched for by the checkpoint of size 8
+    set_hash(log, index, bytes(32))
+    rewrite(log, 30, body_of(log, 30).replace(b"130.5", b"999.5"), rehash=True)
+    assert_names(failure(sessions, ledger), index)
+
+
+def test_an_altered_entry_before_a_bad_stored_hash_is_named_first(log, sessions, ledger, chunks):
+    set_hash(log, tree.stored_hash_index(2, 7), bytes(32))  # entries 28..31
+    rewrite(log, 9, body_of(log, 9).replace(b"109.5", b"999.5"), rehash=True)
+    err = failure(sessions, ledger)
+    assert (err.seq, err.kind) == (9, ALTERED)
+
+
+def test_an_intact_log_verifies_in_small_chunks(log, sessions, ledger, small_chunks):
+    assert verify(sessions, ledger).stored_hashes == tree.stored_hash_count(SIZE)
+
+
 def test_the_damage_verify_now_names_is_what_breaks_served_proofs(log, sessions, ledger):
     """What the check protects: a zeroed hash on the last 64 entries' audit paths breaks their
     inclusion proofs and the consistency proofs against the signed root, entries untouched."""

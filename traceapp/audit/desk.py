@@ -135,8 +135,9 @@ def result_message(state: dict) -> str:
     if state["status"] == "running":
         return _("正在校验：已校验 %(n)d / %(total)d 条记录。", n=state["entries_checked"], total=state["total"])
     if state["status"] == "ok":
-        return _("账本完好：%(n)d 条记录的哈希链、默克尔树根和检查点签名全部通过，各业务表与账本记录一致。",
-                 n=state["entries_checked"])
+        return _(
+            "账本完好：%(n)d 条记录的哈希链、默克尔树根、存储的树哈希和检查点签名全部通过，各业务表与账本记录一致。",
+            n=state["entries_checked"])
     if state["status"] == "failed":
         return _("校验未通过：发现 %(n)d 个问题，见下方列表。", n=len(problems))
     return _("校验没有完成：%(reason)s 请重新运行。", reason="; ".join(problems))

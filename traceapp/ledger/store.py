@@ -18,6 +18,7 @@ rows and its checkpoint commit or roll back together.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -355,15 +356,13 @@ class Ledger:
         """
         conn = _connection(conn)
         entries, checkpoints = stream_entries(conn), stream_checkpoints(conn)
-        hashes = stream_hashes(conn) if check_stored_hashes else None
         try:
             return verify_log(entries, checkpoints, self.verifier, read_hashes=_read_hashes(conn),
-                              stored_hashes=hashes, progress=progress)
+                              stored_hashes=StoredHashRows(conn) if check_stored_hashes else None,
+                              progress=progress)
         finally:
             entries.close()  # closes the server-side cursors of a verification that stopped early
             checkpoints.close()
-            if hashes is not None:
-                hashes.close()
 
 
 def _checkpoint_row(size: int, note: str, last_hash: str, edge: tree.CompactRange) -> dict:
@@ -394,9 +393,41 @@ def stream_entries(conn: Connection, batch: int = 20000) -> Iterator[tuple[int, 
         yield seq, body if isinstance(body, bytes) else bytes(body), digest
 
 
-def stream_hashes(conn: Connection, batch: int = 20000) -> Iterator[tuple[int, bytes]]:
-    """Yield (stored hash index, hash) for every stored tree hash in index order, a batch at a time."""
-    yield from _raw_rows(conn, "SELECT idx, hash FROM ledger_hashes ORDER BY idx", batch)
+class StoredHashRows:
+    """The stored tree hashes of ``ledger_hashes`` as :func:`verify_log` reads them: by index range."""
+
+    def __init__(self, conn: Connection):
+        # The DBAPI connection directly, as for the streams: a verification reads every row.
+        self._raw = conn.connection.driver_connection
+        self._postgres = conn.dialect.name == "postgresql"
+        if self._postgres:
+            self._joined = ("SELECT count(*), string_agg(hash, ''::bytea ORDER BY idx) FROM ledger_hashes "
+                            "WHERE idx >= %s AND idx < %s AND length(hash) = 32")
+        elif sqlite3.sqlite_version_info >= (3, 44):
+            self._joined = ("SELECT count(*), CAST(group_concat(hash, '' ORDER BY idx) AS BLOB) FROM ledger_hashes "
+                            "WHERE idx >= ? AND idx < ? AND length(hash) = 32")
+        else:  # no ORDER BY inside aggregates: concatenate the rows of an ordered subquery
+            self._joined = ("SELECT count(*), CAST(group_concat(hash, '') AS BLOB) FROM (SELECT hash "
+                            "FROM ledger_hashes WHERE idx >= ? AND idx < ? AND length(hash) = 32 ORDER BY idx)")
+
+    def _query(self, sql: str, params: tuple) -> list[tuple]:
+        cursor = self._raw.cursor(binary=True) if self._postgres else self._raw.cursor()
+        try:
+            cursor.execute(sql.replace("?", "%s") if self._postgres else sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def joined(self, start: int, stop: int) -> tuple[int, bytes]:
+        count, joined = self._query(self._joined, (start, stop))[0]
+        return count, bytes(joined or b"")
+
+    def between(self, start: int, stop: int) -> list[bytes]:
+        rows = self._query("SELECT hash FROM ledger_hashes WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop))
+        return [bytes(h) for (h,) in rows]
+
+    def first_index_from(self, start: int) -> int | None:
+        return self._query("SELECT min(idx) FROM ledger_hashes WHERE idx >= ?", (start,))[0][0]
 
 
 def stream_checkpoints(conn: Connection) -> Iterator[tuple[int, str]]:

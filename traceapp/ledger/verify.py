@@ -23,7 +23,7 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from typing import Protocol
 
 from traceapp.ledger.encoding import GENESIS_PREV
 from traceapp.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
@@ -89,9 +89,24 @@ class Summary:
 _PREV_KEY = b',"prev":"'
 _SEQ_KEY = b'","seq":'
 
-# Stored hashes are compared a chunk at a time (two per entry on average), so the check costs
-# one list comparison per chunk rather than Python work per hash, in constant memory.
-_HASH_CHUNK = 8192
+# Stored hashes are compared a chunk at a time (two per entry on average): one read of the
+# chunk's hashes joined into one byte string and one comparison, rather than Python work per
+# hash, in constant memory.
+_CHUNK_ENTRIES = 4096  # a power of two: about 8192 stored hashes
+
+
+class StoredHashes(Protocol):
+    """Read access to the stored tree hashes (by stored hash index, see :mod:`traceapp.ledger.tree`)."""
+
+    def joined(self, start: int, stop: int) -> tuple[int, bytes]:
+        """Return (how many, their concatenation) of the stored hashes at indexes start … stop-1
+        that are 32 bytes long, in index order."""
+
+    def between(self, start: int, stop: int) -> list[bytes]:
+        """Return the stored hashes at indexes start … stop-1 that exist, in index order, as a list."""
+
+    def first_index_from(self, start: int) -> int | None:
+        """Return the smallest stored hash index >= ``start``, or None when there is none."""
 
 
 def verify_log(entries: Iterable[tuple[int, bytes, str]],
@@ -99,7 +114,7 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
                verifier: Verifier,
                *,
                read_hashes: HashReader | None = None,
-               stored_hashes: Iterable[tuple[int, bytes]] | None = None,
+               stored_hashes: StoredHashes | None = None,
                at_size: Callable[[int, bytes], None] | None = None,
                progress: Callable[[int], None] | None = None) -> Summary:
     """Verify a whole log and return a Summary; raise VerificationError at the first damage.
@@ -107,9 +122,9 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
     ``entries`` yields (seq, entry bytes, stored chain hash in hex) in seq order;
     ``checkpoints`` yields (size, signed note) in size order. ``read_hashes`` (optional)
     reads stored tree hashes, used only to tell which entry an altered root points at.
-    ``stored_hashes`` (optional) yields (stored hash index, hash) for every stored tree hash
-    in index order: each is compared with the hash recomputed from the entries, and the
-    first that differs, is missing or lies beyond the tree raises :class:`StoredHashError`.
+    ``stored_hashes`` (optional) reads the stored tree hashes: each is compared with the
+    hash recomputed from the entries, and the first that differs, is missing or lies beyond
+    the tree raises :class:`StoredHashError`.
     ``at_size(size, root)`` is called with the recomputed root after every entry.
     """
     check = _StoredHashCheck(stored_hashes) if stored_hashes is not None else None
@@ -144,6 +159,7 @@ def _verify_log(entries: Iterable[tuple[int, bytes, str]], checkpoints: Iterable
     pending_leaves: list[bytes] = []  # leaf hashes since the last checkpoint, for diagnosis
     n = 0
     computed = check.computed if check is not None else None  # tree hashes in stored-index order
+    add = computed.append if computed is not None else None
     while next_cp is not None and next_cp[0] == 0:
         _check_checkpoint(next_cp, 0, last_root, verifier)
         signed += 1
@@ -178,12 +194,12 @@ def _verify_log(entries: Iterable[tuple[int, bytes, str]], checkpoints: Iterable
         else:
             # Appending leaf n stores its leaf hash, then every subtree it completes
             # (tree.CompactRange.append): the same hashes, in the same order, as computed here.
-            computed.append(leaf)
+            add(leaf)
             while k & 1:
                 h = sha(b"\x01" + stack.pop() + h).digest()
-                computed.append(h)
+                add(h)
                 k >>= 1
-            if len(computed) >= _HASH_CHUNK:
+            if not (n + 1) % _CHUNK_ENTRIES:
                 check.flush()
         stack.append(h)
         n += 1
@@ -226,8 +242,8 @@ class _StoredHashCheck:
     the checkpoint's root will name instead.
     """
 
-    def __init__(self, stored: Iterable[tuple[int, bytes]]):
-        self._rows = iter(stored)
+    def __init__(self, stored: StoredHashes):
+        self._stored = stored
         self.computed: list[bytes] = []
         self.checked = 0  # stored hash index of the next hash to compare
         self.vouched = 0  # entries below this size match a verified signed checkpoint
@@ -241,11 +257,11 @@ class _StoredHashCheck:
             return
         self.checked += count
         if self.first_bad is None:
-            rows = list(islice(self._rows, count))
-            # Indexes are unique and ascending: the first and last in place means none is missing.
-            if not (len(rows) == count and rows[0][0] == start and rows[-1][0] == start + count - 1
-                    and [h for _, h in rows] == computed):
-                self.first_bad = _first_bad_hash(start, rows, computed)
+            # Indexes are unique: as many 32-byte hashes as indexes in the range means none is
+            # missing or of another length, so equal concatenations mean equal hashes.
+            found, joined = self._stored.joined(start, start + count)
+            if found != count or joined != b"".join(computed):
+                self.first_bad = _first_bad_hash(start, computed, self._stored)
         computed.clear()
 
     def vouch(self, size: int) -> None:
@@ -259,32 +275,30 @@ class _StoredHashCheck:
         self.flush()
         if self.first_bad is not None:
             raise self.first_bad
-        extra = next(self._rows, None)
-        if extra is not None:
-            index = extra[0]
-            level = split_stored_hash_index(index)[0] if index >= 0 else 0
-            raise StoredHashError(size, index, level, f"lies beyond the tree of {size} entries, "
-                                                      "where no hash is stored: the next append would collide with it")
+        beyond = self._stored.first_index_from(self.checked)
+        if beyond is not None:
+            raise StoredHashError(size, beyond, split_stored_hash_index(beyond)[0],
+                                  f"lies beyond the tree of {size} entries, where no hash is stored yet: "
+                                  "an append would collide with it")
 
 
-def _first_bad_hash(start: int, rows: list[tuple[int, bytes]], computed: list[bytes]) -> StoredHashError:
+def _first_bad_hash(start: int, computed: list[bytes], stored: StoredHashes) -> StoredHashError | None:
+    """Return the error for the first of ``computed`` (from index ``start``) that is not stored as
+    computed, reading the stored hashes one by one in index order."""
+    rows = stored.between(start, start + len(computed))
     for i, want in enumerate(computed):
-        index = start + i
-        found = rows[i] if i < len(rows) else None
-        if found is not None and found[0] == index and found[1] == want:
+        if i < len(rows) and rows[i] == want:
             continue
+        index = start + i
         level, n = split_stored_hash_index(index)
         seq = ((n + 1) << level) - 1
-        if found is None or found[0] > index:
+        if stored.first_index_from(index) != index:
             detail = "is missing: proofs that need it cannot be served"
-        elif found[0] < index:
-            detail = f"is out of place: a stray row at index {found[0]} comes before it"
         else:
-            got = bytes(found[1])
-            detail = (f"holds {got.hex()} but the entries give {want.hex()}: "
-                      "inclusion and consistency proofs built from it would fail against the signed roots")
+            detail = (f"holds {bytes(rows[i]).hex()} but the entries give {want.hex()}: "
+                      "inclusion and consistency proofs built from it fail against the signed roots")
         return StoredHashError(seq, index, level, detail)
-    raise AssertionError("no stored hash differs")
+    return None
 
 
 def _next_checkpoint(cps: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
