@@ -1,8 +1,9 @@
 """``ledger verify`` recomputes every stored tree hash (``ledger_hashes``) from the entries and
 names the first bad one by its stored hash index and level: zeroed, bit-flipped and swapped hashes
-at every level, a missing row and a row beyond the tree; the CLI and the audit desk's job report
-it too. A damaged stored hash breaks the inclusion and consistency proofs served from it while
-the entries themselves are intact. Runs on SQLite and PostgreSQL."""
+at every level, a missing row, a row beyond the tree, and the newest checkpoint's right edge that
+the next append builds on; the CLI and the audit desk's job report it too. A damaged stored hash
+breaks the inclusion and consistency proofs served from it while the entries themselves are
+intact. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.ledger_helpers import body_of, build, rewrite, without_triggers
 from traceapp import db
 from traceapp.ledger import tree
 from traceapp.ledger.note import open_checkpoint
-from traceapp.ledger.verify import ALTERED, STORED_HASH, StoredHashError, VerificationError
+from traceapp.ledger.verify import ALTERED, BROKEN_LINK, STORED_HASH, StoredHashError, VerificationError
 
 TXS = [1, 3, 4, 4, 2, 6, 12, 8]  # 40 entries: complete subtrees up to level 5 (entries 0..31)
 SIZE = sum(TXS)
@@ -113,6 +114,33 @@ def test_a_stored_hash_beyond_the_tree_is_reported(log, sessions, ledger):
     err = failure(sessions, ledger)
     assert (err.kind, err.seq, err.index) == (STORED_HASH, SIZE, beyond)
     assert "beyond the tree" in str(err)
+
+
+def newest_checkpoint_row(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT size, last_hash, edge FROM ledger_checkpoints "
+                                 "ORDER BY size DESC LIMIT 1")).one()
+
+
+def test_a_damaged_right_edge_in_the_newest_checkpoint_is_named(log, sessions, ledger):
+    # The next append starts from this edge, not from ledger_hashes.
+    size, _, edge = newest_checkpoint_row(log)
+    edge = bytes(edge)
+    assert tree.CompactRange.indexes_for(size) == [tree.stored_hash_index(5, 0), tree.stored_hash_index(3, 4)]
+    without_triggers(log, [("UPDATE ledger_checkpoints SET edge = :e WHERE size = :s",
+                            {"e": edge[:32] + flip_bit(edge[32:]), "s": size})])
+    err = failure(sessions, ledger)
+    assert_names(err, tree.stored_hash_index(3, 4))
+    assert "right edge" in str(err)
+
+
+def test_a_wrong_last_chain_hash_in_the_newest_checkpoint_is_reported(log, sessions, ledger):
+    size, last_hash, _ = newest_checkpoint_row(log)
+    without_triggers(log, [("UPDATE ledger_checkpoints SET last_hash = :h WHERE size = :s",
+                            {"h": "0" * 64, "s": size})])
+    err = failure(sessions, ledger)
+    assert (err.seq, err.kind) == (SIZE, BROKEN_LINK)
+    assert last_hash in str(err)
 
 
 def test_the_first_of_several_damaged_hashes_is_named(log, sessions, ledger):

@@ -429,6 +429,10 @@ class StoredHashRows:
     def first_index_from(self, start: int) -> int | None:
         return self._query("SELECT min(idx) FROM ledger_hashes WHERE idx >= ?", (start,))[0][0]
 
+    def head(self) -> tuple[int, str, bytes] | None:
+        rows = self._query("SELECT size, last_hash, edge FROM ledger_checkpoints ORDER BY size DESC LIMIT 1", ())
+        return tuple(rows[0]) if rows else None
+
 
 def stream_checkpoints(conn: Connection) -> Iterator[tuple[int, str]]:
     """Yield (size, signed note) for every kept checkpoint in size order."""

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from traceapp.ledger.encoding import GENESIS_PREV
 from traceapp.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
-from traceapp.ledger.tree import HashReader, split_stored_hash_index, stored_hash_index
+from traceapp.ledger.tree import HASH_SIZE, CompactRange, HashReader, split_stored_hash_index, stored_hash_index
 
 # The kinds of damage, as named in reports.
 ALTERED = "altered entry"
@@ -108,6 +108,10 @@ class StoredHashes(Protocol):
     def first_index_from(self, start: int) -> int | None:
         """Return the smallest stored hash index >= ``start``, or None when there is none."""
 
+    def head(self) -> tuple[int, str, bytes] | None:
+        """Return what the next append starts from, as the newest checkpoint stores it: (size,
+        chain hash of the last entry in hex, the right edge's subtree roots concatenated)."""
+
 
 def verify_log(entries: Iterable[tuple[int, bytes, str]],
                checkpoints: Iterable[tuple[int, str]],
@@ -138,9 +142,6 @@ def verify_log(entries: Iterable[tuple[int, bytes, str]],
             if check.first_bad is not None and check.first_bad.seq < min(check.vouched, exc.seq):
                 raise check.first_bad from None
         raise
-    if check is not None:
-        check.finish(summary.size)
-        summary = Summary(summary.size, summary.checkpoints, summary.root, summary.origin, check.checked)
     return summary
 
 
@@ -231,7 +232,10 @@ def _verify_log(entries: Iterable[tuple[int, bytes, str]], checkpoints: Iterable
                                 f"entries {last_signed_size}..{n - 1} are covered by no signed checkpoint")
     if progress is not None:
         progress(n)
-    return Summary(n, signed, last_root, verifier.name)
+    if check is None:
+        return Summary(n, signed, last_root, verifier.name)
+    check.finish(n, stack, prev.decode())
+    return Summary(n, signed, last_root, verifier.name, check.checked)
 
 
 class _StoredHashCheck:
@@ -270,8 +274,10 @@ class _StoredHashCheck:
         if self.first_bad is not None and self.first_bad.seq < size:
             raise self.first_bad
 
-    def finish(self, size: int) -> None:
-        """Compare the rest (every entry is vouched for now) and refuse stored rows beyond the tree."""
+    def finish(self, size: int, edge: list[bytes], last_hash: str) -> None:
+        """Compare the rest (every entry is vouched for now), refuse stored rows beyond the tree,
+        and check the head the next append starts from against the tree's right edge ``edge``
+        and the last chain hash."""
         self.flush()
         if self.first_bad is not None:
             raise self.first_bad
@@ -280,6 +286,30 @@ class _StoredHashCheck:
             raise StoredHashError(size, beyond, split_stored_hash_index(beyond)[0],
                                   f"lies beyond the tree of {size} entries, where no hash is stored yet: "
                                   "an append would collide with it")
+        head = self._stored.head()
+        if head is None or head[0] != size:
+            return
+        _check_head(size, edge, last_hash, head[1], bytes(head[2]))
+
+
+def _check_head(size: int, edge: list[bytes], last_hash: str, stored_last: str, stored_edge: bytes) -> None:
+    # The next append reads the newest checkpoint's edge instead of ledger_hashes: a wrong one
+    # would store wrong hashes and sign a root the entries do not give.
+    stored = [stored_edge[i:i + HASH_SIZE] for i in range(0, len(stored_edge), HASH_SIZE)]
+    for i, index in enumerate(CompactRange.indexes_for(size)):
+        if i >= len(stored) or stored[i] != edge[i]:
+            level, n = split_stored_hash_index(index)
+            got = stored[i].hex() if i < len(stored) else "nothing"
+            raise StoredHashError(((n + 1) << level) - 1, index, level,
+                                  f"is {got} in the newest checkpoint's right edge, but the entries give "
+                                  f"{edge[i].hex()}: the next append would build on it and sign a wrong root")
+    if len(stored) != len(edge):
+        raise VerificationError(size, STORED_HASH, f"the newest checkpoint's right edge holds {len(stored)} "
+                                                   f"hashes, but a tree of {size} entries has {len(edge)}")
+    if stored_last != last_hash:
+        raise VerificationError(size, BROKEN_LINK, f"the newest checkpoint records {stored_last} as the last "
+                                                   f"entry's chain hash, but it hashes to {last_hash}: "
+                                                   "the next entry would link to the wrong hash")
 
 
 def _first_bad_hash(start: int, computed: list[bytes], stored: StoredHashes) -> StoredHashError | None:
