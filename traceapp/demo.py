@@ -2,8 +2,9 @@
 (``demo_brands``) with its real places, and clearly fictitious owners, producers, labs and
 bodies (names carry 示范, rows are flagged ``demo``): licences with caps, batches over two
 seasons (pooled and processed ones too), inspections (some failed), certificates (one
-expired, one revoked), 合格证, a correction and a recall. Everything goes through the
-services, one transaction per fact."""
+expired, one revoked), 合格证, transfers (a packer buying another cooperative's peaches, a
+tea factory buying a farm's fresh leaf), a correction and a recall. Everything goes through
+the services, one transaction per fact."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from traceapp.records.inspections import record_inspection
 from traceapp.records.label_sheets import print_labels
 from traceapp.records.recalls import recall_batch
 from traceapp.records.services import register_batch, register_organization
+from traceapp.records.transfers import transfer_batch
 from traceapp.records.uscc import compose
 
 DEMO_PASSWORD = "traceapp-demo"
@@ -75,6 +77,8 @@ BATCHES = [
     ("tc3", "teaco", "红茶", "tea", "150", "2026-05-20", "谷城县五山镇茶园基地", "襄阳高香茶", [], "pass"),
 ]
 ORIGINS = {"luyuan": "430225", "ceyuan": "430225", "teaco": "420625", "teafarm": "420625"}
+# 合格证 covering less than the whole batch: the rest of cy2 is handed over to the 鹿原 gift packer.
+CERTIFIED = {"ly2": "700", "cy2": "790"}
 # Packed lots with a (fictitious) GTIN and a lot number: their QR codes may carry the GS1 Digital Link URI.
 PACKED = {"gift": ("06971234560018", "YL2026-0809"), "tc3": ("06971234560025", "GC2026-0520")}
 
@@ -164,6 +168,12 @@ class _Seeder:
 
     def records(self) -> None:
         for n, (key, producer, product, category, kg, harvest, base, brand, inputs, verdict) in enumerate(BATCHES, 1):
+            for k, q in inputs:  # another organization's batch is handed over by its producer first
+                source = self.batches[k]
+                if source.organization_id != self.users[producer].organization_id:
+                    self.commit(transfer_batch(self.session, source, {
+                        "to": self.users[producer].organization_id, "quantity": q},
+                        user=self.users[_producer_of(k)]))
             data = {"product": product, "category": category, "quantity": kg, "unit": "kg", "harvest_date": harvest,
                     "origin_region": ORIGINS[producer], "base": base, "brand": self.brands.get(brand),
                     "inputs": [{"code": self.batches[k].code, "quantity": q} for k, q in inputs]}
@@ -187,7 +197,7 @@ class _Seeder:
             if not bad:
                 self.commit(issue_compliance_certificate(self.session, batch, {
                     "basis": "commissioned_test", "inspection": inspection.id,
-                    "quantity": "700" if key == "ly2" else kg, "issued_on": harvest,
+                    "quantity": CERTIFIED.get(key, kg), "issued_on": harvest,
                     "contact": "0731-62200000"}, user=self.users[producer]))
         self.commit(correct_batch(self.session, self.batches["ly2"], {"fields": {"quantity": "850"},
                                                                      "reason": "复核称重后更正数量"},
@@ -203,3 +213,8 @@ class _Seeder:
             "reason": "市场上发现疑似仿冒包装，核查中（演示）"}, user=self.users["regulator"]))
         self.commit(change_brand(self.session, get_brand(self.session, self.brands["炎陵黄桃"]), {
             "qr_digital_link": True, "reason": "礼盒包装改印 GS1 数字链接二维码"}, user=self.users["brand"]))
+
+
+def _producer_of(key: str) -> str:
+    """The demo user who registered the batch ``key``."""
+    return next(producer for k, producer, *_rest in BATCHES if k == key)

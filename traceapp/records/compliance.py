@@ -14,8 +14,10 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
 from traceapp.records.codes import normalize_code
 from traceapp.records.endings import append_ending, read_reason
+from traceapp.records.holds import refuse_held
 from traceapp.records.labels import BASIS
 from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
+from traceapp.records.quantities import commitments
 from traceapp.records.services import quantity_text, unused_code
 from traceapp.validation import Fields
 
@@ -39,6 +41,7 @@ def issued_quantity(session: Session, batch: Batch) -> Decimal:
 def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, user) -> ComplianceCertificate:
     """Issue a 合格证 for a batch and append ``compliance_certificate.issued``."""
     require_batch_owner(user, batch)
+    refuse_held(session, batch, "compliance")
     f = Fields(data)
     basis = f.choice("basis", BASES)
     inspection_id = f.integer("inspection", required=basis in TESTED_BASES)
@@ -56,9 +59,9 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     promiser = f.choice("promiser", PROMISERS) if data.get("promiser") else "producer"
     contact = f.text("contact", max_length=200)
     if quantity is not None:
-        left = batch.quantity - issued_quantity(session, batch)
+        left = commitments(session, batch).free
         if quantity > left:
-            f.fail("quantity", _("批次还有 %(left)s %(unit)s 未开具合格证，不能开具 %(want)s。",
+            f.fail("quantity", _("批次还有 %(left)s %(unit)s 未用作原料、未转交也未开具合格证，不能开具 %(want)s。",
                                  left=quantity_text(left), unit=batch.unit, want=quantity_text(quantity)))
     f.check()
     if inspection is not None and inspection.verdict != "pass":

@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
-from traceapp.records.compliance import issued_quantity
 from traceapp.records.models import Batch, BatchCorrection, ComplianceCertificate, Inspection
+from traceapp.records.quantities import commitments
 from traceapp.records.services import (
     batch_record,
     quantity_text,
     read_batch_fields,
     refuse_duplicate_lot,
-    remaining,
 )
 from traceapp.validation import Fields, InvalidInput
 
@@ -51,9 +50,9 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
     if not changed and not f.errors:
         f.fail("fields", _("fields 中的值与当前记录相同，没有需要更正的内容。"))
     if "quantity" in changed and not f.errors:
-        committed = batch.quantity - remaining(session, batch) + issued_quantity(session, batch)
+        committed = commitments(session, batch).total
         if Decimal(changed["quantity"]) < committed:
-            f.fail("quantity", _("数量不能少于已被后续批次使用或已开具合格证的 %(n)s %(unit)s。",
+            f.fail("quantity", _("数量不能少于已用作原料、已转交或已开具合格证的 %(n)s %(unit)s。",
                                  n=quantity_text(committed), unit=batch.unit))
     if "harvest_date" in changed and not f.errors:
         earliest = _earliest_later_record(session, batch)

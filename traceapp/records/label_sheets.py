@@ -16,7 +16,8 @@ from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
-from traceapp.records.models import Batch, CodeState, LabelPrint
+from traceapp.records.holds import refuse_held
+from traceapp.records.models import Batch, LabelPrint
 from traceapp.records.services import quantity_text
 from traceapp.validation import Fields
 
@@ -134,9 +135,7 @@ def labels_left(session: Session, batch: Batch, package_quantity: Decimal) -> in
 
 def check_allowance(session: Session, batch: Batch, request: LabelRequest) -> None:
     """Raise Rejected when the labels, with those printed before, would cover more than the batch."""
-    state = session.get(CodeState, batch.id)
-    if state is not None and state.state != "active":
-        raise Rejected(_("批次码 %(code)s 已被冻结或作废，不能再打印标签。", code=batch.code), {"code": state.state})
+    refuse_held(session, batch, "labels", "code")
     left = labels_left(session, batch, request.package_quantity)
     if request.labels <= left:
         return

@@ -202,3 +202,20 @@ class CodeState(Base):
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime]
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class BatchTransfer(Base):
+    """One ``batch.transferred`` entry: part of a batch handed over by its producer to another
+    organization, which may then take up to that quantity of it as an input of its own batches."""
+
+    __tablename__ = "batch_transfers"
+    projection = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    from_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    to_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    transferred_by: Mapped[str] = mapped_column(String(64))
+    transferred_at: Mapped[datetime]
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, unique=True)

@@ -213,6 +213,7 @@ def differences(session: Session) -> list[str]:
     # Modules that build on this one (they import compare/entries) add their own checks here.
     from traceapp.records.code_states import code_state_differences
     from traceapp.records.label_sheets import label_print_differences
+    from traceapp.records.transfers import transfer_differences
 
-    checks = (*CHECKS, label_print_differences, code_state_differences)
+    checks = (*CHECKS, label_print_differences, code_state_differences, transfer_differences)
     return [line for check in checks for line in check(session)]

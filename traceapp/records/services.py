@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceapp.errors import Conflict, Forbidden, NotFound
+from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
@@ -90,10 +90,11 @@ def quantity_text(amount: Decimal) -> str:
 
 
 def remaining(session: Session, batch: Batch) -> Decimal:
-    """Return how much of a batch is not yet taken as input by later batches."""
-    used = session.scalar(select(func.coalesce(func.sum(BatchInput.quantity), 0))
-                          .where(BatchInput.input_id == batch.id))
-    return batch.quantity - Decimal(used)
+    """Return how much of a batch it can still give (to inputs, transfers or 合格证): its quantity less
+    everything it has given (``quantities``)."""
+    from traceapp.records.quantities import commitments  # it reads the models only; kept beside its rule
+
+    return commitments(session, batch).free
 
 
 def get_batch(session: Session, code: str) -> Batch:
@@ -118,7 +119,7 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     brand = f.pattern("brand", r"[a-z0-9]+(-[a-z0-9]+)*", _("brand 必须是品牌的拼音标识，例如 yanling-huangtao。"),
                       required=False) or None
     unit = f.choice("unit", UNITS)
-    inputs = _read_inputs(session, f, data.get("inputs"), unit)
+    inputs = _read_inputs(session, f, data.get("inputs"), unit, org_id)
     f.check()
     refuse_duplicate_lot(session, fields["gtin"], fields["lot"])
     if brand:
@@ -207,36 +208,55 @@ def _batch_owner(session: Session, data: dict, user) -> int:
     raise Forbidden(_("角色 %(role)s 不能登记批次；只有生产主体的账号可以。", role=user.role))
 
 
-def _read_inputs(session: Session, f: Fields, raw, unit: str) -> list[tuple[Batch, Decimal]]:
+def _read_inputs(session: Session, f: Fields, raw, unit: str, org_id: int) -> list[tuple[Batch, Decimal]]:
+    """Read ``inputs`` for a batch of ``org_id``: each an earlier batch of that organization, or one handed
+    over to it (a transfer), not recalled, frozen or void, with the quantity it can still give.
+
+    Field errors go to ``f``; raises Rejected (422) for a held input or one the organization may not use.
+    """
+    from traceapp.records.holds import refuse_held  # holds read recalls, which build on this module
+    from traceapp.records.quantities import commitments
+
     if raw in (None, []):
         return []
     if not isinstance(raw, list) or len(raw) > 100:
-        f.fail("inputs", _("inputs 必须是列表，每项包含 code 和 quantity（最多 100 项）。"))
+        f.fail("inputs", _("原料批次必须是列表，每项包含批次码和数量（最多 100 项）。"))
         return []
     taken: list[tuple[Batch, Decimal]] = []
     for i, item in enumerate(raw):
         field = f"inputs[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-            f.fail(field, _("%(field)s 必须包含 code 和 quantity。", field=field))
+            f.fail(field, _("第 %(n)d 个原料批次必须包含批次码和数量。", n=i + 1))
             continue
         code = normalize_code(item["code"])
         source = session.scalar(select(Batch).where(Batch.code == code)) if code else None
         amount = f.quantity(f"{field}.quantity", item.get("quantity"))
         if source is None:
             f.fail(f"{field}.code", _("没有批次码为 %(code)s 的批次。", code=item["code"][:40]))
-        elif any(s.id == source.id for s, _a in taken):
-            f.fail(f"{field}.code", _("批次 %(code)s 在 inputs 中出现了两次。", code=source.code))
-        elif unit and source.unit != unit:
-            f.fail(f"{field}.code", _("投入批次 %(code)s 的单位是 %(theirs)s，与本批次的 %(ours)s 不同。",
+            continue
+        if any(s.id == source.id for s, _a in taken):
+            f.fail(f"{field}.code", _("批次 %(code)s 在原料批次中出现了两次。", code=source.code))
+            continue
+        if unit and source.unit != unit:
+            f.fail(f"{field}.code", _("原料批次 %(code)s 的单位是 %(theirs)s，与本批次的 %(ours)s 不同。",
                                       code=source.code, theirs=source.unit, ours=unit))
-        elif amount is not None:
-            left = remaining(session, source)
-            if amount > left:
-                f.fail(f"{field}.quantity", _("批次 %(code)s 只剩 %(left)s %(unit)s，不能再取 %(want)s。",
-                                              code=source.code, left=quantity_text(left), unit=source.unit,
-                                              want=quantity_text(amount)))
-            else:
-                taken.append((source, amount))
+            continue
+        refuse_held(session, source, "input", f"{field}.code")
+        given = commitments(session, source)
+        own = source.organization_id == org_id
+        if not own and org_id not in given.handed:
+            message = _("原料批次 %(code)s 属于其他组织，且没有转交给本组织；"
+                        "请先请该批次的生产主体把所需数量转交给你们。", code=source.code)
+            raise Rejected(message, {f"{field}.code": message})
+        if amount is None:
+            continue
+        left = given.free if own else given.left_for(org_id)
+        if amount > left:
+            f.fail(f"{field}.quantity", _("批次 %(code)s 只剩 %(left)s %(unit)s 可用，不能再取 %(want)s。",
+                                          code=source.code, left=quantity_text(left), unit=source.unit,
+                                          want=quantity_text(amount)))
+        else:
+            taken.append((source, amount))
     return taken
 
 
