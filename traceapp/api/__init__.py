@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     import traceapp.api.code_states  # noqa: F401 - freeze, unfreeze, void
     import traceapp.api.recalls  # noqa: F401 - recall, lift, trace
     import traceapp.api.risks  # noqa: F401 - risk signals
+    import traceapp.api.transfers  # noqa: F401 - handing batches over
     from traceapp.api import brands, idempotency  # noqa: F401 - routes and the table register themselves
     from traceapp.api.views import bp
     from traceapp.auth import csrf

@@ -412,8 +412,33 @@ class TraceNode(Schema):
     recalled = fields.Boolean(required=True, metadata={"description": "whether the batch stands recalled"})
     input_quantity = fields.String(allow_none=True, metadata={"description": "quantity carried by the link to the "
                                                                              "parent node; null at the root"})
+    transfers = fields.List(fields.Nested(lambda: TransferOut()), required=True,
+                            metadata={"description": "the transfers out of this batch (batch.transferred entries), "
+                                                     "whether the receiver has used them yet or not"})
+    transferred = fields.String(allow_none=True, metadata={
+        "description": "when the linked batches belong to two organizations: the quantity the earlier one had "
+                       "handed over to the later one's organization; null otherwise and at the root"})
     children = fields.List(fields.Nested(lambda: TraceNode()), required=True,
                            metadata={"description": "forward: batches made from this one; backward: its inputs"})
+
+
+class TransferIn(Schema):
+    to = fields.Integer(required=True, metadata={"description": "the receiving organization's id (a producer)"})
+    quantity = _quantity(required=True)
+
+
+class TransferOut(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "the batch.transferred entry"})
+    to = fields.Integer(required=True, metadata={"description": "the receiving organization's id"})
+    to_name = fields.String(required=True, metadata={"description": "the receiving organization's name"})
+    quantity = fields.String(required=True, metadata={"description": "decimal string, in the batch's unit"})
+    unit = fields.String(required=True)
+    transferred_at = fields.String(required=True, metadata={"description": "UTC, RFC 3339 (the entry's ts)"})
+
+
+class TransferList(Schema):
+    batch = fields.String(required=True)
+    items = fields.List(fields.Nested(TransferOut), required=True)
 
 
 class TraceOut(Schema):

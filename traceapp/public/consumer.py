@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, Row, bindparam, literal, select
+from sqlalchemy import Connection, Row, String, bindparam, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from traceapp import db
@@ -155,6 +155,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
              if (status := certificate_status(cert, batch, today)) is not None]
     state = page["code_state"] or {}
     changed_at = _moment(state.get("changed_at"))
+    recalled = recalled_sources(conn, batch.id) if inputs else []
     view = {**summary_of(batch, [(i.code, i.quantity) for i in inputs]),
             "producer": producer_summary(SimpleNamespace(**page["producer"])),
             "inspections": [inspection_view(i, batch) for i in inspections],
@@ -162,7 +163,8 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "compliance_certificates": [compliance_view(c, batch) for c in compliance],
             "corrections": [correction_view(c) for c in corrections],
             "claim": claim_of(batch, page["brand_slug"], page["brand_name"], licences, today) if batch.brand else None,
-            "sources": sources(conn, batch.id) if inputs else [],
+            "recalled_sources": recalled,
+            "sources": sources(conn, batch.id, {r["code"] for r in recalled}) if inputs else [],
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
@@ -170,10 +172,10 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
                         bool(page["labels_printed"]))
 
 
-def sources(conn: Connection, batch_id: int) -> list[dict]:
+def sources(conn: Connection, batch_id: int, recalled: set[str] = frozenset()) -> list[dict]:
     """Return the batches this one was pooled or processed from, each with its own sources, down to
-    SOURCE_DEPTH levels and MAX_SOURCES batches in all (in the order of their codes, depth first).
-    One statement reads the whole tree."""
+    SOURCE_DEPTH levels and MAX_SOURCES batches in all (in the order of their codes, depth first);
+    ``recalled`` says which of them stand recalled. One statement reads the whole tree."""
     children: dict[int, dict[int, Row]] = {}
     for row in conn.execute(_sources_query(), {"root": batch_id}):
         children.setdefault(row.parent, {}).setdefault(row.id, row)
@@ -189,10 +191,44 @@ def sources(conn: Connection, batch_id: int) -> list[dict]:
                           "unit": source.unit, "harvest_date": source.harvest_date.isoformat(),
                           "producer": source.name, "demo": source.demo, "base": source.base,
                           "origin_name": regions.full_name(source.origin_region),
+                          "recalled": source.code in recalled,
                           "sources": walk(source.id, level + 1, seen | {source.id}) if level < SOURCE_DEPTH else []})
         return found
 
     return walk(batch_id, 1, frozenset({batch_id}))
+
+
+def recalled_sources(conn: Connection, batch_id: int) -> list[dict]:
+    """Return the batches among this one's sources, at any depth, that stand recalled, by code:
+    {code, product, producer, reason, recalled_at}. One statement: the sources' tree (each batch once)
+    and each one's latest recall or lift entry."""
+    found = []
+    for row in conn.execute(_recalled_sources_query(), {"root": batch_id}):
+        recall = recall_of(row.seq, row.body)
+        found.append({"code": row.code, "product": row.product, "producer": row.name, "reason": recall["reason"],
+                      "recalled_at": recall["recalled_at"]})
+    return found
+
+
+@functools.cache
+def _recalled_sources_query():
+    """The sources of the batch ``:root`` at every depth (UNION: each once, so a diamond ends) that stand
+    recalled, with their recall entry. Registration takes only earlier batches, so the tree is finite."""
+    tree = (select(BatchInput.input_id.label("id")).where(BatchInput.batch_id == bindparam("root"))
+            .cte("recall_tree", recursive=True))
+    deeper = aliased(BatchInput)
+    tree = tree.union(select(deeper.input_id).join(tree, deeper.batch_id == tree.c.id))
+    latest = (select(LedgerEntry.seq)
+              .where(LedgerEntry.subject == literal("batch:", String) + Batch.code,
+                     LedgerEntry.kind.in_((RECALLED, LIFTED)))
+              .order_by(LedgerEntry.seq.desc()).limit(1).correlate(Batch).scalar_subquery())
+    return (select(Batch.code, Batch.product, Organization.name, LedgerEntry.seq, LedgerEntry.body)
+            .select_from(tree)
+            .join(Batch, Batch.id == tree.c.id)
+            .join(Organization, Organization.id == Batch.organization_id)
+            .join(LedgerEntry, LedgerEntry.seq == latest)
+            .where(LedgerEntry.kind == RECALLED)
+            .order_by(Batch.code))
 
 
 @functools.cache

@@ -22,7 +22,9 @@ A stored page is right while:
   translations and ledger key that made it.
 
 A pooled or processed batch's page shows its sources, so a write to a batch or an organization also
-marks the pages of the batches made from its batches, up to the depth a page shows. A page is
+marks the pages of the batches made from its batches, up to the depth a page shows. A page warns of a
+recalled source at any depth, so a recall or its lifting marks the pages of every batch made from the
+batch, at any depth; a page with a recalled source is rendered on each view, never stored. A page is
 stored by the scans' writer with the scan of a view that rendered it (off the page's path), or
 built ahead: when the batch's labels are printed, or by ``flask db consumer-pages``.
 """
@@ -58,7 +60,7 @@ from traceapp.records.models import (
     Inspection,
     Organization,
 )
-from traceapp.records.recalls import LIFTED, RECALLED
+from traceapp.records.recalls import LIFTED, RECALLED, recalls_changed
 
 LANGUAGES = ("zh", "en")
 SCANS_MARKER = "<!--traceapp:scans-->"  # escaped wherever text from a record is shown, so only the template has it
@@ -145,8 +147,9 @@ def _may_be_signed_in() -> bool:
 
 
 def storable(view: dict) -> bool:
-    """Whether a rendered page of this view may be stored: an active code and no recall."""
-    return view["code_state"]["state"] == "active" and view["recall"] is None
+    """Whether a rendered page of this view may be stored: an active code, no recall of the batch and
+    none of its sources (such pages are rare and must show the banner at once)."""
+    return view["code_state"]["state"] == "active" and view["recall"] is None and not view["recalled_sources"]
 
 
 def valid_through(view: dict) -> date | None:
@@ -218,9 +221,11 @@ _WHERE = {"batches": "b.id IN :keys",
           "organizations": "b.organization_id IN :keys",
           "brands": "b.brand IN :keys",
           "licences": "b.brand IN (SELECT slug FROM brands WHERE id IN :brands) AND b.organization_id IN :keys"}
-# Scopes whose batches show as sources on the pages of the batches made from them, up to
-# SOURCE_DEPTH levels: a batch and its inputs, an organization (its name and demo flag).
-_SOURCES_SHOWN = {"batches_up": "batches", "organizations_up": "organizations"}
+# Scopes whose batches show as sources on the pages of the batches made from them: a batch and its
+# inputs, an organization (its name and demo flag) up to SOURCE_DEPTH levels; a batch recalled or
+# lifted at every depth (the recall banner names a recalled source however deep). (base scope, depth)
+_SOURCES_SHOWN = {"batches_up": ("batches", SOURCE_DEPTH), "organizations_up": ("organizations", SOURCE_DEPTH),
+                  "recalls_up": ("batches", None)}
 _LANGUAGE_ROWS = " UNION ALL ".join(f"SELECT '{lang}' AS lang" for lang in LANGUAGES)
 
 
@@ -229,12 +234,20 @@ def _mark_statement(scope: str):
     """Set the pages of the batches in ``scope`` (a key of _WHERE or _SOURCES_SHOWN) to NULL at the
     current epoch, inserting the rows missing: a view that read the batch before this commit stores
     nothing then."""
-    base = _WHERE[_SOURCES_SHOWN.get(scope, scope)]
-    if scope in _SOURCES_SHOWN:
+    base_scope, depth = _SOURCES_SHOWN.get(scope, (scope, None))
+    base = _WHERE[base_scope]
+    if scope in _SOURCES_SHOWN and depth is None:
+        # UNION keeps each batch once, so a diamond ends; registration takes only earlier batches (no cycle).
+        touched = ("WITH RECURSIVE touched(id) AS (\n"
+                   f"  SELECT b.id FROM batches b WHERE {base}\n"
+                   "  UNION SELECT bi.batch_id FROM batch_inputs bi JOIN touched t ON bi.input_id = t.id)\n")
+        rows = "touched b"
+        base = "true"
+    elif scope in _SOURCES_SHOWN:
         touched = ("WITH RECURSIVE touched(id, depth) AS (\n"
                    f"  SELECT b.id, 0 FROM batches b WHERE {base}\n"
                    "  UNION SELECT bi.batch_id, t.depth + 1 FROM batch_inputs bi JOIN touched t ON bi.input_id = t.id\n"
-                   f"   WHERE t.depth < {SOURCE_DEPTH})\n")
+                   f"   WHERE t.depth < {depth})\n")
         rows = "(SELECT DISTINCT id FROM touched) b"
         base = "true"
     else:
@@ -252,12 +265,14 @@ _RAISE_EPOCH = text("UPDATE consumer_page_epoch SET epoch = epoch + 1 WHERE id =
 
 def mark(conn: Connection | Session, batches: Iterable[int] = (), organizations: Iterable[int] = (),
          brands: Iterable[str] = (), licences: Iterable[tuple[int, int]] = (), batches_up: Iterable[int] = (),
-         organizations_up: Iterable[int] = ()) -> None:
+         organizations_up: Iterable[int] = (), recalls_up: Iterable[int] = ()) -> None:
     """Mark unbuilt the pages of these batches, of the batches these organizations produced, of those
     claiming these brands (slugs) and of those a (licensee id, brand id) licence covers; with
     ``batches_up`` and ``organizations_up``, also those of the batches made from them (whose pages
-    show them as sources)."""
+    show them as sources); with ``recalls_up`` (batches recalled or lifted), those of every batch made
+    from them at any depth."""
     by_scope = {"batches": sorted(set(batches) - set(batches_up)), "batches_up": sorted(set(batches_up)),
+                "recalls_up": sorted(set(recalls_up)),
                 "organizations": sorted(set(organizations) - set(organizations_up)),
                 "organizations_up": sorted(set(organizations_up)), "brands": sorted(set(brands))}
     licences = sorted(set(licences))
@@ -306,10 +321,13 @@ def install(session_factory) -> None:
     @event.listens_for(session_factory, "before_commit")
     def _mark(session):
         session.flush()  # commit flushes after this hook: collect what it would flush now
-        touched = session.info.pop(_TOUCHED, None)
+        touched = session.info.pop(_TOUCHED, None) or {}
+        recalled = recalls_changed(session)
+        if recalled:
+            touched["recalls_up"] = recalled
         if not touched:
             return
-        created = touched.pop("created")  # no page yet, nor any made from them
+        created = touched.pop("created", set())  # no page yet, nor any made from them
         for scope in ("batches", "batches_up"):
             touched[scope] = touched.get(scope, set()) - created
         mark(session, **touched)
@@ -318,6 +336,7 @@ def install(session_factory) -> None:
     @event.listens_for(session_factory, "after_rollback")
     def _forget(session):
         session.info.pop(_TOUCHED, None)
+        recalls_changed(session)
 
 
 # -- building ahead and checking ------------------------------------------------------------------

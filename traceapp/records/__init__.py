@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(label_sheets_bp)
     from traceapp.records.recall_views import bp as recalls_bp
     app.register_blueprint(recalls_bp)
+    from traceapp.records.transfer_views import bp as transfers_bp
+    app.register_blueprint(transfers_bp)
     app.context_processor(lambda: {"labels": labels.translated_labels()})
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair

@@ -23,6 +23,18 @@ from traceapp.validation import Fields
 RECALLED, LIFTED = "batch.recalled", "batch.recall_lifted"
 SCOPES = ("batch", "downstream")
 _CHUNK = 5000  # subjects per IN (...)
+_CHANGED = "traceapp.recalls.changed"
+
+
+def recalls_changed(session: Session) -> set[int]:
+    """Return (and forget) the ids of the batches whose recall the session's transaction recorded or
+    lifted: recalls have no projection row, so whatever keeps pages derived from them (the stored
+    consumer pages of the batches made from them) asks here before the transaction commits."""
+    return session.info.pop(_CHANGED, set())
+
+
+def _note_change(session: Session, batch: Batch) -> None:
+    session.info.setdefault(_CHANGED, set()).add(batch.id)
 
 
 def recall_status(session: Session, batch: Batch) -> dict | None:
@@ -100,6 +112,7 @@ def recall_batch(session: Session, batch: Batch, data: dict, *, user) -> list[Ba
     for found in fresh:
         ledger.append(session, RECALLED, user.actor(), f"batch:{found.code}",
                       {"reason": reason, "scope": scope, "origin": origin})
+        _note_change(session, found)
     return fresh
 
 
@@ -115,4 +128,5 @@ def lift_recall(session: Session, batch: Batch, data: dict, *, user) -> dict:
     if recall_status(session, batch) is None:
         raise Conflict(_("批次 %(code)s 没有处于召回状态，无需解除。", code=batch.code), {"batch": "not_recalled"})
     entry = ledger_of(session).append(session, LIFTED, user.actor(), f"batch:{batch.code}", {"reason": reason})
+    _note_change(session, batch)
     return {"batch": batch.code, "reason": reason, "seq": entry.seq}

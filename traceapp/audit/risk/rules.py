@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import (
     Integer,
     Select,
+    String,
     and_,
     case,
     cast,
@@ -41,8 +42,10 @@ from traceapp.audit.risk.sql import days_between, json_list_has, seconds_before
 from traceapp.brands.models import Brand, License
 from traceapp.brands.services import KG
 from traceapp.i18n import lazy_gettext as _l
+from traceapp.ledger.store import LedgerEntry
 from traceapp.public.models import Scan
 from traceapp.records.models import Batch, BatchInput, Certification, ComplianceCertificate, Inspection, Organization
+from traceapp.records.recalls import LIFTED, RECALLED
 from traceapp.records.trace import MAX_DEPTH
 
 
@@ -177,6 +180,51 @@ def failed_inspection(ctx: Context) -> Select:
             .join(Batch, Batch.id == touched.c.batch_id)
             .where(*ctx.batches())
             .order_by(touched.c.day.desc(), touched.c.inspection_id.desc(), touched.c.depth, Batch.code))
+
+
+# -- batches made from a batch recalled after they were made -------------------------------------
+
+def _standing_kind(batch):
+    """The kind of the batch's latest recall or lift entry (NULL when it has none): one backward step
+    on the (subject, seq) index."""
+    return (select(LedgerEntry.kind)
+            .where(LedgerEntry.subject == literal("batch:", String) + batch.code,
+                   LedgerEntry.kind.in_((RECALLED, LIFTED)))
+            .order_by(LedgerEntry.seq.desc()).limit(1).correlate(batch).scalar_subquery())
+
+
+def recalled_input(ctx: Context) -> Select:
+    """Batches made (directly or through others) from a batch that stands recalled, registered before
+    that recall, and not recalled themselves: what a recall of scope ``batch`` left out, for the
+    regulator to decide whether to extend it. Driven from the recall entries (few), to each recalled
+    batch by code, then down batch_inputs in a recursive CTE (each batch once per recall, at its
+    shortest depth)."""
+    latest = (select(LedgerEntry.subject.label("subject"), func.max(LedgerEntry.seq).label("seq"))
+              .where(LedgerEntry.kind.in_((RECALLED, LIFTED))).group_by(LedgerEntry.subject).subquery("latest"))
+    recalled = aliased(Batch, name="recalled")
+    start = (select(recalled.id.label("recalled_id"), recalled.code.label("recalled_code"),
+                    latest.c.seq.label("recall_seq"), recalled.id.label("batch_id"),
+                    literal(0, Integer).label("depth"))
+             .select_from(latest)
+             .join(LedgerEntry, LedgerEntry.seq == latest.c.seq)
+             .join(recalled, recalled.code == func.substr(latest.c.subject, len("batch:") + 1))
+             .where(LedgerEntry.kind == RECALLED))
+    reach = start.cte("recall_reach", recursive=True)
+    reach = reach.union(select(reach.c.recalled_id, reach.c.recalled_code, reach.c.recall_seq, BatchInput.batch_id,
+                               reach.c.depth + 1)
+                        .join(BatchInput, BatchInput.input_id == reach.c.batch_id)
+                        .where(reach.c.depth < MAX_DEPTH))
+    keys = (reach.c.recalled_id, reach.c.recalled_code, reach.c.recall_seq, reach.c.batch_id)
+    touched = (select(*keys, func.min(reach.c.depth).label("depth")).where(reach.c.depth > 0)
+               .group_by(*keys).subquery("touched"))
+    return (select(*_batch_columns(), *_producer_columns(), Batch.harvest_date.label("day"), touched.c.depth,
+                   touched.c.recalled_code, touched.c.recall_seq)
+            .select_from(touched)
+            .join(Batch, Batch.id == touched.c.batch_id)
+            .where(Batch.ledger_seq < touched.c.recall_seq,
+                   func.coalesce(_standing_kind(Batch), "") != RECALLED,
+                   *ctx.batches(), *ctx.dates(Batch.harvest_date))
+            .order_by(touched.c.recall_seq.desc(), touched.c.depth, Batch.code))
 
 
 # -- batches under a licence that ended, or a certificate since revoked --------------------------
@@ -392,6 +440,13 @@ RULES: tuple[Rule, ...] = (
           Column("day", _l("检测日期"), "date"), Column("inspected_code", _l("被检批次"), "batch"),
           Column("body_name", _l("检测机构"))),
          failed_inspection),
+    Rule("recalled_input", 1, _l("以召回批次为原料的批次"),
+         _l("经拼配、加工由一个处于召回状态的批次制成（任意层级）、在该召回之前登记、本身未被召回的批次：按“仅本批次”召回时没有覆盖到它们，"
+            "请决定是否扩大召回范围。"),
+         _l("采收日期"),
+         (*BATCH, Column("depth", _l("层级"), "depth"), Column("recalled_code", _l("被召回的原料批次"), "batch"),
+          Column("day", _l("采收日期"), "date"), Column("recall_seq", _l("召回账本条目"))),
+         recalled_input),
     Rule("license_ended", 1, _l("品牌许可已撤销或过期的批次"),
          _l("使用区域品牌的批次，其采收日所依据的品牌使用许可（同一品牌、被许可人是该生产主体、覆盖该产品）后来被撤销"
             "或已经到期，且没有其他仍有效的许可覆盖它。撤销后登记的新批次会被登记服务拒绝，所以列出的是撤销之前登记的批次。"),

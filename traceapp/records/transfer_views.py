@@ -1,0 +1,41 @@
+"""Handing part of a batch over to another organization from the tablet UI: a form for the batch's
+producer, and the list of transfers out of the batch on its page (templates/records/_transfers.html)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, url_for
+from flask_login import current_user, login_required
+
+from traceapp import db
+from traceapp.records.access import require_batch_owner
+from traceapp.records.forms import form_page
+from traceapp.records.quantities import commitments
+from traceapp.records.services import get_batch, quantity_text
+from traceapp.records.transfers import receivers, transfer_batch, transfers_of
+
+bp = Blueprint("transfers", __name__)
+
+
+@bp.app_template_global()
+def batch_transfers(code: str) -> dict:
+    """Return the transfers out of a batch and whether the current user may hand it over."""
+    session = db.session()
+    batch = get_batch(session, code)
+    owner = current_user.is_authenticated and (current_user.role == "admin" or (
+        current_user.role == "producer" and current_user.organization_id == batch.organization_id))
+    return {"items": transfers_of(session, [batch.id]).get(batch.id, []), "may_transfer": owner}
+
+
+@bp.route("/batches/<code>/transfer", methods=["GET", "POST"])
+@login_required
+def transfer(code: str):
+    session = db.session()
+    batch = get_batch(session, code)
+    require_batch_owner(current_user, batch)
+
+    def save(form: dict) -> str:
+        transfer_batch(session, batch, form, user=current_user)
+        return url_for("records.batch", code=batch.code)
+
+    return form_page("records/transfer.html", save, batch=batch, receivers=receivers(session, batch),
+                     free=quantity_text(commitments(session, batch).free))
