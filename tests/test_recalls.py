@@ -1,6 +1,6 @@
 """Recalls with forward and backward trace on a pooled-and-processed graph with a diamond: farm F feeds
-packing lots P1 and P2 (P2 also takes farm G), both are merged into lot M, M is processed into X, and U is
-unrelated. One ``batch.recalled`` entry per affected batch, the banner on every affected consumer page and
+packing lots P1 and P2 (P2 also takes farm G), both are merged into lot M, M is handed over to a processor
+and processed into X, and U is unrelated. One ``batch.recalled`` entry per affected batch, the banner on every affected consumer page and
 on the producer's home page, lifting with a reason, the regulator's pages and the API. SQLite and
 PostgreSQL."""
 
@@ -20,6 +20,7 @@ from traceapp.ledger.store import LedgerEntry
 from traceapp.records.recalls import lift_recall, recall_batch, recall_status, recalled_batches_of
 from traceapp.records.services import get_batch
 from traceapp.records.trace import trace, walk
+from traceapp.records.transfers import transfer_batch
 from traceapp.validation import InvalidInput
 
 API = "/api/v1"
@@ -54,6 +55,7 @@ def world(app):
         batches["M"] = make_batch(s, producer, quantity="700", inputs=[
             {"code": batches["P1"].code, "quantity": "300"}, {"code": batches["P2"].code, "quantity": "400"}])
         s.flush()
+        transfer_batch(s, batches["M"], {"to": world["rival_org"].id, "quantity": "600"}, user=producer)
         batches["X"] = make_batch(s, world["rival"], product="黄桃罐头", category="processed", quantity="600",
                                   inputs=[{"code": batches["M"].code, "quantity": "600"}])
         world["codes"] = {name: b.code for name, b in batches.items()}
@@ -195,8 +197,10 @@ def test_a_batch_scope_recall_marks_only_that_batch(app, client, world):
     assert recall_entries(app)[0]["data"] == {"reason": REASON, "scope": "batch",
                                               "origin": f"batch:{world['codes']['F']}"}
     assert 'id="recall-banner"' in client.get(f"/t/{world['codes']['F']}").text
-    for name in ("P1", "P2", "M", "X"):
-        assert 'id="recall-banner"' not in client.get(f"/t/{world['codes'][name]}").text, name
+    for name in ("P1", "P2", "M", "X"):  # not recalled themselves; their banner names the recalled source
+        banner = client.get(f"/t/{world['codes'][name]}").text.split('id="recall-banner"')[1].split("</div>")[0]
+        assert "本批次已被召回" not in banner and world["codes"]["F"] in banner, name
+    assert 'id="recall-banner"' not in client.get(f"/t/{world['codes']['U']}").text
 
 
 @pytest.mark.parametrize("who", ["producer", "rival", "inspector", "certifier"])
