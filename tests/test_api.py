@@ -214,7 +214,7 @@ def concrete_routes(app, world) -> list[tuple[str, str]]:
 
 def test_every_endpoint_refuses_a_missing_or_unknown_token(app, client, world):
     routes = concrete_routes(app, world)
-    assert len(routes) == 34
+    assert len(routes) == 36
     before = ledger_size(app)
     for method, path in routes:
         for headers in ({}, {"Authorization": "Bearer ta_nonsense"}, {"Authorization": world["tokens"]["admin"]},
@@ -283,7 +283,7 @@ def test_unknown_records_are_404(app, client, world):
 
 def test_a_body_that_is_not_a_json_object_is_400_naming_body(app, client, world):
     writes = [(method, path) for method, path in concrete_routes(app, world) if method in ("POST", "PATCH")]
-    assert len(writes) == 21
+    assert len(writes) == 22
     before = ledger_size(app)
     for method, path in writes:
         for kwargs in ({"data": "{not json", "content_type": "application/json"}, {"json": ["reason"]},
@@ -464,7 +464,7 @@ def test_the_openapi_document_lists_every_route(app, client):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(API))
             expected |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    assert documented == expected and len(expected) == 34
+    assert documented == expected and len(expected) == 36
     create = doc["paths"]["/batches"]["post"]
     assert set(create["responses"]) >= {"201", "400", "401", "403", "409"}
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]

@@ -40,6 +40,7 @@ from traceapp.ledger.store import LedgerEntry, begin_snapshot
 from traceapp.records.certifications import revoke_certification
 from traceapp.records.corrections import correct_batch
 from traceapp.records.recalls import recall_batch
+from traceapp.records.transfers import transfer_batch
 
 PASSWORD = "password-123"
 SCHEMA = Path(__file__).parent / "data" / "epcis-json-schema.json"
@@ -72,6 +73,7 @@ def world(app):
                                       {"code": batches["F"].code, "quantity": "600"},
                                       {"code": batches["G"].code, "quantity": "300"}])
         s.flush()
+        transfer_batch(s, batches["P"], {"to": b.id, "quantity": "800"}, user=producer)
         batches["X"] = make_batch(s, rival, product="黄桃罐头", category="processed", quantity="800",
                                   harvest_date="2026-08-10", pack_date="2026-08-12", origin_region="420625",
                                   base="谷城县加工厂", inputs=[{"code": batches["P"].code, "quantity": "800"}])

@@ -34,6 +34,9 @@ from traceapp.public.models import Scan
 from traceapp.records.certifications import revoke_certification
 from traceapp.records.compliance import void_compliance_certificate
 from traceapp.records.models import Batch, ComplianceCertificate
+from traceapp.records.recalls import recall_batch
+from traceapp.records.services import get_batch
+from traceapp.records.transfers import transfer_batch
 
 PASSWORD = "password-123"
 SLUG = "yanling-huangtao"
@@ -115,6 +118,8 @@ def test_a_failed_inspection_flags_its_batch_and_every_batch_made_from_it(app, w
     farm = batch(app, world, quantity="1000")
     clean = batch(app, world, quantity="300")
     packed = batch(app, world, quantity="600", inputs=[{"code": farm.code, "quantity": "600"}])
+    write(app, lambda s: transfer_batch(s, get_batch(s, packed.code), {"to": world["rival_org"].id,
+                                                                      "quantity": "500"}, user=world["producer"]))
     canned = batch(app, world, "rival", product="黄桃罐头", category="processed", quantity="500",
                    inputs=[{"code": packed.code, "quantity": "500"}])
     inspect(app, world, clean)  # passed: the near miss
@@ -439,6 +444,9 @@ def test_every_rules_list_page_shows_its_findings_in_both_languages(app, world):
     add_scans(app, branded, [datetime(2026, 9, 1) + timedelta(minutes=i) for i in range(10)],
               [f"{i:064x}" for i in range(10)])
     write(app, lambda s: revoke_certification(s, cert.id, {"reason": "监督抽查不合格"}, user=world["certifier"]))
+    leaf = batch(app, world, product="茶鲜叶", category="tea", quantity="10")  # not what the certificate covers
+    batch(app, world, product="绿茶", category="tea", quantity="5", inputs=[{"code": leaf.code, "quantity": "10"}])
+    write(app, lambda s: recall_batch(s, get_batch(s, leaf.code), {"reason": "农残超标"}, user=world["regulator"]))
     client = app.test_client()
     log_in(client, "reg_ui")
     rules = client.get(f"{API}/risks", headers=bearer(world, "regulator")).json["rules"]

@@ -37,7 +37,7 @@ def reference_view(session, batch: Batch) -> dict:
     detail = queries.batch_detail(session, batch)
     state = code_state(session, batch)
     return {**detail, "claim": claim_status(session, batch), "sources": reference_sources(batch, 1, {batch.id}),
-            "recall": recall_status(session, batch),
+            "recall": recall_status(session, batch), "recalled_sources": reference_recalled_sources(session, batch),
             "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None}}
 
 
@@ -52,8 +52,27 @@ def reference_sources(batch: Batch, level: int, seen: set[int]) -> list[dict]:
         found.append({"code": source.code, "product": source.product, "quantity": quantity_text(link.quantity),
                       "unit": source.unit, "harvest_date": source.harvest_date.isoformat(), "producer": org.name,
                       "demo": org.demo, "base": source.base, "origin_name": regions.full_name(source.origin_region),
+                      "recalled": recall_status(db.session(), source) is not None,
                       "sources": reference_sources(source, level + 1, seen | {source.id}) if level < 6 else []})
     return found
+
+
+def reference_recalled_sources(session, batch: Batch) -> list[dict]:
+    """The sources of a batch at every depth that stand recalled, walked through the ORM, by code."""
+    found, stack, seen = {}, [batch], {batch.id}
+    while stack:
+        for link in stack.pop().inputs:
+            source = link.source
+            if source.id in seen:
+                continue
+            seen.add(source.id)
+            stack.append(source)
+            recall = recall_status(session, source)
+            if recall is not None:
+                found[source.code] = {"code": source.code, "product": source.product,
+                                      "producer": session.get(Organization, source.organization_id).name,
+                                      "reason": recall["reason"], "recalled_at": recall["recalled_at"]}
+    return [found[code] for code in sorted(found)]
 
 
 @pytest.fixture

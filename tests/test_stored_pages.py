@@ -51,7 +51,7 @@ def world(app):
         world["licence"] = make_license(s, world["manager"], world["brand"], world["producer_org"].id,
                                         valid_to="2030-12-31")
         producer = world["producer"]
-        a = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="300")
+        a = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="400")  # 100 left for a 合格证
         b = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="200")
         pooled = make_batch(s, producer, brand=SLUG, pack_date=None, quantity="500",
                             inputs=[{"code": a.code, "quantity": "300"}, {"code": b.code, "quantity": "200"}])
