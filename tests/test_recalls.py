@@ -1,8 +1,8 @@
 """Recalls with forward and backward trace on a pooled-and-processed graph with a diamond: farm F feeds
 packing lots P1 and P2 (P2 also takes farm G), both are merged into lot M, M is handed over to a processor
-and processed into X, and U is unrelated. One ``batch.recalled`` entry per affected batch, the banner on every affected consumer page and
-on the producer's home page, lifting with a reason, the regulator's pages and the API. SQLite and
-PostgreSQL."""
+and processed into X, and U is unrelated. One ``batch.recalled`` entry per affected batch, the banner on
+every affected consumer page and on the producer's home page, lifting with a reason, the regulator's pages
+and the API. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
