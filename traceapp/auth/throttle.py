@@ -15,13 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.auth.models import LoginEvent
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
@@ -96,15 +95,5 @@ def _lifted_at(session: Session, which: ColumnElement[bool], event: LoginEvent, 
 
 
 def local_time(moment: datetime) -> str:
-    """Return naive-UTC ``moment`` as ``YYYY-MM-DD HH:MM`` in the deployment's zone
-    (``TRACEAPP_TIMEZONE``, else ``SCAN_TIMEZONE``, default Asia/Shanghai)."""
-    config = current_app.config
-    name = config.get("TRACEAPP_TIMEZONE") or config.get("SCAN_TIMEZONE") or "Asia/Shanghai"
-    return f"{moment.replace(tzinfo=UTC).astimezone(_zone(name)):%Y-%m-%d %H:%M}"
-
-
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone(timedelta(hours=8))
+    """Return naive-UTC ``moment`` as ``YYYY-MM-DD HH:MM`` in the deployment's zone."""
+    return f"{moment.replace(tzinfo=UTC).astimezone(clock.deployment_zone()):%Y-%m-%d %H:%M}"

@@ -42,13 +42,8 @@ def page(slug: str):
         manages = current_user.is_authenticated and (current_user.role == "admin" or (
             current_user.role == "brand_manager" and current_user.organization_id == brand.owner_id))
         return render_template("brands/page.html", manages=manages, **queries.brand_page(session, brand))
-    response = cacheable(render, MAX_AGE)
-    if current_user.is_authenticated:
-        # The page carries the viewer's name and CSRF tokens: no shared cache may keep it.
-        response.cache_control.public = False
-        response.cache_control.private = True
-        response.cache_control.no_store = True
-    return response
+    # A signed-in viewer's copy (name, CSRF tokens) is made private by traceapp.security_headers.
+    return cacheable(render, MAX_AGE)
 
 
 @bp.post("/<slug>/attachments/<int:attachment_id>/accept")

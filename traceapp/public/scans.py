@@ -49,10 +49,9 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, exists, select
@@ -60,6 +59,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from traceapp import clock
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
 from traceapp.instance_files import read_or_create
@@ -749,18 +749,11 @@ def _naive_utc(moment: datetime | None) -> datetime:
 
 
 def _local_time(moment: datetime) -> str:
-    """Return ``moment`` in SCAN_TIMEZONE (default Asia/Shanghai) as ``YYYY-MM-DD HH:MM (UTC+8)``."""
-    local = moment.astimezone(_zone(current_app.config.get("SCAN_TIMEZONE", "Asia/Shanghai")))
+    """Return ``moment`` in the deployment's zone as ``YYYY-MM-DD HH:MM (UTC+8)``."""
+    local = moment.astimezone(clock.deployment_zone())
     offset = local.utcoffset() or timedelta(0)
     hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
     sign = "+" if offset >= timedelta(0) else "-"
     suffix = f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
     return f"{local:%Y-%m-%d %H:%M} ({suffix})"
 
-
-@functools.lru_cache(maxsize=16)
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone(timedelta(hours=8))
