@@ -38,7 +38,7 @@ def test_a_cooperative_registers_a_batch_on_a_tablet_and_sees_its_qr_code(live_s
     tablet.fill("#f-base", "鹿原镇九龙村基地")
     tablet.click("main form button[type=submit]")
     error = tablet.locator("#e-quantity")
-    assert "quantity" in error.inner_text() and "十进制" in error.inner_text()
+    assert error.inner_text().startswith("数量") and "十进制" in error.inner_text()  # the label, not the key
     assert tablet.locator("#f-product").input_value() == "黄桃"  # what was typed is kept
     tablet.fill("#f-quantity", "1250.5")
     tablet.click("main form button[type=submit]")
