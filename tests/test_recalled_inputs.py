@@ -153,3 +153,16 @@ def test_the_recalled_input_rule_ignores_batches_made_after_the_recall_was_lifte
                                   inputs=[{"code": world["codes"]["G"], "quantity": "10"}]))
     with app.app_context(), db.database().sessions() as s:
         assert risk.list_findings(s, "recalled_input") == []
+
+
+def test_the_english_refusal_puts_a_space_between_its_sentences(app, world):
+    from traceapp.auth.services import issue_token
+
+    token = run(app, lambda s: issue_token(s, world["producer"].username))
+    recall(app, world, "F")
+    response = app.test_client().post("/api/v1/batches", headers={
+        "Authorization": f"Bearer {token}", "Accept-Language": "en"}, json={
+        "product": "黄桃", "category": "fruit", "quantity": "1", "unit": "kg", "harvest_date": "2026-08-01",
+        "origin_region": "430225", "base": "基地", "inputs": [{"code": world["codes"]["F"], "quantity": "1"}]})
+    message = response.json["error"]["message"]
+    assert response.status_code == 422 and f"{REASON}. A recalled" in message, message

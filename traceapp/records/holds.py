@@ -40,7 +40,8 @@ def hold_message(batch: Batch, hold: dict, action: str) -> str:
         "compliance": _("已召回、冻结或作废的批次不能再开具合格证。"),
         "labels": _("已召回、冻结或作废的批次不能再打印标签。"),
     }[action]
-    return f"{state}{refused}"
+    # Chinese sentences run on; the English catalog puts a space between them.
+    return _("%(state)s%(refused)s", state=state, refused=refused)
 
 
 def refuse_held(session: Session, batch: Batch, action: str, field: str = "batch") -> None:
