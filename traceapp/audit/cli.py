@@ -21,7 +21,8 @@ def ledger_cli():
 
 @ledger_cli.command("verify")
 def verify_command():
-    """Verify every entry, chain hash, tree root and checkpoint signature, then the projection tables."""
+    """Verify every entry, chain hash, tree root and checkpoint signature, every stored tree hash
+    (recomputed from the entries: proofs are served from them), then the projection tables."""
     with db.database().sessions() as session:
         begin_snapshot(session)
         report = verify_everything(session, db.ledger())

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.ledger import tree
 from traceapp.ledger.note import Checkpoint, NoteError, open_checkpoint, parse_note
-from traceapp.ledger.store import Ledger
+from traceapp.ledger.proof_damage import diagnose_consistency
+from traceapp.ledger.store import Ledger, LedgerHash
 
 # The outcomes, from the first check that fails.
 CONSISTENT = "consistent"
@@ -19,7 +21,11 @@ ORIGIN = "origin"  # a checkpoint of another log
 SIGNATURE = "signature"  # our origin, but not validly signed by our key
 LARGER = "larger"  # a tree larger than the current one: truncated log, or not from this log
 INCONSISTENT = "inconsistent"  # validly signed by us, but not a prefix of today's tree: the log was rewritten
+# The proof from the stored tree hashes fails, but recomputed from the entries it holds: a stored
+# hash is damaged (``ledger verify`` finds them all), the log was not rewritten.
+DAMAGED = "damaged"
 MAX_NOTE = 64 * 1024
+_ENTRY_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,8 @@ class ConsistencyCheck:
 
     ``old``/``new`` are the saved and the current checkpoint (``old`` is None when it could not
     be parsed); ``proof`` is the RFC 6962 consistency proof from old.size to new.size;
-    ``detail`` the technical reason of a failure.
+    ``detail`` the technical reason of a failure; ``damaged_index``/``damaged_level`` name the
+    first damaged stored tree hash the proof read (outcome DAMAGED).
     """
 
     outcome: str
@@ -38,6 +45,8 @@ class ConsistencyCheck:
     old: Checkpoint | None = None
     proof: tuple[bytes, ...] = ()
     detail: str = ""
+    damaged_index: int | None = None
+    damaged_level: int | None = None
 
     @property
     def consistent(self) -> bool:
@@ -58,6 +67,11 @@ class ConsistencyCheck:
         if self.outcome == LARGER:
             return (f"the saved checkpoint has size {old.size}, larger than the current tree ({new.size}): "
                     "the log was truncated or the checkpoint is not from this log")
+        if self.outcome == DAMAGED:
+            return (f"stored tree hash damaged at index {self.damaged_index}, level {self.damaged_level} — "
+                    f"run ledger verify. The consistency proof built from the stored hashes fails, but rebuilt "
+                    f"from the entries it shows the saved checkpoint of size {old.size} is a prefix of the "
+                    f"current one of size {new.size}: the log was not rewritten ({self.detail})")
         return (f"SECURITY ALARM: the log was rewritten. Saved checkpoint size {old.size} root {old.root.hex()} "
                 f"is not a prefix of the current size {new.size} root {new.root.hex()}")
 
@@ -97,8 +111,37 @@ def check_consistency(session: Session, ledger: Ledger, saved: str) -> Consisten
     if old.size > new.size:
         return ConsistencyCheck(LARGER, old=old, **found)
     if old.size == 0:
-        proof, proven = [], old.root == tree.EMPTY_ROOT
-    else:
+        return ConsistencyCheck(CONSISTENT if old.root == tree.EMPTY_ROOT else INCONSISTENT, old=old, **found)
+    try:
         proof = ledger.consistency_proof(session, old.size, new.size)
-        proven = tree.verify_consistency(old.size, new.size, old.root, new.root, proof)
-    return ConsistencyCheck(CONSISTENT if proven else INCONSISTENT, old=old, proof=tuple(proof), **found)
+    except LookupError:  # a stored hash row is missing
+        proof = None
+    if proof is not None and tree.verify_consistency(old.size, new.size, old.root, new.root, proof):
+        return ConsistencyCheck(CONSISTENT, old=old, proof=tuple(proof), **found)
+    return _diagnose(session, ledger, old, new, found, tuple(proof or ()))
+
+
+def _diagnose(session: Session, ledger: Ledger, old: Checkpoint, new: Checkpoint, found: dict,
+              proof: tuple[bytes, ...]) -> ConsistencyCheck:
+    """Tell a damaged stored tree hash from a rewritten log once the stored proof has failed."""
+    indexes = tree.consistency_proof_indexes(old.size, new.size)
+    rows = dict(session.execute(select(LedgerHash.idx, LedgerHash.hash).where(LedgerHash.idx.in_(indexes))).all())
+
+    def read_entries(first: int, end: int):
+        for start in range(first, end, _ENTRY_CHUNK):
+            for _seq, body, _hash in ledger.entries(session, start, min(_ENTRY_CHUNK, end - start)):
+                yield body
+
+    try:
+        found_out = diagnose_consistency(old.size, new.size, old.root, new.root,
+                                         [rows.get(i) for i in indexes], read_entries)
+    except LookupError as exc:  # entries the saved tree covered are gone
+        return ConsistencyCheck(INCONSISTENT, old=old, proof=proof, detail=str(exc), **found)
+    if not found_out.recomputed_holds or not found_out.damaged:
+        # Only a proof that fails from hashes the entries confirm is evidence of a rewrite.
+        return ConsistencyCheck(INCONSISTENT, old=old, proof=proof, **found)
+    first = found_out.damaged[0]
+    stored = "missing" if first.stored is None else bytes(first.stored).hex()
+    detail = f"stored {stored}, the entries give {first.computed.hex()}"
+    return ConsistencyCheck(DAMAGED, old=old, detail=detail, damaged_index=first.index,
+                            damaged_level=first.level, **found)

@@ -219,6 +219,22 @@ def consistency_proof(old_size: int, new_size: int, read_hashes: HashReader) -> 
     return path
 
 
+def consistency_proof_indexes(old_size: int, new_size: int) -> list[int]:
+    """Return the stored hash indexes :func:`consistency_proof` reads, in the order it reads them.
+
+    Raises ProofError unless 0 < old_size <= new_size.
+    """
+    if not 0 < old_size <= new_size:
+        raise ProofError(f"no consistency proof from size {old_size} to size {new_size}")
+    return _consistency_indexes(0, new_size, old_size, [])
+
+
+def stored_hash_leaves(index: int) -> tuple[int, int]:
+    """Return (first, end): the leaves first … end-1 whose subtree hash is stored at ``index``."""
+    level, n = split_stored_hash_index(index)
+    return n << level, (n + 1) << level
+
+
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
     """Return whether ``proof`` shows leaf hash ``leaf`` at ``index`` in the tree (size, root).
 
