@@ -18,6 +18,7 @@ from traceapp.auth import throttle
 from traceapp.auth.models import ROLES, ApiToken, LoginEvent, User
 from traceapp.auth.throttle import LoginPolicy, LoginThrottled
 from traceapp.errors import Conflict, InvalidField, NotFound
+from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.records.models import Organization
 from traceapp.validation import Fields
@@ -43,7 +44,7 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     Conflict when the name is taken."""
     f = Fields({"username": username, "role": role})
     username = f.pattern("username", r"[A-Za-z0-9_.\-]{2,64}",
-                         _("username 只能包含字母、数字、下划线、点和连字符，长度 2–64。"))
+                         _("%(field)s只能包含字母、数字、下划线、点和连字符，长度 2–64。", field=LABELS["username"]))
     role = f.choice("role", ROLES)
     org = session.get(Organization, org_id) if org_id is not None else None
     if org_id is not None and org is None:

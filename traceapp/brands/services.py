@@ -74,8 +74,9 @@ def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...]
         values["area"] = area = f.text_list("area", max_items=50, max_length=6)
         for code in area:
             if not regions.is_valid(code):
-                f.fail("area", _("area 中的 %(code)s 不是已知的行政区划代码（数据版本 %(version)s）。",
-                                 code=code, version=regions.DATA_VERSION))
+                f.fail("area", _("%(field)s中的 %(code)s 不是已知的行政区划代码（数据版本 %(version)s）；"
+                                 "请填写 6 位行政区划代码，例如 430225。",
+                                 field=f.label("area"), code=code, version=regions.DATA_VERSION))
     if "products" in fields:
         values["products"] = f.text_list("products")
     if "gi_number" in fields:
@@ -105,7 +106,7 @@ def _flag(f: Fields, field: str) -> bool:
         return bool(raw)
     value = FLAGS.get(raw.strip().lower()) if isinstance(raw, str) else None
     if value is None:
-        f.fail(field, _("%(field)s 必须是 true 或 false。", field=field))
+        f.fail(field, _("%(field)s必须是 true 或 false。", field=f.label(field)))
         return False
     return value
 
@@ -139,13 +140,14 @@ def register_brand(session: Session, data: dict, *, user) -> Brand:
     require_role(user, "brand_manager")
     f = Fields(data)
     values = _read_brand(session, f, data, CHANGEABLE)
-    slug = f.pattern("slug", SLUG, _("slug 只能包含小写字母、数字和连字符，例如 yanling-huangtao。"), required=False)
+    slug = f.pattern("slug", SLUG, _("%(field)s只能包含小写字母、数字和连字符，例如 yanling-huangtao。",
+                                      field=f.label("slug")), required=False)
     if len(slug) > 64:  # the column's length; a longer one is a database error on PostgreSQL
-        f.fail("slug", _("%(field)s 不能超过 %(max)d 个字符。", field="slug", max=64))
+        f.fail("slug", _("%(field)s不能超过 %(max)d 个字符。", field=f.label("slug"), max=64))
     if not slug and values["name"]:
         slug = search.slug_for(values["name"])
         if not slug:  # a name without any letter, digit or Chinese character
-            f.fail("slug", _("%(field)s 是必填项。", field="slug"))
+            f.fail("slug", _("%(field)s是必填项。", field=f.label("slug")))
     owner = _owner(session, user, f)
     f.check()
     if session.scalar(select(Brand.id).where(Brand.slug == slug)):
@@ -176,7 +178,7 @@ def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
     f = Fields(data)
     for field in ("slug", "owner"):
         if field in f.data:
-            f.fail(field, _("%(field)s 登记后不能修改。", field=field))
+            f.fail(field, _("%(field)s登记后不能修改。", field=f.label(field)))
     fields = tuple(field for field in CHANGEABLE if field in f.data)
     if not fields and not f.errors:
         f.fail("body", _("请至少给出一个要修改的字段：%(fields)s。", fields=", ".join(CHANGEABLE)))
@@ -249,7 +251,9 @@ def grant_license(session: Session, brand: Brand, data: dict, *, user) -> Licens
     licensee_id = f.integer("licensee")
     licensee = session.get(Organization, licensee_id) if is_row_id(licensee_id) else None
     if licensee_id is not None and (licensee is None or licensee.kind not in PRODUCER_KINDS):
-        f.fail("licensee", _("licensee 必须是生产主体（合作社、企业、家庭农场或个人）的组织编号。"))
+        f.fail("licensee", _("%(field)s必须是生产主体（合作社、企业、家庭农场或个人）的组织编号；"
+                                "请选择一家已登记的生产主体。",
+                                field=f.label("licensee")))
     products = f.text_list("products")
     outside = [p for p in products if p not in brand.products]
     if outside:

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.auth.models import User
 from traceapp.errors import Conflict, Forbidden, NotFound
 from traceapp.i18n import gettext as _
@@ -41,7 +42,8 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     if holder_id is not None and holder is None:
         f.fail("holder", _("没有编号为 %(id)s 的组织。", id=holder_id))
     elif holder is not None and holder.kind not in PRODUCER_KINDS:
-        f.fail("holder", _("holder 必须是生产主体（合作社、企业、家庭农场或个人）。"))
+        f.fail("holder", _("%(field)s必须是生产主体（合作社、企业、家庭农场或个人）；请选择一家已登记的生产主体。",
+                           field=f.label("holder")))
     products = f.text_list("products")
     valid_from, valid_to = f.validity()
     issuer, issuer_org = _read_issuer(session, f, recorder)
@@ -148,7 +150,7 @@ class ShownCertificate:
 def certificates_for_batch(session: Session, batch: Batch, today: date | None = None) -> list[ShownCertificate]:
     """Return the certificates a batch may show: held by its producer, covering its product and
     valid on its harvest date. One expired since, or revoked, is shown as such, never as valid."""
-    today = today or date.today()
+    today = today or clock.today()
     rows = session.scalars(select(Certification).where(Certification.holder_id == batch.organization_id)
                            .order_by(Certification.id))
     return [ShownCertificate(cert, status) for cert in rows

@@ -47,7 +47,9 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     inspection_id = f.integer("inspection", required=basis in TESTED_BASES)
     inspection = session.get(Inspection, inspection_id) if inspection_id is not None else None
     if inspection_id is not None and (inspection is None or inspection.batch_id != batch.id):
-        f.fail("inspection", _("inspection 必须是本批次的一条检测记录的编号。"))
+        f.fail("inspection", _("%(field)s必须是本批次的一条检测记录的编号；"
+                                  "请先登记本批次的检测，或选择本批次的检测记录。",
+                                  field=f.label("inspection")))
     elif basis == "quality_control" and inspection is not None:
         inspection = None  # a quality-control promise rests on no report
     quantity = f.quantity("quantity")

@@ -48,7 +48,7 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
         f.fail("reason", _("更正原因是必填项：请说明更正的原因。"))
     changed = {k: new[k] for k in changes if new.get(k) != current[k]}
     if not changed and not f.errors:
-        f.fail("fields", _("fields 中的值与当前记录相同，没有需要更正的内容。"))
+        f.fail("fields", _("更正的值与当前记录相同，没有需要更正的内容；请至少修改一个字段。"))
     if "quantity" in changed and not f.errors:
         committed = commitments(session, batch).total
         if Decimal(changed["quantity"]) < committed:

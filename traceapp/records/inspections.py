@@ -30,7 +30,7 @@ def record_inspection(session: Session, data: dict, *, user) -> Inspection:
     if body is None and body_id is not None:
         f.fail("body", _("没有编号为 %(id)s 的组织。", id=body_id))
     elif body is not None and body.kind != "inspection_body":
-        f.fail("body", _("body 必须是检测机构（inspection_body）。"))
+        f.fail("body", _("%(field)s必须是一家检测机构；请选择已登记的检测机构。", field=f.label("body")))
     code = f.text("batch", max_length=40)
     batch = _batch(session, code, f)
     inspected_on = f.past_date("inspected_on")
@@ -40,7 +40,8 @@ def record_inspection(session: Session, data: dict, *, user) -> Inspection:
     items = _items(f, data.get("items"))
     verdict = f.choice("verdict", VERDICTS)
     if verdict == "pass" and any(item["verdict"] == "fail" for item in items):
-        f.fail("verdict", _("有不合格的检测项目时，verdict 不能是 pass。"))
+        f.fail("verdict", _("有不合格的检测项目时，%(field)s不能是合格；请改为不合格，或核对各项目的判定。",
+                             field=f.label("verdict")))
     f.check()
     if session.scalar(select(Inspection.id).where(Inspection.body_id == body.id, Inspection.report_no == report_no)):
         raise Conflict(_("检测报告编号 %(no)s 已经登记过。", no=report_no), {"report_no": "duplicate"})
@@ -77,8 +78,10 @@ ITEM_TEXT = (("name", 100, True), ("method", 100, True), ("value", 40, True), ("
 
 def _items(f: Fields, raw) -> list[dict]:
     if not isinstance(raw, list) or not raw or len(raw) > MAX_ITEMS:
-        f.fail("items", _("items 必须是检测项目的列表（1 到 %(n)d 项），每项包含 name、method、value、verdict。",
-                          n=MAX_ITEMS))
+        f.fail("items", _("%(field)s必须是 1 到 %(n)d 项的列表；"
+                          "每项请填写%(name)s、%(method)s、%(value)s和%(verdict)s。",
+                          field=f.label("items"), n=MAX_ITEMS, name=ITEM_LABELS["name"],
+                          method=ITEM_LABELS["method"], value=ITEM_LABELS["value"], verdict=ITEM_LABELS["verdict"]))
         return []
     items = []
     for i, item in enumerate(raw):

@@ -103,11 +103,11 @@ def read_request(data: dict) -> LabelRequest:
 def _count(f: Fields, field: str) -> int:
     raw = f.data.get(field)
     if raw is None or raw == "":
-        f.fail(field, _("%(field)s 是必填项。", field=field))
+        f.fail(field, _("%(field)s是必填项。", field=f.label(field)))
         return 0
     text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
     if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= MAX_LABELS:
-        f.fail(field, _("%(field)s 必须是 1 到 %(max)d 之间的整数。", field=field, max=MAX_LABELS))
+        f.fail(field, _("%(field)s必须是 1 到 %(max)d 之间的整数。", field=f.label(field), max=MAX_LABELS))
         return 0
     return int(text)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
+from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
@@ -116,8 +117,9 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
     org_id = _batch_owner(session, data, user)
     f = Fields(data)
     fields = read_batch_fields(f)
-    brand = f.pattern("brand", r"[a-z0-9]+(-[a-z0-9]+)*", _("brand 必须是品牌的拼音标识，例如 yanling-huangtao。"),
-                      required=False) or None
+    slug_rule = _("%(field)s必须是品牌的拼音标识（小写字母、数字和连字符），例如 yanling-huangtao；不使用品牌请留空。",
+                  field=f.label("brand"))
+    brand = f.pattern("brand", r"[a-z0-9]+(-[a-z0-9]+)*", slug_rule, required=False) or None
     unit = f.choice("unit", UNITS)
     inputs = _read_inputs(session, f, data.get("inputs"), unit, org_id)
     f.check()
@@ -202,8 +204,9 @@ def _batch_owner(session: Session, data: dict, user) -> int:
     if user.role == "admin":
         org_id = data.get("organization")
         if not isinstance(org_id, int) and not (isinstance(org_id, str) and re.fullmatch(r"[0-9]{1,9}", org_id)):
-            raise InvalidInput(_("管理员登记批次时必须给出 organization（组织编号）。"),
-                               {"organization": "required"})
+            message = _("管理员登记批次时必须给出%(field)s：请填写批次所属生产主体的组织编号。",
+                        field=LABELS["organization"])
+            raise InvalidInput(message, {"organization": message})
         return get_organization(session, int(org_id)).id
     raise Forbidden(_("角色 %(role)s 不能登记批次；只有生产主体的账号可以。", role=user.role))
 
@@ -230,7 +233,7 @@ def _read_inputs(session: Session, f: Fields, raw, unit: str, org_id: int) -> li
             continue
         code = normalize_code(item["code"])
         source = session.scalar(select(Batch).where(Batch.code == code)) if code else None
-        amount = f.quantity(f"{field}.quantity", item.get("quantity"))
+        amount = f.nested(item, field, label=_("第 %(n)d 个原料批次", n=i + 1)).quantity("quantity")
         if source is None:
             f.fail(f"{field}.code", _("没有批次码为 %(code)s 的批次。", code=item["code"][:40]))
             continue
