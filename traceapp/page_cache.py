@@ -17,13 +17,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date
 
 from flask import Response, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.i18n import current_language
 from traceapp.ledger.store import LedgerCheckpoint
 
@@ -79,7 +78,7 @@ def rendered(render: Callable[[], str]) -> tuple[str, str]:
     if current_user.is_authenticated or not current_app.config["PAGE_CACHE"]:
         html = render()
         return html, etag_of(html)
-    key = (request.full_path, current_language(), date.today(), ledger_size())
+    key = (request.full_path, current_language(), clock.today(), ledger_size())
     page = _cache().get(key)
     if page is None:
         html = render()

@@ -10,11 +10,10 @@ parent's page and does not bind the parent's area. An admin detaches a sub-brand
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.brands.models import Brand, BrandAttachment
 from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
 from traceapp.i18n import gettext as _
@@ -118,7 +117,7 @@ def detach_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
         raise Conflict(_("品牌 %(name)s 没有上级品牌，无需移出。", name=brand.name))
     parent = session.get(Brand, brand.parent_id)
     ledger_of(session).append(session, "brand.detached", user.actor(), f"brand:{brand.slug}",
-                              {"parent": parent.slug, "detached_on": date.today().isoformat(), "reason": reason})
+                              {"parent": parent.slug, "detached_on": clock.today().isoformat(), "reason": reason})
     brand.parent_id = None
     return brand
 
@@ -139,7 +138,7 @@ def _waiting(session: Session, attachment: BrandAttachment) -> Brand:
 
 def _decide(session: Session, attachment: BrandAttachment, state: str, brand: Brand, parent: Brand, *, user,
             reason: str | None) -> None:
-    today = date.today()
+    today = clock.today()
     data = {"brand": brand.slug, "parent": parent.slug, f"{state}_on": today.isoformat()}
     if reason:
         data["reason"] = reason

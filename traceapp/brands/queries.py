@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.brands.attachments import attachment_record, pending_request
 from traceapp.brands.models import Brand, BrandAttachment, License
 from traceapp.brands.search import fold
@@ -46,7 +47,7 @@ def attachments_to(session: Session, parent: Brand, state: str | None = None) ->
 
 
 def license_view(license_: License, brand: Brand, today: date | None = None) -> dict:
-    today = today or date.today()
+    today = today or clock.today()
     active = license_.revoked_on is None and license_.valid_from <= today <= license_.valid_to
     return {"id": license_.id, **license_record(license_, brand), "active": active,
             "revoked_on": license_.revoked_on.isoformat() if license_.revoked_on else None,
@@ -89,7 +90,7 @@ def used_by_licensee(session: Session, brand: Brand, year: int) -> dict[int, lis
 
 def brand_page(session: Session, brand: Brand, today: date | None = None) -> dict:
     """Return what the public brand page shows: area, owner, licensees, recent batches, this year's figures."""
-    today = today or date.today()
+    today = today or clock.today()
     year = today.year
     licensees = []
     rows = session.execute(select(License, Organization).join(Organization, Organization.id == License.licensee_id)
@@ -148,7 +149,7 @@ def claim_of(batch, slug: str | None, name: str | None, licences: list, today: d
     if not covering:
         return {"slug": slug, "name": name, "license": None}
     lic = covering[0]
-    today = today or date.today()
+    today = today or clock.today()
     ended = lic.revoked_on if lic.revoked_on else (lic.valid_to if lic.valid_to < today else None)
     return {"slug": slug, "name": name,
             "license": {"id": lic.id, "valid_from": lic.valid_from.isoformat(), "valid_to": lic.valid_to.isoformat(),

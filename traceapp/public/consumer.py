@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection, Row, String, bindparam, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.brands.queries import claim_of
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records import regions
@@ -140,7 +140,7 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
     batch = _record(page, quantity=Decimal, harvest_date=_DATE, pack_date=_DATE)
     scans = page["scans"] or {}
     first_scan = _moment(scans.get("first"))
-    today = today or date.today()
+    today = today or clock.today()
     inputs = sorted(_records(page["inputs"], quantity=Decimal), key=lambda i: i.input_id)
     licences = sorted(_records(page["licences"], valid_from=_DATE, valid_to=_DATE, revoked_on=_DATE),
                       key=lambda lic: lic.id)

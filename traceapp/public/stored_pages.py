@@ -47,7 +47,7 @@ from sqlalchemy import Connection, bindparam, event, text
 from sqlalchemy.orm import Session
 
 import traceapp
-from traceapp import db
+from traceapp import clock, db
 from traceapp.brands.models import Brand, License
 from traceapp.i18n import TRANSLATIONS
 from traceapp.public.consumer import SOURCE_DEPTH, one_row, read_consumer_page
@@ -403,7 +403,7 @@ def build(app: Flask, languages: Iterable[str] = LANGUAGES, rebuild: bool = Fals
     """Render and store the pages of the batches without a servable one (every batch's with
     ``rebuild``) in ``languages``, of those whose id is k modulo n for ``part`` (k, n); return how
     many were stored."""
-    today = today or date.today()
+    today = today or clock.today()
     engine = db.database().engine
     stored = 0
     stamp = _public_release(app)
@@ -441,7 +441,7 @@ def stale(app: Flask, today: date | None = None, chunk: int = BUILD_CHUNK) -> li
     """Return (code, language) of the stored pages this release would serve that differ from a page
     rendered now: what a write behind the services' back leaves. Reads ``chunk`` pages at a time (a
     million pages are gigabytes)."""
-    today = today or date.today()
+    today = today or clock.today()
     found = []
     servable = _SERVABLE.format(lang="p.lang", release=":release", today=":today")
     statement = text("SELECT b.id, b.code, p.lang, p.html FROM consumer_pages p JOIN batches b ON b.id = p.batch_id "

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from markupsafe import escape
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.errors import TRACE_NOT_FOUND, NotFound
 from traceapp.i18n import current_language
 from traceapp.ledger.store import parse_checkpoint
@@ -61,7 +59,7 @@ def trace(code: str):
     canonical = normalize_code(code)
     servable = canonical is not None and stored_pages.servable_request()
     if servable:
-        today, lang, stamp = date.today(), current_language(), stored_pages.release()
+        today, lang, stamp = clock.today(), current_language(), stored_pages.release()
         served = scans.on_scan_connection(lambda conn: stored_pages.read(conn, canonical, lang, stamp, today))
         if served is None:
             raise NotFound(str(TRACE_NOT_FOUND))

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.ledger.store import ledger_of
 from traceapp.validation import Fields
 
@@ -22,7 +23,7 @@ def read_reason(data: dict) -> str:
 def append_ending(session: Session, *, user, kind: str, subject: str, date_key: str, reason: str
                   ) -> tuple[date, int]:
     """Append the ending entry and return (today, its sequence number)."""
-    today = date.today()
+    today = clock.today()
     entry = ledger_of(session).append(session, kind, user.actor(), subject,
                                       {date_key: today.isoformat(), "reason": reason})
     return today, entry.seq

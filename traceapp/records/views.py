@@ -3,13 +3,11 @@ inspections, certificates, 合格证 and corrections. Every write goes through a
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.brands.queries import claim_status
 from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
@@ -80,7 +78,8 @@ def new_batch():
         batch = services.register_batch(db.session(), data, user=current_user)
         return url_for("records.batch", code=batch.code, saved=1)
 
-    return form_page("records/batch_form.html", save, defaults={"unit": "kg", "harvest_date": date.today().isoformat()},
+    return form_page("records/batch_form.html", save,
+                     defaults={"unit": "kg", "harvest_date": clock.today().isoformat()},
                      categories=CATEGORIES, units=UNITS, input_rows=INPUT_ROWS)
 
 
@@ -128,7 +127,7 @@ def new_compliance_certificate(code: str):
 
     return form_page("records/compliance_form.html", save, batch=found, inspections=inspections, promises=PROMISES,
                      defaults={"quantity": services.quantity_text(found.quantity), "promiser": "producer",
-                               "issued_on": date.today().isoformat(), "basis": "quality_control"})
+                               "issued_on": clock.today().isoformat(), "basis": "quality_control"})
 
 
 @bp.get("/compliance-certificates/<code>")
@@ -172,7 +171,7 @@ def new_inspection():
         return url_for("records.batch", code=db.session().get(Batch, inspection.batch_id).code)
 
     return form_page("records/inspection_form.html", save, item_rows=ITEM_ROWS,
-                     defaults={"batch": request.args.get("batch", ""), "inspected_on": date.today().isoformat()})
+                     defaults={"batch": request.args.get("batch", ""), "inspected_on": clock.today().isoformat()})
 
 
 @bp.get("/certifications")
@@ -185,7 +184,7 @@ def certifications():
                              .order_by(Certification.id.desc()).limit(200)).all()
     revocable = {cert.id for cert, _holder in listed if current_user.role == "admin" or (
         current_user.role == "certifier" and issuing_body(session, cert) == current_user.organization_id)}
-    return render_template("records/certifications.html", certifications=listed, today=date.today(),
+    return render_template("records/certifications.html", certifications=listed, today=clock.today(),
                            revocable=revocable)
 
 

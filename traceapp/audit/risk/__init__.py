@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.audit.filters import Filters, read_filters
 from traceapp.audit.risk.rules import REASONS, RULES, Context, Rule, Settings
 from traceapp.errors import NotFound
@@ -46,7 +47,7 @@ def get_rule(name) -> Rule:
 def _context(session: Session, filters: Filters | None, today: date | None, settings: Settings | None) -> Context:
     if settings is None:
         settings = Settings.from_config(current_app.config) if has_app_context() else Settings()
-    return Context(filters=filters or Filters(), today=today or date.today(), settings=settings,
+    return Context(filters=filters or Filters(), today=today or clock.today(), settings=settings,
                    dialect=session.get_bind().dialect.name)
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from traceapp import clock
 from traceapp.audit.filters import Filters, region_codes
 from traceapp.audit.risk.sql import days_between, json_list_has, seconds_before
 from traceapp.brands.models import Brand, License
@@ -75,7 +76,7 @@ class Context:
     """What a rule's query is built for: the filters, today's date, the thresholds, the SQL dialect."""
 
     filters: Filters = field(default_factory=Filters)
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=clock.today)
     settings: Settings = field(default_factory=Settings)
     dialect: str = "sqlite"
 
