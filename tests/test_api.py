@@ -5,7 +5,6 @@ hostile text stored verbatim, and the OpenAPI document. SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
@@ -25,7 +24,7 @@ from tests.factories import (
     org_data,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.auth.services import issue_token
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.compliance import PROMISES
@@ -152,7 +151,7 @@ def test_a_certificate_is_recorded_listed_read_and_revoked(app, client, world):
                           headers=auth(world, "certifier"))
     assert revoked.status_code == 200, revoked.get_json()
     assert (revoked.get_json()["revoked_on"], revoked.get_json()["revoke_reason"]) == (
-        date.today().isoformat(), "抽检不合格")
+        clock.today().isoformat(), "抽检不合格")
     assert ledger_size(app) == before + 1
     shown = client.get(f"{API}/batches/{world['batch'].code}", headers=auth(world, "regulator")).get_json()
     assert {c["id"]: c["status"] for c in shown["certifications"]} == {world["cert"].id: "valid",
@@ -176,7 +175,7 @@ def test_a_compliance_certificate_is_issued_listed_and_voided(app, client, world
                          json={"reason": "数量开错"}, headers=auth(world, "producer"))
     assert voided.status_code == 200, voided.get_json()
     assert (voided.get_json()["status"], voided.get_json()["voided_on"], voided.get_json()["void_reason"]) == (
-        "voided", date.today().isoformat(), "数量开错")
+        "voided", clock.today().isoformat(), "数量开错")
     with app.app_context():
         assert projection_differences() == []
 

@@ -23,7 +23,7 @@ from tests.factories import (
     make_world,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.auth.services import issue_token
 from traceapp.brands.models import Brand, License
 from traceapp.brands.services import retire_brand, revoke_license, used_quantity
@@ -180,7 +180,7 @@ def test_a_revoked_licence_stops_new_claims_at_once_and_earlier_batches_stay(app
                            {"reason": "抽检不合格"}, user=world["manager"])
         # harvested before the revocation, registered after it: refused all the same
         message = refused(world, {"brand": "license_revoked"}, quantity="1", harvest_date="2026-08-01")
-        assert message == f"品牌 炎陵黄桃 的使用许可已于 {date.today().isoformat()} 撤销：抽检不合格"
+        assert message == f"品牌 炎陵黄桃 的使用许可已于 {clock.today().isoformat()} 撤销：抽检不合格"
         row = fetch(Batch, earlier.id)
         assert (row.brand, row.quantity, row.ledger_seq) == (SLUG, Decimal(1000), earlier.ledger_seq)
         assert_clean()
@@ -197,7 +197,7 @@ def test_a_retired_brand_takes_no_claim_harvested_on_or_after_its_retirement(app
     with app.app_context():
         with db.write_session() as s:
             retire_brand(s, s.get(Brand, world["brand"].id), {"reason": "停用"}, user=world["manager"])
-        today = date.today().isoformat()
+        today = clock.today().isoformat()
         message = refused(world, {"brand": "retired"}, harvest_date=today)
         assert message == f"品牌 炎陵黄桃 已于 {today} 停用。"
 

@@ -5,18 +5,17 @@ cache (kept while the ledger is unchanged, never for a logged-in visitor). SQLit
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import event
 
 from tests.factories import make_batch, make_brand, make_brand_owner, make_license, make_org, make_world
-from traceapp import db
+from traceapp import clock, db
 from traceapp.auth.services import create_user
 from traceapp.brands.services import revoke_license
 
 SLUG = "yanling-huangtao"
-TODAY = date.today()
+TODAY = clock.today()
 THIS_YEAR = {"valid_from": f"{TODAY.year}-01-01", "valid_to": f"{TODAY.year}-12-31"}
 
 

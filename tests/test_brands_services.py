@@ -21,7 +21,7 @@ from tests.factories import (
     make_world,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.brands.models import Brand, License
 from traceapp.brands.search import matches, search_text
 from traceapp.brands.services import grant_license, retire_brand, revoke_license
@@ -259,13 +259,13 @@ def test_retiring_a_brand_appends_one_entry_and_happens_once(app, world, brand):
         with db.write_session() as s:
             retire_brand(s, s.get(Brand, brand.id), {"reason": "并入湖南黄桃"}, user=world["manager"])
         assert count(LedgerEntry) == before + 1
-        assert fetch(Brand, brand.id).retired_on == date.today()
+        assert fetch(Brand, brand.id).retired_on == clock.today()
         with db.database().sessions() as s:
             last = s.scalar(select(LedgerEntry.seq).order_by(LedgerEntry.seq.desc()).limit(1))
         entry = body_of(last)
         assert (entry["kind"], entry["subject"], entry["data"]) == (
             "brand.retired", "brand:yanling-huangtao",
-            {"retired_on": date.today().isoformat(), "reason": "并入湖南黄桃"})
+            {"retired_on": clock.today().isoformat(), "reason": "并入湖南黄桃"})
         with pytest.raises(Conflict), db.write_session() as s:
             retire_brand(s, s.get(Brand, brand.id), {"reason": "再停用"}, user=world["admin"])
         assert count(LedgerEntry) == before + 1
@@ -370,10 +370,10 @@ def test_revoking_a_licence_appends_one_entry_and_happens_once(app, world, brand
                            user=world["manager"])
         assert count(LedgerEntry) == before + 1
         row = fetch(License, lic.id)
-        assert (row.revoked_on, row.revoke_reason) == (date.today(), "抽检不合格")
+        assert (row.revoked_on, row.revoke_reason) == (clock.today(), "抽检不合格")
         entry = body_of(row.revoke_seq)
         assert (entry["kind"], entry["subject"], entry["data"]) == (
-            "brand.license_revoked", f"license:{lic.id}", {"revoked_on": date.today().isoformat(),
+            "brand.license_revoked", f"license:{lic.id}", {"revoked_on": clock.today().isoformat(),
                                                            "reason": "抽检不合格"})
         with pytest.raises(Conflict), db.write_session() as s:
             revoke_license(s, s.get(Brand, brand.id), s.get(License, lic.id), {"reason": "再撤销"},

@@ -20,7 +20,7 @@ from tests.factories import (
     make_world,
     projection_differences,
 )
-from traceapp import db
+from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden, NotFound
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records.certifications import certificates_for_batch, issue_certification, revoke_certification
@@ -172,9 +172,9 @@ def test_revoking_appends_an_entry_once_and_needs_a_reason(app, world):
             revoke_certification(s, cert.id, {"reason": "抽检不合格"}, user=world["certifier"])
         assert count(LedgerEntry) == before + 1
         row = fetch(Certification, cert.id)
-        assert (row.revoked_on, row.revoke_reason) == (date.today(), "抽检不合格")
+        assert (row.revoked_on, row.revoke_reason) == (clock.today(), "抽检不合格")
         assert entry_of(row.revoke_seq) == ("certification.revoked", f"certification:{cert.id}",
-                                            {"revoked_on": date.today().isoformat(), "reason": "抽检不合格"})
+                                            {"revoked_on": clock.today().isoformat(), "reason": "抽检不合格"})
         with pytest.raises(Conflict), db.write_session() as s:
             revoke_certification(s, cert.id, {"reason": "再次撤销"}, user=world["certifier"])
         assert count(LedgerEntry) == before + 1

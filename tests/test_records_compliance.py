@@ -157,11 +157,11 @@ def test_certificates_cover_at_most_the_batch_and_voiding_frees_quantity(app, wo
             voided = void_compliance_certificate(s, s.get(ComplianceCertificate, first.id), {"reason": "数量开错"},
                                                  user=producer)
         assert count(LedgerEntry) == before + 1
-        assert (voided.voided_on, voided.void_reason) == (date.today(), "数量开错")
+        assert (voided.voided_on, voided.void_reason) == (clock.today(), "数量开错")
         entry = body_of(voided.void_seq)
         assert (entry["kind"], entry["subject"], entry["data"]) == (
             "compliance_certificate.voided", f"compliance_certificate:{first.code}",
-            {"voided_on": date.today().isoformat(), "reason": "数量开错"})
+            {"voided_on": clock.today().isoformat(), "reason": "数量开错"})
         assert issued_quantity(db.session(), fetch(Batch, batch.id)) == Decimal("250.5")
         with db.write_session() as s:
             make_compliance(s, producer, batch, quantity="749.5")  # exactly what is left
