@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import batch_data, certification_data, count, inspection_data, make_batch, make_world
+from tests.factories import (
+    batch_data,
+    certification_data,
+    count,
+    inspection_data,
+    make_batch,
+    make_brand,
+    make_world,
+)
 from traceapp import db
 from traceapp.auth.services import issue_token
 from traceapp.ledger.store import LedgerEntry
@@ -100,3 +108,9 @@ def test_the_label_count_is_named_by_its_label(app):
             with pytest.raises(InvalidInput) as info:
                 read_request({"labels": labels, "package_quantity": "5", "layout": "a4-24"})
             assert info.value.fields["labels"].startswith(expected), info.value.fields
+
+
+def test_a_brand_owner_that_is_no_brand_owner_is_named_by_its_label(app, world):
+    with app.app_context(), db.write_session() as s, pytest.raises(InvalidInput) as info:
+        make_brand(s, world["admin"], owner=world["producer_org"].id)
+    assert info.value.fields["owner"] == "品牌主体必须是已登记的品牌主体组织的编号；请选择一家品牌主体。"

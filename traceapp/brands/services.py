@@ -46,7 +46,7 @@ def _owner(session: Session, user, f: Fields) -> Organization | None:
         owner_id = user.organization_id
     owner = session.get(Organization, owner_id) if is_row_id(owner_id) else None
     if owner_id is not None and (owner is None or owner.kind != "brand_owner"):
-        f.fail("owner", _("owner 必须是品牌主体（brand_owner）组织的编号。"))
+        f.fail("owner", _("%(field)s必须是已登记的品牌主体组织的编号；请选择一家品牌主体。", field=f.label("owner")))
     return owner
 
 

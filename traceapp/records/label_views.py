@@ -105,7 +105,8 @@ def record(code: str):
     fmt = request.form.get("format") or "html"
     try:
         if fmt not in FORMATS:
-            raise InvalidInput(_("format 必须是 html 或 pdf。"), {"format": _("format 必须是 html 或 pdf。")})
+            message = _("请用“记录并打印”或“记录并下载 PDF”按钮提交。")
+            raise InvalidInput(message, {"format": message})
         row = print_labels(session, batch, service_data(values), user=current_user)
         session.commit()
     except (InvalidInput, Rejected) as exc:
