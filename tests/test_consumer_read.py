@@ -29,7 +29,7 @@ from traceapp.records.compliance import void_compliance_certificate
 from traceapp.records.label_sheets import print_labels
 from traceapp.records.models import Batch, ComplianceCertificate, Organization
 from traceapp.records.recalls import lift_recall, recall_batch, recall_status
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 
 def reference_view(session, batch: Batch) -> dict:

@@ -17,9 +17,10 @@ from traceapp import db
 from traceapp.auth.services import issue_token
 from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
+from traceapp.records.lineage import walk
 from traceapp.records.recalls import lift_recall, recall_batch, recall_status, recalled_batches_of
 from traceapp.records.services import get_batch
-from traceapp.records.trace import trace, walk
+from traceapp.records.trace import trace
 from traceapp.records.transfers import transfer_batch
 from traceapp.validation import InvalidInput
 

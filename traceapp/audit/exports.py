@@ -65,7 +65,7 @@ from traceapp.records.models import (
     Inspection,
     Organization,
 )
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 CHUNK = 2000
 BEIJING = timedelta(hours=8)

@@ -21,7 +21,7 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
 from traceapp.records.access import require_role
 from traceapp.records.endings import read_reason
-from traceapp.records.services import is_row_id
+from traceapp.records.values import is_row_id
 from traceapp.validation import Fields
 
 DECISIONS = {"accepted": "brand.attachment_accepted", "refused": "brand.attachment_refused",

@@ -16,7 +16,7 @@ from traceapp.brands.services import brand_record, in_unit, license_record
 from traceapp.records import regions
 from traceapp.records.models import Batch, Inspection, Organization
 from traceapp.records.queries import public_url
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 
 def brand_view(session: Session, brand: Brand) -> dict:

@@ -21,7 +21,7 @@ from traceapp.records import regions
 from traceapp.records.access import require_role
 from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.models import CATEGORIES, PRODUCER_KINDS, UNITS, Batch, Organization
-from traceapp.records.services import is_row_id, quantity_text
+from traceapp.records.values import is_row_id, quantity_text
 from traceapp.validation import Fields
 
 SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"

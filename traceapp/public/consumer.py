@@ -37,7 +37,7 @@ from traceapp.records.queries import (
     summary_of,
 )
 from traceapp.records.recalls import LIFTED, RECALLED, recall_of
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 MAX_SOURCES = 60  # farms and packing lots listed under a pooled batch; deeper trees are cut
 SOURCE_DEPTH = 6

@@ -17,7 +17,7 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
 from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.models import CERT_KINDS, PRODUCER_KINDS, Batch, Certification, Organization
-from traceapp.records.services import is_row_id
+from traceapp.records.values import is_row_id
 from traceapp.validation import Fields
 
 # Number formats fixed by their scheme; other kinds' numbers are free text.

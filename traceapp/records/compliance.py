@@ -18,7 +18,8 @@ from traceapp.records.holds import refuse_held
 from traceapp.records.labels import BASIS
 from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
 from traceapp.records.quantities import commitments
-from traceapp.records.services import quantity_text, unused_code
+from traceapp.records.services import unused_code
+from traceapp.records.values import quantity_text
 from traceapp.validation import Fields
 
 # The promise texts of 2025 令第4号 by who makes the promise (the ledger keeps the key).

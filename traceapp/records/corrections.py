@@ -15,12 +15,8 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
 from traceapp.records.models import Batch, BatchCorrection, ComplianceCertificate, Inspection
 from traceapp.records.quantities import commitments
-from traceapp.records.services import (
-    batch_record,
-    quantity_text,
-    read_batch_fields,
-    refuse_duplicate_lot,
-)
+from traceapp.records.services import batch_record, read_batch_fields, refuse_duplicate_lot
+from traceapp.records.values import quantity_text
 from traceapp.validation import Fields, InvalidInput
 
 # Brand and unit are not correctable: a brand claim is checked against a licence, and

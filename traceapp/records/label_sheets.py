@@ -18,7 +18,7 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
 from traceapp.records.holds import refuse_held
 from traceapp.records.models import Batch, LabelPrint
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 from traceapp.validation import Fields
 
 MAX_LABELS = 1000

@@ -19,8 +19,9 @@ from traceapp.records.access import require_role
 from traceapp.records.forms import form_page
 from traceapp.records.models import Batch
 from traceapp.records.recalls import RECALLED, SCOPES, lift_recall, recall_batch, recall_status
-from traceapp.records.services import get_batch, quantity_text
+from traceapp.records.services import get_batch
 from traceapp.records.trace import trace
+from traceapp.records.values import quantity_text
 
 bp = Blueprint("recalls", __name__)
 MAX_LISTED = 1000  # batches listed on the result page of one recall

@@ -16,8 +16,8 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import LedgerEntry, ledger_of
 from traceapp.records.access import require_role
 from traceapp.records.endings import read_reason
+from traceapp.records.lineage import downstream
 from traceapp.records.models import Batch
-from traceapp.records.trace import downstream
 from traceapp.validation import Fields
 
 RECALLED, LIFTED = "batch.recalled", "batch.recall_lifted"

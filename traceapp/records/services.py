@@ -26,6 +26,7 @@ from traceapp.records.models import (
     Organization,
 )
 from traceapp.records.uscc import validate_uscc
+from traceapp.records.values import is_row_id, quantity_text
 from traceapp.validation import Fields, InvalidInput, add_years
 
 MAX_PACK_YEARS = 1  # packing follows the harvest within a season; a later date is a mistyped year
@@ -69,25 +70,12 @@ def org_record(org: Organization) -> dict:
             "address": org.address, "contact": org.contact, "demo": org.demo}
 
 
-MAX_ROW_ID = 2**31 - 1  # ids are 32-bit integers in every database we support
-
-
-def is_row_id(value) -> bool:
-    """Return whether ``value`` can be a row id (so a huge number is "not found", not a database error)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
-
-
 def get_organization(session: Session, org_id: int) -> Organization:
     """Return the organization or raise NotFound."""
     org = session.get(Organization, org_id) if is_row_id(org_id) else None
     if org is None:
         raise NotFound(_("没有编号为 %(id)s 的组织。", id=org_id))
     return org
-
-
-def quantity_text(amount: Decimal) -> str:
-    """Return a quantity as the decimal string the ledger records ("1250.5", "100")."""
-    return format(amount.normalize(), "f")
 
 
 def remaining(session: Session, batch: Batch) -> Decimal:

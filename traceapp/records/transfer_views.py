@@ -10,8 +10,9 @@ from traceapp import db
 from traceapp.records.access import require_batch_owner
 from traceapp.records.forms import form_page
 from traceapp.records.quantities import commitments
-from traceapp.records.services import get_batch, quantity_text
+from traceapp.records.services import get_batch
 from traceapp.records.transfers import receivers, transfer_batch, transfers_of
+from traceapp.records.values import quantity_text
 
 bp = Blueprint("transfers", __name__)
 

@@ -20,7 +20,7 @@ from traceapp.records.access import require_batch_owner
 from traceapp.records.holds import refuse_held
 from traceapp.records.models import PRODUCER_KINDS, Batch, BatchTransfer, Organization
 from traceapp.records.quantities import commitments
-from traceapp.records.services import is_row_id, quantity_text
+from traceapp.records.values import is_row_id, quantity_text
 from traceapp.validation import Fields
 
 KIND = "batch.transferred"

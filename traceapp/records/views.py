@@ -38,6 +38,7 @@ from traceapp.records.models import (
     Organization,
 )
 from traceapp.records.recalls import recalled_batches_of
+from traceapp.records.values import quantity_text
 
 bp = Blueprint("records", __name__)
 INPUT_ROWS = 3
@@ -126,7 +127,7 @@ def new_compliance_certificate(code: str):
         return url_for("records.compliance_print", code=cert.code)
 
     return form_page("records/compliance_form.html", save, batch=found, inspections=inspections, promises=PROMISES,
-                     defaults={"quantity": services.quantity_text(found.quantity), "promiser": "producer",
+                     defaults={"quantity": quantity_text(found.quantity), "promiser": "producer",
                                "issued_on": clock.today().isoformat(), "basis": "quality_control"})
 
 

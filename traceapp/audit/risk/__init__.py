@@ -27,7 +27,7 @@ from traceapp.audit.filters import Filters, read_filters
 from traceapp.audit.risk.rules import REASONS, RULES, Context, Rule, Settings
 from traceapp.errors import NotFound
 from traceapp.i18n import gettext as _
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 __all__ = ["RULES", "REASONS", "Filters", "Rule", "Settings", "read_filters", "get_rule", "rule_query",
            "count_findings", "count_all", "list_findings", "plain"]

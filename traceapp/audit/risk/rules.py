@@ -45,9 +45,9 @@ from traceapp.brands.services import KG
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import LedgerEntry
 from traceapp.public.models import Scan
+from traceapp.records.lineage import MAX_DEPTH
 from traceapp.records.models import Batch, BatchInput, Certification, ComplianceCertificate, Inspection, Organization
 from traceapp.records.recalls import LIFTED, RECALLED
-from traceapp.records.trace import MAX_DEPTH
 
 
 @dataclass(frozen=True)

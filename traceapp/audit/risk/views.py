@@ -11,7 +11,7 @@ from traceapp.audit import risk
 from traceapp.audit.desk import regulators_only, when
 from traceapp.errors import InvalidField
 from traceapp.params import int_arg
-from traceapp.records.services import quantity_text
+from traceapp.records.values import quantity_text
 
 bp = Blueprint("audit_risks", __name__, url_prefix="/audit/risks")
 bp.before_request(regulators_only)
