@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import text
 
 from traceapp.ledger.store import LEDGER_TABLES, Ledger, begin_write
+from traceapp.ledger.verify import VerificationError
 
 ACTOR = {"user": "tester", "org": "org:1"}
 
@@ -51,3 +53,16 @@ def rewrite(engine, seq: int, new_body: bytes, *, rehash: bool) -> None:
         statements.append(("UPDATE ledger_entries SET hash = :h WHERE seq = :s",
                            {"h": hashlib.sha256(new_body).hexdigest(), "s": seq}))
     without_triggers(engine, statements)
+
+
+def verify(sessions, ledger: Ledger):
+    """Run ``ledger.verify`` in a session of its own and return its report."""
+    with sessions() as s:
+        return ledger.verify(s)
+
+
+def failure(sessions, ledger: Ledger) -> VerificationError:
+    """Return the VerificationError that verifying the damaged log raises (the test fails if none)."""
+    with pytest.raises(VerificationError) as info:
+        verify(sessions, ledger)
+    return info.value

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.ledger_helpers import ACTOR, body_of, build, rewrite, without_triggers
+from tests.ledger_helpers import ACTOR, body_of, build, failure, rewrite, verify, without_triggers
 from tests.test_ledger_tree import ref_mth, ref_path, ref_subproof
 from traceapp.ledger import tree
 from traceapp.ledger.note import open_checkpoint
@@ -22,7 +22,6 @@ from traceapp.ledger.verify import (
     REORDERED,
     TRUNCATED,
     UNSIGNED,
-    VerificationError,
 )
 
 TXS = [1, 3, 4, 4, 2, 6]  # 20 entries, checkpoints at 1, 4, 8, 12, 14, 20
@@ -33,16 +32,6 @@ def log(engine, sessions, ledger):
     build(sessions, ledger, TXS)
     return engine
 
-
-def verify(sessions, ledger):
-    with sessions() as s:
-        return ledger.verify(s)
-
-
-def failure(sessions, ledger) -> VerificationError:
-    with pytest.raises(VerificationError) as info:
-        verify(sessions, ledger)
-    return info.value
 
 
 def test_each_committed_transaction_is_sealed_by_one_signed_checkpoint(log, sessions, ledger, signer):

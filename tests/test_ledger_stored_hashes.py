@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import text
 
-from tests.ledger_helpers import body_of, build, rewrite, without_triggers
+from tests.ledger_helpers import body_of, build, failure, rewrite, verify, without_triggers
 from traceapp import db
 from traceapp.ledger import tree
 from traceapp.ledger.note import open_checkpoint
@@ -28,16 +28,6 @@ def log(engine, sessions, ledger):
     build(sessions, ledger, TXS)
     return engine
 
-
-def verify(sessions, ledger):
-    with sessions() as s:
-        return ledger.verify(s)
-
-
-def failure(sessions, ledger) -> VerificationError:
-    with pytest.raises(VerificationError) as info:
-        verify(sessions, ledger)
-    return info.value
 
 
 def stored(engine, index: int) -> bytes:

@@ -46,24 +46,17 @@ def page(slug: str):
     return cacheable(render, MAX_AGE)
 
 
-@bp.post("/<slug>/attachments/<int:attachment_id>/accept")
-@login_required
-def accept(slug: str, attachment_id: int):
-    session = db.writing()
-    brand = get_brand(session, slug)
-    accept_attachment(session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
-                      user=current_user)
-    session.commit()
-    return redirect(url_for("brands.page", slug=brand.slug), code=303)
+DECISIONS = {"accept": accept_attachment, "refuse": refuse_attachment}
 
 
-@bp.post("/<slug>/attachments/<int:attachment_id>/refuse")
+@bp.post("/<slug>/attachments/<int:attachment_id>/<any(accept, refuse):decision>")
 @login_required
-def refuse(slug: str, attachment_id: int):
+def decide(slug: str, attachment_id: int, decision: str):
+    """Accept or refuse a request to place another brand under this one (its manager or an admin)."""
     session = db.writing()
     brand = get_brand(session, slug)
-    refuse_attachment(session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
-                      user=current_user)
+    DECISIONS[decision](session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
+                        user=current_user)
     session.commit()
     return redirect(url_for("brands.page", slug=brand.slug), code=303)
 
