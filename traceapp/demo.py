@@ -206,9 +206,14 @@ class _Seeder:
                                  user=self.users["regulator"]))
 
     def consumer_side(self) -> None:
-        """Labels printed for a lot, a code frozen while it is checked, Digital Link QR codes for 炎陵黄桃."""
+        """Labels printed for a lot and for the packed lots (a code's scans count only once its labels are
+        printed), a code frozen while it is checked, Digital Link QR codes for 炎陵黄桃."""
         self.commit(print_labels(self.session, self.batches["ly1"], {
             "labels": 120, "package_quantity": "5", "layout": "a4-24"}, user=self.users["luyuan"]))
+        for key, labels, package in (("gift", 60, "5"), ("tc3", 300, "0.5")):
+            self.commit(print_labels(self.session, self.batches[key], {
+                "labels": labels, "package_quantity": package, "layout": "a4-24"},
+                user=self.users[_producer_of(key)]))
         self.commit(freeze_code(self.session, self.batches["cy1"], {
             "reason": "市场上发现疑似仿冒包装，核查中（演示）"}, user=self.users["regulator"]))
         self.commit(change_brand(self.session, get_brand(self.session, self.brands["炎陵黄桃"]), {
