@@ -47,3 +47,9 @@ def test_voided_and_revoked_records_carry_the_deployments_date(database_url, tmp
             assert ended == dict.fromkeys(ended, today), (zone, today, ended)
         finally:
             close_app(app)
+
+
+def test_a_ledger_timestamp_is_shown_on_the_deployments_date():
+    # Outside an app the deployment's zone is the default, Asia/Shanghai (UTC+8).
+    assert clock.local_date("2026-12-06T23:30:00.000Z") == "2026-12-07"
+    assert clock.local_date("2026-12-06T15:59:59.999Z") == "2026-12-06"

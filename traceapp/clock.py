@@ -28,3 +28,10 @@ def deployment_zone() -> ZoneInfo:
 def today() -> date:
     """Return today's date in the deployment's time zone."""
     return datetime.now(deployment_zone()).date()
+
+
+def local_date(timestamp: str) -> str:
+    """Return the deployment's date (YYYY-MM-DD) of a ledger timestamp (UTC RFC 3339 with ``Z``): an
+    entry written at 23:30 UTC happened the next day in Asia/Shanghai."""
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return moment.astimezone(deployment_zone()).date().isoformat()

@@ -2,6 +2,8 @@
 
 from flask import Flask
 
+from traceapp import clock
+
 
 def init_app(app: Flask) -> None:
     from traceapp.records import guard, labels, views
@@ -19,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"labels": labels.translated_labels()})
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair
+    app.jinja_env.filters["local_date"] = clock.local_date
     app.jinja_env.filters["org_option"] = lambda org: (str(org.id), org.name)
     app.jinja_env.filters["inspection_option"] = lambda i: (
         str(i.id), f"{i.report_no} · {i.inspected_on} · {labels.VERDICT[i.verdict]}")
