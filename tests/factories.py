@@ -176,3 +176,24 @@ def brand_projection_differences() -> list[str]:
 
     with db.database().sessions() as s:
         return [line for check in CHECKS for line in check(s)]
+
+
+def make_printed_pages(app) -> dict:
+    """In a demo app: a batch of luyuan's with a 合格证 and a printed label sheet, and another demo batch.
+    Returns the codes and ids their pages take: {code, cert, print, plain}."""
+    from sqlalchemy import select
+
+    from traceapp import db
+    from traceapp.auth.models import User
+    from traceapp.records.label_sheets import print_labels
+    from traceapp.records.models import Batch
+
+    with app.app_context(), db.write_session() as s:
+        user = s.scalar(select(User).where(User.username == "luyuan"))
+        batch = make_batch(s, user, quantity="1000")
+        s.flush()
+        cert = make_compliance(s, user, batch)
+        sheet = print_labels(s, batch, {"labels": 30, "package_quantity": "5", "layout": "a4-24"}, user=user)
+        s.flush()
+        plain = s.scalar(select(Batch.code).where(Batch.code != batch.code).order_by(Batch.id))
+        return {"code": batch.code, "cert": cert.code, "print": sheet.id, "plain": plain}

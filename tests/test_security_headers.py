@@ -11,13 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from tests.factories import make_batch, make_compliance
-from traceapp import db
-from traceapp.auth.models import User
-from traceapp.records.label_sheets import print_labels
-from traceapp.records.models import Batch
+from tests.factories import make_printed_pages
 
 PASSWORD = "traceapp-demo"
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -46,15 +41,7 @@ def log_in(client, username: str) -> None:
 def sample(demo):
     """The demo data, plus a batch of luyuan's with a 合格证 and a printed label sheet: the codes and ids
     of the pages below."""
-    with demo.app_context(), db.write_session() as s:
-        user = s.scalar(select(User).where(User.username == "luyuan"))
-        batch = make_batch(s, user, quantity="1000")
-        s.flush()
-        cert = make_compliance(s, user, batch)
-        sheet = print_labels(s, batch, {"labels": 30, "package_quantity": "5", "layout": "a4-24"}, user=user)
-        s.flush()
-        plain = s.scalar(select(Batch.code).where(Batch.code != batch.code).order_by(Batch.id))
-        return {"code": batch.code, "cert": cert.code, "print": sheet.id, "plain": plain}
+    return make_printed_pages(demo)
 
 
 def anonymous_urls(sample) -> list[str]:

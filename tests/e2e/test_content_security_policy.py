@@ -7,14 +7,9 @@ inline handlers moved to static/print.js, still print."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from tests.factories import make_batch, make_compliance
-from traceapp import db
+from tests.factories import make_printed_pages
 from traceapp.audit import verification
-from traceapp.auth.models import User
-from traceapp.records.label_sheets import print_labels
-from traceapp.records.models import Batch
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +28,7 @@ window.print = function () { window.__printed += 1; };
 @pytest.fixture
 def sample(app):
     """A batch of luyuan's with a 合格证 and a printed label sheet, and a plain demo batch."""
-    with app.app_context(), db.write_session() as s:
-        user = s.scalar(select(User).where(User.username == "luyuan"))
-        batch = make_batch(s, user, quantity="1000")
-        s.flush()
-        cert = make_compliance(s, user, batch)
-        sheet = print_labels(s, batch, {"labels": 30, "package_quantity": "5", "layout": "a4-24"}, user=user)
-        s.flush()
-        plain = s.scalar(select(Batch.code).where(Batch.code != batch.code).order_by(Batch.id))
-        return {"code": batch.code, "cert": cert.code, "print": sheet.id, "plain": plain}
+    return make_printed_pages(app)
 
 
 @pytest.fixture
