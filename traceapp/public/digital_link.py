@@ -36,6 +36,8 @@ LINKSET = "application/linkset+json"
 JSON_LD_CONTEXT = "https://ref.gs1.org/standards/resolver/linkset-context"
 MAX_LOT = 20  # AI (10): up to 20 characters
 PAGE_LANGUAGES = ["zh", "en"]  # the pages answer in either (?lang=)
+CORS_METHODS = "GET, HEAD, OPTIONS"
+CORS_HEADERS = "Accept, Accept-Language"  # what content negotiation needs; nothing else is read
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,19 @@ def read_lot(text: str) -> str:
     if len(text) > MAX_LOT or any(c.isspace() or not c.isprintable() for c in text):
         raise InvalidField("lot", _("批号（AI 10）最多 %(max)d 个字符，且不能包含空白或控制字符。", max=MAX_LOT))
     return text
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """Any origin may read every resolver answer, redirects and errors included (the standard: a resolver
+    SHALL support CORS, GET, HEAD and OPTIONS), so a scanning app in a browser can follow it."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Link, Location"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 @bp.errorhandler(DomainError)
@@ -141,7 +156,6 @@ def description():
         "linkTypeDefaultCanBeLinkset": False,
         "jsonLdContextLocation": JSON_LD_CONTEXT,
     })
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -189,7 +203,6 @@ def _linkset(anchor: str, links: dict[str, Link], label: str, default: str) -> R
     response = Response(json.dumps({"linkset": [item]}, ensure_ascii=False), content_type=LINKSET)
     response.headers["Link"] = (f'<{JSON_LD_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; '
                                 'type="application/ld+json"')
-    response.headers["Access-Control-Allow-Origin"] = "*"
     response.vary.add("Accept")
     return response
 

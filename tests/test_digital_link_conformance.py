@@ -1,0 +1,38 @@
+"""The resolver against the GS1-Conformant Resolver standard's conformance statements (issue 27): CORS
+on every resolver response, 400 for a path that is not a GS1 Digital Link, the linkset link on redirects,
+HEAD like GET. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests import test_digital_link
+from tests.test_digital_link import BRANDED, BROWSER, LOT_PATH, PLAIN, UNUSED
+
+world = test_digital_link.world  # the same batches, brand and GTINs
+LOT_URI = f"/01/{BRANDED}/10/{LOT_PATH}"
+
+
+def test_every_resolver_response_allows_any_origin_and_preflights_list_methods_and_headers(client, world):
+    origin = {"Origin": "https://scanner.example"}
+    answers = {
+        "307": client.get(LOT_URI, headers={**BROWSER, **origin}),
+        "303": client.get(f"/01/{BRANDED}/10/nope", headers=origin),
+        "linkset": client.get(LOT_URI, query_string={"linkType": "linkset"}, headers=origin),
+        "400": client.get("/01/123/10/x", headers=origin),
+        "404 gtin": client.get(f"/01/{UNUSED}/10/x", headers=origin),
+        "404 link type": client.get(LOT_URI, query_string={"linkType": "gs1:epil"}, headers=origin),
+        "gtin page": client.get(f"/01/{PLAIN}", headers=origin),
+        "description": client.get("/.well-known/gs1resolver", headers=origin),
+    }
+    for name, response in answers.items():
+        assert response.headers.get("Access-Control-Allow-Origin") == "*", name
+    for path in (LOT_URI, f"/01/{PLAIN}", "/.well-known/gs1resolver"):
+        preflight = client.options(path, headers={**origin, "Access-Control-Request-Method": "GET",
+                                                  "Access-Control-Request-Headers": "accept-language"})
+        assert preflight.status_code in (200, 204), path
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        methods = {m.strip() for m in preflight.headers["Access-Control-Allow-Methods"].split(",")}
+        assert methods == {"GET", "HEAD", "OPTIONS"}, path
+        allowed = {h.strip().lower() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+        assert {"accept", "accept-language"} <= allowed, path
+    # CORS is the resolver's: the app's other pages do not open themselves to every origin.
+    assert "Access-Control-Allow-Origin" not in client.get("/brands/", headers=origin).headers
