@@ -36,3 +36,32 @@ def test_every_resolver_response_allows_any_origin_and_preflights_list_methods_a
         assert {"accept", "accept-language"} <= allowed, path
     # CORS is the resolver's: the app's other pages do not open themselves to every origin.
     assert "Access-Control-Allow-Origin" not in client.get("/brands/", headers=origin).headers
+
+
+def test_a_path_that_is_not_a_digital_link_is_400_saying_why_and_valid_unknown_ones_stay_404(client, world):
+    english = {"Accept": "application/json", "Accept-Language": "en"}
+    bad = {
+        f"{LOT_URI}/foo": "pairs",  # a trailing segment without its value
+        f"/01/{BRANDED}/21/7/10/{LOT_PATH}": "order",  # serial before lot
+        f"/01/{BRANDED}/10/{LOT_PATH}/10/B2": "order",  # a qualifier twice
+        f"/01/{BRANDED}/17/271231": "17",  # a data attribute belongs in the query string
+        f"/01/{BRANDED}/10/{LOT_PATH}/21/": "empty",
+        f"/01/{BRANDED}/21/{'9' * 21}": "20",
+    }
+    for path, hint in bad.items():
+        response = client.get(path, headers=english)
+        assert response.status_code == 400, path
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_field" and set(error["fields"]) == {"path"}, path
+        assert error["message"].startswith("This is not a valid GS1 Digital Link:"), path
+        if hint.isdigit():
+            assert hint in error["message"], (path, error["message"])
+    page = client.get(f"{LOT_URI}/foo", headers={"Accept-Language": "zh"})
+    assert page.status_code == 400 and "数字链接" in page.get_data(as_text=True)
+    # Valid URIs with qualifiers this resolver keeps no records for walk up to what it knows.
+    serial = client.get(f"/01/{PLAIN}/10/Lot7/21/12345", headers=BROWSER)
+    assert serial.status_code == 307 and serial.headers["Location"].endswith(f"/t/{world['plain'].code}")
+    assert client.get(f"/01/{PLAIN}/22/A1", headers=BROWSER).status_code == 200  # the GTIN's page
+    assert client.get(f"/01/{PLAIN}/22/A1/10/Lot7", headers=BROWSER).status_code == 200
+    assert client.get(f"/01/{UNUSED}/10/x/21/1", headers=english).status_code == 404
+    assert client.get(f"/01/{UNUSED}/22/A1", headers=english).status_code == 404

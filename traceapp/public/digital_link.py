@@ -23,6 +23,7 @@ from traceapp import db
 from traceapp.brands.models import Brand
 from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.i18n import gettext as _
+from traceapp.public.digital_link_path import read_qualifiers
 from traceapp.records.codes import gtin_check_digit
 from traceapp.records.models import Batch, CodeState, ComplianceCertificate, Organization
 from traceapp.records.queries import public_url
@@ -115,6 +116,18 @@ def resolve(gtin: str, lot: str):
     if state is not None and state.state == "void":
         return _voided(batch, state)
     return _answer(digital_link_uri(gtin, lot), batch_links(session, batch), f"{batch.product} · {lot}")
+
+
+@bp.get("/01/<gtin>/<path:rest>")
+def qualified(gtin: str, rest: str):
+    """Any other path under a GTIN: 400 unless it is a valid Digital Link; this resolver keeps no
+    consumer product variants (22) or serial numbers (21), so a valid URI with them walks up to the
+    lot it names, else to the GTIN (the standard's walk-up to the less specific key)."""
+    gtin = read_gtin(gtin)
+    qualifiers = read_qualifiers(rest)
+    if "10" in qualifiers and "22" not in qualifiers:
+        return resolve(gtin, qualifiers["10"])
+    return product(gtin)
 
 
 @bp.get("/01/<gtin>", strict_slashes=False)
