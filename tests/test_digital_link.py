@@ -176,7 +176,7 @@ def test_the_linkset_lists_every_link_with_one_default(app, client, world):
     [item] = json.loads(by_param.data)["linkset"]
     page = {"href": f"{BASE}/t/{code}", "title": "产品追溯页", "type": "text/html", "hreflang": ["zh", "en"]}
     assert item == {
-        "anchor": f"{BASE}{path}", "description": f"黄桃 · {LOT}",
+        "anchor": f"{BASE}{path}", "itemDescription": f"黄桃 · {LOT}",
         f"{GS1}defaultLink": [page], f"{GS1}pip": [page],
         f"{GS1}traceability": [{"href": f"{BASE}/t/{code}.json", "title": "追溯记录与账本证明（JSON）",
                                 "type": "application/json"}],

@@ -4,8 +4,18 @@ HEAD like GET. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+
 from tests import test_digital_link
-from tests.test_digital_link import BRANDED, BROWSER, LOT_PATH, PLAIN, UNUSED
+from tests.test_digital_link import BRANDED, BROWSER, LOT_PATH, PLAIN, UNUSED, void_code
+from traceapp import db
+from traceapp.records.models import Batch
+
+LINKSET_SCHEMA = Path(__file__).parent / "data" / "gs1-linkset-schema.json"  # see its .SOURCE.md
 
 world = test_digital_link.world  # the same batches, brand and GTINs
 LOT_URI = f"/01/{BRANDED}/10/{LOT_PATH}"
@@ -65,3 +75,36 @@ def test_a_path_that_is_not_a_digital_link_is_400_saying_why_and_valid_unknown_o
     assert client.get(f"/01/{PLAIN}/22/A1/10/Lot7", headers=BROWSER).status_code == 200
     assert client.get(f"/01/{UNUSED}/10/x/21/1", headers=english).status_code == 404
     assert client.get(f"/01/{UNUSED}/22/A1", headers=english).status_code == 404
+
+
+def linkset_errors(response) -> list[str]:
+    """The ways a resolver answer breaks GS1's linkset schema, empty when it validates."""
+    from jsonschema import Draft7Validator
+
+    schema = json.loads(LINKSET_SCHEMA.read_text(encoding="utf-8"))
+    Draft7Validator.check_schema(schema)
+    assert response.status_code == 200 and response.mimetype == "application/linkset+json"
+    document = json.loads(response.data)
+    return [f"/{'/'.join(map(str, e.path))}: {e.message}" for e in Draft7Validator(schema).iter_errors(document)]
+
+
+def test_every_demo_linkset_validates_against_gs1s_linkset_schema(demo):
+    client = demo.test_client()
+    with demo.app_context():
+        lots = db.session().execute(select(Batch.gtin, Batch.lot).where(Batch.gtin.is_not(None))).all()
+    assert len(lots) >= 2
+    for gtin, lot in lots:
+        for path in ([f"/01/{gtin}/10/{quote(lot, safe='')}"] if lot else []) + [f"/01/{gtin}"]:
+            for language in ("zh", "en"):
+                response = client.get(path, query_string={"linkType": "linkset"},
+                                      headers={"Accept-Language": language})
+                assert linkset_errors(response) == [], (path, language)
+
+
+def test_the_linkset_of_a_voided_lots_neighbour_validates(app, client, world):
+    with app.app_context():
+        void_code(world, world["second"], "标签印错，已全部回收销毁")
+    assert client.get(f"/01/{BRANDED}/10/B2", headers=BROWSER).status_code == 410
+    for path in (LOT_URI, f"/01/{BRANDED}", f"/01/{PLAIN}/10/Lot7", f"/01/{PLAIN}/10/Lot7/21/1"):
+        response = client.get(path, headers={"Accept": "application/linkset+json"})
+        assert linkset_errors(response) == [], path

@@ -210,7 +210,7 @@ def _answer(anchor: str, links: dict[str, Link], label: str, default: str = "pip
 def _linkset(anchor: str, links: dict[str, Link], label: str, default: str) -> Response:
     """The RFC 9264 linkset, keys as the GS1 resolver's linkset schema writes them: full link type URIs,
     exactly one default link that also appears under its own type (2.5.8)."""
-    item = {"anchor": anchor, "description": label,
+    item = {"anchor": anchor, "itemDescription": label,
             f"{GS1_VOC}defaultLink": [links[default].as_linkset_target()]}
     item.update({f"{GS1_VOC}{name}": [link.as_linkset_target()] for name, link in links.items()})
     response = Response(json.dumps({"linkset": [item]}, ensure_ascii=False), content_type=LINKSET)
