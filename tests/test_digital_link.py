@@ -69,7 +69,8 @@ def test_a_lot_redirects_307_to_its_consumer_page_in_every_gtin_spelling(client,
     plain = client.get(f"/01/{PLAIN}/10/Lot7")
     assert (plain.status_code, plain.headers["Location"]) == (307, f"{BASE}/t/{world['plain'].code}")
     links = client.get(f"/01/{BRANDED}/10/{LOT_PATH}").headers["Link"]
-    assert f'<{BASE}/t/{code}.json>; rel="{GS1}traceability"' in links
+    linkset = f"{BASE}/01/{BRANDED}/10/{LOT_PATH}?linkType=linkset"
+    assert links == f'<{linkset}>; rel="linkset"; type="application/linkset+json"'
 
 
 def test_the_query_string_is_passed_on_with_the_redirect(client, world):
@@ -177,7 +178,7 @@ def test_the_linkset_lists_every_link_with_one_default(app, client, world):
     page = {"href": f"{BASE}/t/{code}", "title": "产品追溯页", "type": "text/html", "hreflang": ["zh", "en"]}
     assert item == {
         "anchor": f"{BASE}{path}", "itemDescription": f"黄桃 · {LOT}",
-        f"{GS1}defaultLink": [page], f"{GS1}pip": [page],
+        f"{GS1}defaultLink": [{"href": page["href"], "title": page["title"]}], f"{GS1}pip": [page],
         f"{GS1}traceability": [{"href": f"{BASE}/t/{code}.json", "title": "追溯记录与账本证明（JSON）",
                                 "type": "application/json"}],
         f"{GS1}homepage": [{"href": f"{BASE}/brands/yanling-huangtao", "title": "炎陵黄桃", "type": "text/html",

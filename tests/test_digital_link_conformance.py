@@ -11,7 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from tests import test_digital_link
-from tests.test_digital_link import BRANDED, BROWSER, LOT_PATH, PLAIN, UNUSED, void_code
+from tests.test_digital_link import BASE, BRANDED, BROWSER, LOT_PATH, PLAIN, UNUSED, void_code
 from traceapp import db
 from traceapp.records.models import Batch
 
@@ -108,3 +108,20 @@ def test_the_linkset_of_a_voided_lots_neighbour_validates(app, client, world):
     for path in (LOT_URI, f"/01/{BRANDED}", f"/01/{PLAIN}/10/Lot7", f"/01/{PLAIN}/10/Lot7/21/1"):
         response = client.get(path, headers={"Accept": "application/linkset+json"})
         assert linkset_errors(response) == [], path
+
+
+def test_a_redirect_links_only_its_linkset_and_the_default_link_has_no_type_or_language(client, world):
+    linkset = f'<{BASE}{LOT_URI}?linkType=linkset>; rel="linkset"; type="application/linkset+json"'
+    for query in ({}, {"linkType": "gs1:homepage"}, {"linkType": "gs1:traceability"}):
+        response = client.get(LOT_URI, query_string=query, headers=BROWSER)
+        assert response.status_code == 307 and response.headers.getlist("Link") == [linkset], query
+    walked_up = client.get(f"/01/{BRANDED}/10/{LOT_PATH}/21/9", headers=BROWSER)
+    assert walked_up.headers.getlist("Link") == [linkset]  # the linkset of the lot it resolved to
+    followed = client.get(f"{BASE}{LOT_URI}?linkType=linkset")
+    [item] = json.loads(followed.data)["linkset"]
+    [default] = item["https://gs1.org/voc/defaultLink"]
+    assert default == {"href": f"{BASE}/t/{world['branded'].code}", "title": "产品追溯页"}
+    assert item["https://gs1.org/voc/pip"][0]["type"] == "text/html"  # the same target under its own type keeps it
+    [gtin_default] = client.get(f"/01/{BRANDED}?linkType=linkset").get_json(force=True)["linkset"][0][
+        "https://gs1.org/voc/defaultLink"]
+    assert set(gtin_default) == {"href", "title"}

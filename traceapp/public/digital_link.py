@@ -201,17 +201,20 @@ def _answer(anchor: str, links: dict[str, Link], label: str, default: str = "pip
     if rel not in links:
         return _missing_link(request.args.get("linkType", ""), links)
     response = _redirect(links[rel].href, 307)
-    # RFC 8288 Link header: the same links for clients that follow redirects without asking for the linkset.
-    response.headers["Link"] = ", ".join(f'<{link.href}>; rel="{GS1_VOC}{name}"; type="{link.type}"'
-                                         for name, link in links.items())
+    # The standard deprecated listing every link in a redirect's Link header: a client that wants the
+    # others follows this one to the linkset (2.10).
+    response.headers["Link"] = f'<{anchor}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'
     return response
 
 
 def _linkset(anchor: str, links: dict[str, Link], label: str, default: str) -> Response:
     """The RFC 9264 linkset, keys as the GS1 resolver's linkset schema writes them: full link type URIs,
     exactly one default link that also appears under its own type (2.5.8)."""
+    # The default link carries no type or hreflang: it is what the resolver answers whatever the client
+    # accepts, so it must not promise one; the same target under its own link type keeps them.
+    target = links[default]
     item = {"anchor": anchor, "itemDescription": label,
-            f"{GS1_VOC}defaultLink": [links[default].as_linkset_target()]}
+            f"{GS1_VOC}defaultLink": [{"href": target.href, "title": target.title}]}
     item.update({f"{GS1_VOC}{name}": [link.as_linkset_target()] for name, link in links.items()})
     response = Response(json.dumps({"linkset": [item]}, ensure_ascii=False), content_type=LINKSET)
     response.headers["Link"] = (f'<{JSON_LD_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; '
