@@ -125,3 +125,77 @@ def test_a_redirect_links_only_its_linkset_and_the_default_link_has_no_type_or_l
     [gtin_default] = client.get(f"/01/{BRANDED}?linkType=linkset").get_json(force=True)["linkset"][0][
         "https://gs1.org/voc/defaultLink"]
     assert set(gtin_default) == {"href", "title"}
+
+
+def resolver_urls(gtin: str, lot: str) -> list[tuple[str, dict]]:
+    """Every kind of resolver answer for one lot: redirects, linksets, pages, errors."""
+    uri = f"/01/{gtin}/10/{quote(lot, safe='')}"
+    return [(uri, BROWSER), (uri, {"Accept": "application/linkset+json"}), (f"{uri}?linkType=gs1:homepage", BROWSER),
+            (f"{uri}?linkType=gs1:epil", BROWSER), (f"/01/{gtin}", BROWSER), (f"/01/{gtin}?linkType=linkset", {}),
+            (f"/01/{gtin}/10/nope", BROWSER), (f"{uri}/foo", BROWSER), (f"{uri}/21/1", BROWSER),
+            ("/01/123", BROWSER), ("/.well-known/gs1resolver", {})]
+
+
+def test_head_answers_like_get_without_a_body(client, world):
+    for path, headers in resolver_urls(BRANDED, "A+B#1") + [(f"/01/{PLAIN}/10/Lot7", {})]:
+        got, head = client.get(path, headers=headers), client.head(path, headers=headers)
+        assert head.status_code == got.status_code, path
+        assert head.data == b"", path
+        for name in ("Location", "Link", "Content-Type", "Access-Control-Allow-Origin", "Vary"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+        assert int(head.headers.get("Content-Length", 0)) in (0, len(got.data)), path
+
+
+def test_the_description_file_has_the_fields_the_standard_lists(client):
+    """The standard's description-file schema (ref.gs1.org/standards/resolver/description-file-schema)
+    is published only on ref.gs1.org, not in a GS1 repository we can pin, so this checks the fields it
+    lists: resolverRoot and supportedPrimaryKeys required, the rest typed as the standard says."""
+    from urllib.parse import urlsplit
+
+    response = client.get("/.well-known/gs1resolver")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    document = response.get_json()
+    assert {"resolverRoot", "supportedPrimaryKeys"} <= set(document)
+    assert urlsplit(document["resolverRoot"]).scheme in ("http", "https") and document["resolverRoot"] == BASE
+    assert document["supportedPrimaryKeys"] == ["01"]
+    assert isinstance(document["name"], str) and isinstance(document["linkTypeDefaultCanBeLinkset"], bool)
+    for link_type in document["supportedLinkType"]:
+        assert set(link_type) == {"namespace", "prefix"}
+        assert urlsplit(link_type["namespace"]).scheme == "https" and link_type["prefix"].endswith(":")
+    assert urlsplit(document["jsonLdContextLocation"]).scheme == "https"
+    known = {"name", "resolverRoot", "supportedPrimaryKeys", "supportedLinkType", "linkTypeDefaultCanBeLinkset",
+             "supportedContextValuesEnumerated", "supportedContextValuesExternal", "contact", "extensionProfile",
+             "jsonLdContextLocation", "termsOfUse", "dataDump"}
+    assert set(document) <= known
+
+
+def test_every_link_of_every_demo_linkset_ends_in_a_page(demo):
+    """What a client that reads the linkset does next: each target, and the linkset link of each
+    redirect, answers 2xx (a lot's page, its JSON record, its brand, the GTIN's page)."""
+    client = demo.test_client()
+    with demo.app_context():
+        lots = db.session().execute(select(Batch.gtin, Batch.lot).where(Batch.gtin.is_not(None),
+                                                                        Batch.lot.is_not(None))).all()
+    followed = set()
+    for gtin, lot in lots:
+        uri = f"/01/{gtin}/10/{quote(lot, safe='')}"
+        redirect = client.get(uri, headers=BROWSER)
+        if redirect.status_code == 410:
+            continue
+        assert redirect.status_code == 307, uri
+        linkset_url = redirect.headers["Link"].split(">", 1)[0].lstrip("<")
+        for url in (linkset_url, f"{BASE}/01/{gtin}?linkType=linkset"):
+            [item] = json.loads(client.get(url).data)["linkset"]
+            for relation, targets in item.items():
+                if relation in ("anchor", "itemDescription"):
+                    continue
+                for target in targets:
+                    href = target["href"].partition("#")[0]
+                    assert href.startswith(BASE), (uri, relation)
+                    answer = client.get(href, headers={"Accept": target.get("type", "text/html")})
+                    assert 200 <= answer.status_code < 300, (uri, relation, href, answer.status_code)
+                    if "type" in target:
+                        assert answer.mimetype == target["type"], (uri, relation, href)
+                    followed.add(relation)
+    assert {f"https://gs1.org/voc/{name}" for name in ("defaultLink", "pip", "traceability", "homepage",
+                                                       "certificationInfo")} <= followed
