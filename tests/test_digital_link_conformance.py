@@ -16,6 +16,7 @@ from traceapp import db
 from traceapp.records.models import Batch
 
 LINKSET_SCHEMA = Path(__file__).parent / "data" / "gs1-linkset-schema.json"  # see its .SOURCE.md
+DESCRIPTION_SCHEMA = Path(__file__).parent / "data" / "gs1-resolver-ce-description-file-schema.json"  # and this
 
 world = test_digital_link.world  # the same batches, brand and GTINs
 LOT_URI = f"/01/{BRANDED}/10/{LOT_PATH}"
@@ -148,13 +149,19 @@ def test_head_answers_like_get_without_a_body(client, world):
 
 def test_the_description_file_has_the_fields_the_standard_lists(client):
     """The standard's description-file schema (ref.gs1.org/standards/resolver/description-file-schema)
-    is published only on ref.gs1.org, not in a GS1 repository we can pin, so this checks the fields it
-    lists: resolverRoot and supportedPrimaryKeys required, the rest typed as the standard says."""
+    is published only on ref.gs1.org, not in a GS1 repository we can pin, so this validates against the
+    schema GS1 published with its Resolver Community Edition (see its .SOURCE.md) and checks the fields
+    standard 1.2 lists: resolverRoot and supportedPrimaryKeys required, the rest typed as it says."""
     from urllib.parse import urlsplit
+
+    from jsonschema import Draft7Validator
 
     response = client.get("/.well-known/gs1resolver")
     assert response.status_code == 200 and response.mimetype == "application/json"
     document = response.get_json()
+    schema = json.loads(DESCRIPTION_SCHEMA.read_text(encoding="utf-8"))
+    Draft7Validator.check_schema(schema)
+    assert [e.message for e in Draft7Validator(schema).iter_errors(document)] == []
     assert {"resolverRoot", "supportedPrimaryKeys"} <= set(document)
     assert urlsplit(document["resolverRoot"]).scheme in ("http", "https") and document["resolverRoot"] == BASE
     assert document["supportedPrimaryKeys"] == ["01"]
