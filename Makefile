@@ -25,13 +25,17 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
+# Links, QR codes and the Digital Link redirects carry the address served, unless
+# TRACEAPP_PUBLIC_URL is set (say, to the address phones reach behind a proxy).
+run: export TRACEAPP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install fonts
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
-	@echo "traceapp is starting on http://$(HOST):$(PORT)/"
-	@echo "  ledger:  http://$(HOST):$(PORT)/ledger/checkpoint  (audit: $(BIN)/python ../shared/tools/ledger-audit http://$(HOST):$(PORT))"
+	@echo "traceapp is starting on http://$(HOST):$(PORT)/ (links and QR codes: $$TRACEAPP_PUBLIC_URL)"
 	@echo "  log in:  http://$(HOST):$(PORT)/login with a demo account listed above (password traceapp-demo)"
+	@echo "  audit:   http://$(HOST):$(PORT)/ledger/ explains the checkpoint, the key and the tools; offline:"
+	@echo "           $(FLASK) ledger export ledger-bundle.jsonl && $(BIN)/python -m traceapp.ledger.verify ledger-bundle.jsonl"
 	@echo
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 

@@ -1,5 +1,5 @@
-"""WSGI entry point: ``gunicorn wsgi:app``. Refuses to start when this configuration's ledger key or
-origin would not continue the database's checkpoints (see ``traceapp.ledger.continuity``)."""
+"""WSGI entry point: ``gunicorn wsgi:app``. Refuses to start when this instance's ledger key would not
+continue the database's checkpoints (see ``traceapp.ledger.continuity``)."""
 
 from traceapp import create_app
 from traceapp.db import check_app_signer

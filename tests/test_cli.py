@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import close_app, new_app
+from tests.factories import make_org
 from tests.ledger_helpers import body_of, rewrite
 from traceapp import db
 from traceapp.db import check_app_signer
 from traceapp.ledger.continuity import SignerMismatch
+from traceapp.ledger.note import Verifier, open_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,29 +107,41 @@ def _checkpoints(app) -> int:
         return db.session().execute(text("SELECT count(*) FROM ledger_checkpoints")).scalar_one()
 
 
-def test_a_new_public_url_or_key_is_refused_before_it_signs_under_another_name(app, tmp_path):
-    """Serving the instance under another host or port would sign new checkpoints under another key
-    name, and the earlier ones would stop verifying: the CLI and the WSGI entry point refuse."""
+def test_a_new_public_url_keeps_the_ledger_origin_and_another_key_is_refused(app, tmp_path):
+    """The origin is chosen when the first checkpoint is signed and read from the database afterwards:
+    serving the instance under another host or port (or naming another origin) starts and signs under
+    the stored origin, so earlier checkpoints keep verifying. Another instance folder's key cannot
+    continue the ledger: the CLI and the WSGI entry point refuse it."""
     invoke(app, "seed-demo")
     stored = app.config["TRACEAPP_LEDGER_ORIGIN"]
-    before = _checkpoints(app)
+    with app.app_context():
+        old_note = db.ledger().latest_checkpoint(db.session())[1]
+    old_file = tmp_path / "old-checkpoint.txt"
+    old_file.write_text(old_note)
+    verifier = Verifier.parse(app.test_client().get("/ledger/key").get_data(as_text=True))
+
     moved = _same_database(app, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443")
-    for command in (("db", "upgrade"), ("seed-demo", "--force")):
-        refused = invoke(moved, *command)
-        assert refused.exit_code == 1, refused.output
-        assert f"TRACEAPP_LEDGER_ORIGIN={stored}" in refused.output and "trace.example.cn:8443/ledger" in refused.output
-    with pytest.raises(SignerMismatch, match="would no longer verify"):
-        check_app_signer(moved)
-    assert _checkpoints(app) == before
+    renamed = _same_database(app, TRACEAPP_LEDGER_ORIGIN="another.example/ledger")
+    for other in (moved, renamed):
+        assert other.config["TRACEAPP_LEDGER_ORIGIN"] == stored
+        check_app_signer(other)
+        upgraded = invoke(other, "db", "upgrade")
+        assert upgraded.exit_code == 0 and f"ledger origin: {stored}" in upgraded.output, upgraded.output
+        with other.app_context(), db.write_session() as session:  # a write: a new checkpoint
+            make_org(session)
+        assert other.test_client().get("/ledger/key").get_data(as_text=True) == verifier.encode()
+        with other.app_context():
+            size, note = db.ledger().latest_checkpoint(db.session())
+        assert open_checkpoint(note, verifier).origin == stored
+        consistent = invoke(other, "ledger", "consistency", str(old_file))
+        assert consistent.exit_code == 0, consistent.output
 
-    kept = _same_database(app, TRACEAPP_PUBLIC_URL="https://trace.example.cn:8443",
-                          TRACEAPP_LEDGER_ORIGIN=stored)
-    assert invoke(kept, "db", "upgrade").exit_code == 0
-    check_app_signer(kept)
-
+    before = _checkpoints(app)
     stranger = _same_database(app, instance=tmp_path / "another-instance")  # a new key
     refused = invoke(stranger, "db", "upgrade")
     assert refused.exit_code == 1 and "not signed by this instance's key" in refused.output
+    with pytest.raises(SignerMismatch, match="not signed by this instance's key"):
+        check_app_signer(stranger)
     assert _checkpoints(app) == before
-    for other in (moved, kept, stranger):
+    for other in (moved, renamed, stranger):
         close_app(other)

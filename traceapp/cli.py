@@ -24,11 +24,13 @@ def _upgrade() -> None:
     click.echo(f"database at {_display_url()} is up to date")
     if note:
         click.echo("signed the empty ledger's first checkpoint")
+    click.echo(f"ledger origin: {db.ledger().signer.name} (fixed by the first checkpoint)")
     click.echo(f"ledger key: {db.ledger().verifier.encode()}")
 
 
 def _check_signer() -> None:
-    """Stop (exit 1) when this configuration would sign checkpoints that do not continue the ledger's."""
+    """Take the stored ledger's origin; stop (exit 1) when this instance's key does not continue its
+    checkpoints."""
     try:
         check_signer(db.ledger(), db.session())
     except SignerMismatch as exc:

@@ -70,6 +70,8 @@ def load(app: Flask, test_config: dict | None) -> None:
     app.config["TRACEAPP_PUBLIC_URL"] = app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
     if app.config["TRACEAPP_PUBLIC_URL"].startswith("https:"):
         app.config["SESSION_COOKIE_SECURE"] = True
+    # The origin only names a ledger without checkpoints; a stored ledger keeps its own (traceapp.db).
+    app.config["TRACEAPP_LEDGER_ORIGIN_SET"] = bool(app.config["TRACEAPP_LEDGER_ORIGIN"])
     if not app.config["TRACEAPP_LEDGER_ORIGIN"]:
         app.config["TRACEAPP_LEDGER_ORIGIN"] = default_origin(app.config["TRACEAPP_PUBLIC_URL"])
     if not app.config["SECRET_KEY"]:

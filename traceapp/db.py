@@ -40,8 +40,27 @@ class Database:
 def init_app(app: Flask) -> None:
     """Create the engine, session factory and ledger for ``app``."""
     signer = load_signer(app.instance_path, app.config["TRACEAPP_LEDGER_ORIGIN"])
-    app.extensions["traceapp.db"] = Database(app.config["DATABASE_URL"], Ledger(signer))
+    database = Database(app.config["DATABASE_URL"], Ledger(signer))
+    app.extensions["traceapp.db"] = database
     app.teardown_appcontext(_close_session)
+    _adopt_stored_origin(app, database)
+
+
+def _adopt_stored_origin(app: Flask, database: Database) -> None:
+    """Sign and name the key under the origin the stored checkpoints carry: the configured origin
+    only decides it for a ledger without checkpoints. A database that cannot be read yet (not
+    migrated, not reachable) keeps the configured one; ``db upgrade`` and every append read it again."""
+    configured = database.ledger.signer.name
+    try:
+        with database.engine.connect() as conn:
+            stored = database.ledger.adopt_stored_origin(conn)
+    except DBAPIError:
+        return
+    if stored is not None:
+        if stored != configured and app.config.get("TRACEAPP_LEDGER_ORIGIN_SET"):
+            app.logger.warning("TRACEAPP_LEDGER_ORIGIN is %r, but the ledger's checkpoints are signed under %r; "
+                               "the ledger keeps its origin", configured, stored)
+        app.config["TRACEAPP_LEDGER_ORIGIN"] = stored
 
 
 def database() -> Database:
@@ -89,8 +108,8 @@ def statement_reads(engine: Engine | None = None) -> Iterator[Connection]:
 
 
 def check_app_signer(app: Flask) -> None:
-    """``check_signer`` for an app about to serve (``wsgi.py``): raise SignerMismatch when its key or
-    origin would not continue the database's checkpoints. A database that cannot be read yet (not
+    """``check_signer`` for an app about to serve (``wsgi.py``): raise SignerMismatch when its key
+    would not continue the database's checkpoints. A database that cannot be read yet (not
     migrated, not reachable) is logged and not checked: ``db upgrade``, which must come first, checks it."""
     with app.app_context():
         try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, render_template
 
 from traceapp import db
 from traceapp.errors import NotFound
 from traceapp.i18n import gettext as _
+from traceapp.ledger.store import parse_checkpoint
 from traceapp.params import int_arg
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -25,6 +26,14 @@ def _text(body: str) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/")
+def about():
+    """For auditors: what the checkpoint, the key and the proofs show, and the tools that check them."""
+    latest = db.ledger().latest_checkpoint(db.session())
+    return render_template("public/ledger.html", checkpoint=parse_checkpoint(latest[1]) if latest else None,
+                           key=db.ledger().verifier.encode())
 
 
 @bp.get("/checkpoint")

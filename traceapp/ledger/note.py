@@ -103,6 +103,10 @@ class Signer:
         """Return the signer whose Ed25519 private key has the 32-byte ``seed``."""
         return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
 
+    def renamed(self, name: str) -> Signer:
+        """Return a signer with the same private key that signs under ``name``."""
+        return Signer(name, self._key)
+
     def sign(self, text: str) -> str:
         """Return the signed note of ``text`` (which must end in a newline)."""
         check_text(text)

@@ -199,7 +199,12 @@ def _read_hashes(conn: Connection):
 
 
 class Ledger:
-    """Appends entries and signs checkpoints with one signer; reads proofs and checkpoints."""
+    """Appends entries and signs checkpoints with one signer; reads proofs and checkpoints.
+
+    The signer's name is the ledger's origin. It is chosen once, by whoever signs the first
+    checkpoint; afterwards the stored checkpoints decide it (``adopt_stored_origin``), so a
+    deployment whose public URL moves keeps signing under the name its earlier checkpoints carry.
+    """
 
     def __init__(self, signer: Signer):
         self.signer = signer
@@ -210,6 +215,19 @@ class Ledger:
     @property
     def verifier(self) -> Verifier:
         return self.signer.verifier
+
+    def adopt_stored_origin(self, conn: Connection | Session) -> str | None:
+        """Sign under the origin of the newest stored checkpoint from now on; return that origin, or
+        None before the first checkpoint (the signer's own name then becomes the origin)."""
+        latest = self.latest_checkpoint(conn)
+        if latest is None:
+            return None
+        self._adopt(parse_checkpoint(latest[1]).origin)
+        return self.signer.name
+
+    def _adopt(self, origin: str) -> None:
+        if origin != self.signer.name:
+            self.signer = self.signer.renamed(origin)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -253,11 +271,14 @@ class Ledger:
             if conn.dialect.name == "sqlite":
                 raise LedgerLockError("ledger appends need a write transaction: call begin_write(session) first")
             _lock(conn)
-        head = conn.execute(select(LedgerCheckpoint.size, LedgerCheckpoint.last_hash, LedgerCheckpoint.edge)
+        head = conn.execute(select(LedgerCheckpoint.size, LedgerCheckpoint.last_hash, LedgerCheckpoint.edge,
+                                   LedgerCheckpoint.note)
                             .order_by(LedgerCheckpoint.size.desc()).limit(1)).first()
         if head is None:
             tx = _Transaction(0, GENESIS_PREV, tree.CompactRange())
         else:
+            # Another process may have signed the first checkpoint after this one started.
+            self._adopt(parse_checkpoint(head.note).origin)
             edge = bytes(head.edge)
             hashes = [edge[i:i + tree.HASH_SIZE] for i in range(0, len(edge), tree.HASH_SIZE)]
             tx = _Transaction(head.size, head.last_hash, tree.CompactRange(head.size, hashes))

@@ -1,15 +1,17 @@
-"""The public home page and the consumer page of a batch (``/t/<code>`` and ``/t/<code>.json``)."""
+"""The public front door (``/``, its code search ``/find``, the favicon) and the consumer page of a
+batch (``/t/<code>`` and ``/t/<code>.json``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from markupsafe import escape
 
 from traceapp import clock, db
-from traceapp.errors import TRACE_NOT_FOUND, NotFound
+from traceapp.errors import TRACE_NOT_FOUND, DomainError, NotFound
 from traceapp.i18n import current_language
-from traceapp.ledger.store import parse_checkpoint
-from traceapp.public import scans, stored_pages
+from traceapp.public import lookup, scans, stored_pages
 from traceapp.public.consumer import ConsumerPage, read_consumer_page, registration_proof
 from traceapp.records.codes import normalize_code
 
@@ -18,9 +20,32 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def index():
-    latest = db.ledger().latest_checkpoint(db.session())
-    checkpoint = parse_checkpoint(latest[1]) if latest else None
-    return render_template("index.html", checkpoint=checkpoint, key=db.ledger().verifier.encode())
+    """The public front door: find a batch by its 追溯码, or a brand."""
+    return render_template("index.html", query="", message=None)
+
+
+@bp.get("/find")
+def find():
+    """The front door's code search: 303 to the batch's consumer page, else the front door again with
+    the reason beside the field. Rate-limited as the consumer pages are, since it tells whether a code
+    exists."""
+    scans.check_rate(scans.client_id(request))
+    text = request.args.get("code", "")
+    try:
+        code = lookup.find_code(db.session(), text)
+    except DomainError as exc:
+        return render_template("index.html", query=text[:lookup.MAX_INPUT], message=exc.message), exc.status
+    return redirect(url_for("public.trace", code=code), 303)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for on their own; the pages link the same SVG."""
+    icon = Path(current_app.static_folder, "favicon.svg").read_bytes()
+    response = Response(icon, mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 def find_page(code: str) -> ConsumerPage:
