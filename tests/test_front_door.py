@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from traceapp import db
 from traceapp.ledger.store import LedgerEntry
-from traceapp.records.models import Batch
+from traceapp.records.models import Batch, CodeState, Inspection
 
 PASSWORD = "traceapp-demo"
 
@@ -133,3 +133,18 @@ def test_a_warned_batch_says_its_proof_is_no_promise_of_safety(demo, client):
     plain = client.get(f"/t/{codes['plain']}").get_data(as_text=True)
     proof = re.search(r'<section id="ledger-proof"[^>]*>', plain).group(0)
     assert 'class="proof"' in proof and "记录未被篡改：本批次的登记已在签名账本第 {seq} 条中核验" in proof
+
+
+def test_a_failed_inspection_or_a_frozen_code_is_warned_and_its_proof_is_neutral(demo, client):
+    with demo.app_context():
+        session = db.session()
+        failed = session.scalar(select(Batch.code).join(Inspection, Inspection.batch_id == Batch.id)
+                                .where(Inspection.verdict == "fail").order_by(Batch.id))
+        frozen = session.scalar(select(Batch.code).join(CodeState, CodeState.batch_id == Batch.id)
+                                .where(CodeState.state == "frozen"))
+    page = client.get(f"/t/{failed}").get_data(as_text=True)
+    assert 'id="inspection-warning"' in page and "检测不合格" in page
+    assert page.index('id="inspection-warning"') < page.index('id="ledger-proof"')
+    assert 'class="proof under-warning"' in page
+    page = client.get(f"/t/{frozen}").get_data(as_text=True)
+    assert page.index('id="code-state"') < page.index('id="ledger-proof"') and 'class="proof under-warning"' in page

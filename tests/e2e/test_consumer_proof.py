@@ -43,7 +43,7 @@ def test_the_phone_verifies_the_proof_and_loads_nothing_from_elsewhere(app, live
     phone.goto(f"{live_server}/t/{code}")
     assert proof_status(phone) == "verified"
     text = phone.inner_text("#ledger-proof")
-    assert "已在账本第" in text and "中验证" in text
+    assert text.startswith("记录未被篡改：本批次的登记已在签名账本第") and "条中核验" in text
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     assert all(url.startswith(live_server) for url in requested), requested
     # The icon is a file of the app's own: the Content-Security-Policy (img-src 'self') refuses a data: URL.
@@ -94,13 +94,41 @@ def test_an_altered_proof_root_signature_or_entry_fails(app, live_server, phone,
     assert "验证失败" in phone.inner_text("#ledger-proof")
 
 
-def test_a_recalled_batch_shows_the_banner_first(app, live_server, phone):
-    _code, recalled = codes(app)
+def test_a_recalled_batch_shows_the_banner_first_and_a_neutral_proof_beneath_it(app, live_server, phone):
+    """On a recalled batch the proof is no green tick: it sits beneath the warning, in grey, and says
+    that it shows the record genuine, not the product safe."""
+    code, recalled = codes(app)
     phone.goto(f"{live_server}/t/{recalled}")
     banner = phone.locator("#recall-banner")
     assert banner.is_visible() and "召回" in banner.inner_text()
     assert banner.bounding_box()["y"] < phone.locator("h1").bounding_box()["y"]
     assert proof_status(phone) == "verified"
+    proof = phone.locator("#ledger-proof")
+    assert proof.bounding_box()["y"] > banner.bounding_box()["y"] + banner.bounding_box()["height"]
+    text = proof.inner_text()
+    assert "记录未被篡改" in text and "不表示产品可以放心食用" in text and "✔" not in text
+    warned = badge_look(phone)
+    assert warned["icon"] != '"✔"' and not greenish(warned["background"]) and not greenish(warned["color"])
+
+    phone.goto(f"{live_server}/t/{code}")  # a batch without a warning keeps the green tick
+    assert proof_status(phone) == "verified"
+    plain = badge_look(phone)
+    assert plain["icon"] == '"✔"' and greenish(plain["background"])
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def badge_look(phone) -> dict:
+    return phone.evaluate("""() => {
+        const box = document.getElementById('ledger-proof'), style = getComputedStyle(box);
+        return {background: style.backgroundColor, color: style.color,
+                icon: getComputedStyle(box.querySelector('.proof-icon'), '::before').content};
+    }""")
+
+
+def greenish(rgb: str) -> bool:
+    """Whether a computed colour (``rgb(r, g, b)``) is a green: its green channel well above the others."""
+    r, g, b = (int(part) for part in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+    return g > max(r, b) + 8
 
 
 def test_every_demo_page_fits_a_phone_in_both_languages(app, live_server, phone):
