@@ -94,7 +94,8 @@ def test_the_ledger_page_explains_the_checkpoint_the_key_and_the_tools(demo, cli
     assert f'<dd id="ledger-size">{size}</dd>' in page and key in page
     assert 'href="/ledger/checkpoint"' in page and 'href="/ledger/key"' in page
     assert re.search(r'href="/ledger/entries\?(start=0&amp;limit=20|limit=20&amp;start=0)"', page)
-    assert "/ledger/proof/inclusion" in page and "/ledger/proof/consistency" in page
+    assert 'href="/ledger/proof/inclusion?seq=0"' in page and 'href="/ledger/proof/consistency?old=1"' in page
+    assert client.get("/ledger/proof/inclusion?seq=0").status_code == 200
     assert "python -m traceapp.ledger.verify" in page and "flask --app traceapp ledger export" in page
     assert "Signed checkpoint" in client.get("/ledger/?lang=en").get_data(as_text=True)
 
