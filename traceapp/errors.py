@@ -4,6 +4,8 @@ traceback; unexpected errors are logged and answered with a generic message."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -11,6 +13,9 @@ from werkzeug.exceptions import HTTPException
 from traceapp.i18n import lazy_gettext as _l
 
 JSON_PREFIXES = ("/api/", "/ledger/")
+# A value of ``fields`` that is a machine code ("over_cap", "duplicate") rather than a sentence: clients
+# branch on it, people read the error's message instead.
+FIELD_CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class DomainError(Exception):
@@ -23,6 +28,16 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+    def field_messages(self) -> dict[str, str]:
+        """Return what a person reads beside each field: its sentence, or the error's message where
+        ``fields`` holds a code for clients."""
+        return field_messages(self.message, self.fields)
+
+
+def field_messages(message: str, fields: dict) -> dict[str, str]:
+    """Return ``fields`` with every machine code replaced by ``message``, for a page."""
+    return {name: (str(message) if FIELD_CODE.fullmatch(str(text)) else text) for name, text in fields.items()}
 
 
 class InvalidField(DomainError):
@@ -62,7 +77,8 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if wants_json():
         body = {"error": {"code": code, "message": str(message), "fields": fields or {}}}
         return jsonify(body), status
-    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    shown = [text for text in dict.fromkeys(field_messages(message, fields or {}).values()) if text != str(message)]
+    return render_template("error.html", status=status, message=message, details=shown), status
 
 
 HTTP_MESSAGES = {

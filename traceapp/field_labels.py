@@ -29,7 +29,10 @@ LABELS = {
     "licensee": _l("被许可主体"), "bases": _l("生产基地"),
     # endings, recalls, label prints, accounts
     "reason": _l("原因"), "scope": _l("召回范围"), "labels": _l("标签数"), "package_quantity": _l("每件数量"),
-    "layout": _l("标签纸"), "username": _l("用户名"), "role": _l("角色"),
+    "layout": _l("标签纸"), "username": _l("用户名"), "role": _l("角色"), "org": _l("所属组织"),
+    "password": _l("密码"),
+    # transfers
+    "to": _l("接收方"),
 }
 
 # The fields of one inspection item, as the inspection form's item rows show them.

@@ -122,11 +122,14 @@ class Fields:
             return ""
         return value
 
-    def choice(self, field: str, choices: tuple[str, ...]) -> str:
+    def choice(self, field: str, choices: tuple[str, ...], shown: dict | None = None) -> str:
+        """Read one of ``choices``; ``shown`` maps each code to its label (``records.labels``), so the
+        refusal lists what the form's options say ("合格、不合格"), not the codes behind them."""
         value = self.text(field, max_length=64)
         if value and value not in choices:
+            names = [str(shown.get(code, code)) for code in choices] if shown else list(choices)
             self.fail(field, _("%(field)s必须是以下之一：%(choices)s。", field=self.label(field),
-                               choices=", ".join(choices)))
+                               choices=_("、").join(names)))
         return value
 
     def pattern(self, field: str, regex: str, rule: str, *, required: bool = True) -> str:

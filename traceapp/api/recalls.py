@@ -49,8 +49,7 @@ def trace_endpoint(code: str):
     api_user()
     direction = request.args.get("direction", "")
     if direction not in DIRECTIONS:
-        raise InvalidField("direction", _("参数 direction 必须是以下之一：%(choices)s。",
-                                          choices=", ".join(DIRECTIONS)))
+        raise InvalidField("direction", _("追溯方向必须是 forward（向下游）或 backward（向上游）。"))
     depth = int_arg("depth", default=MAX_DEPTH, minimum=1, maximum=MAX_DEPTH)
     session = db.session()
     batch = get_batch(session, code)

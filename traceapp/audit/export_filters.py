@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceapp.audit.filters import Filters, read_filters, value_of
+from traceapp.audit.filters import LABELS, Filters, read_filters, value_of
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import LedgerEntry
@@ -42,7 +42,8 @@ def parse_format(args: Mapping[str, str]) -> str:
     """Return the requested format; raise InvalidField unless it is one of FORMATS."""
     value = (args.get("format") or "").strip().lower()
     if value not in FORMATS:
-        raise InvalidField("format", _("参数 format 必须是 csv、xlsx、epcis 或 bundle 之一，收到的是“%(value)s”。",
+        raise InvalidField("format", _("请用页面上的下载按钮选择格式（Excel、CSV、EPCIS 或账本审计包）；"
+                                       "收到的格式是“%(value)s”。",
                                        value=(args.get("format") or "")[:40]))
     return value
 
@@ -60,17 +61,18 @@ def parse_filters(session: Session, args: Mapping[str, str]) -> ExportFilters:
 def _recall(session: Session, value: str) -> tuple[str, tuple[int, ...]]:
     code = normalize_code(value)
     if code is None:
-        raise InvalidField("recall", _("参数 recall 必须是批次码（13 位字母和数字），收到的是“%(value)s”。",
+        raise InvalidField("recall", _("%(field)s必须是 13 位字母和数字的批次码，收到的是“%(value)s”。",
+                                       field=LABELS["recall"],
                                        value=value[:40]))
     if session.scalar(select(Batch.id).where(Batch.code == code)) is None:
-        raise InvalidField("recall", _("参数 recall：没有批次码为 %(code)s 的批次。", code=code))
+        raise InvalidField("recall", _("%(field)s：没有批次码为 %(code)s 的批次。", field=LABELS["recall"], code=code))
     origin = f"batch:{code}"
     subjects = {subject for subject, body in session.execute(
         select(LedgerEntry.subject, LedgerEntry.body).where(LedgerEntry.kind == RECALLED))
         if json.loads(bytes(body))["data"].get("origin") == origin}
     if not subjects:
-        raise InvalidField("recall", _("参数 recall：批次 %(code)s 没有发起过召回；"
-                                       "请填写召回时选定的那个批次的批次码。", code=code))
+        raise InvalidField("recall", _("%(field)s：批次 %(code)s 没有发起过召回；"
+                                       "请填写召回时选定的那个批次的批次码。", field=LABELS["recall"], code=code))
     codes = sorted(s.removeprefix("batch:") for s in subjects)
     ids: list[int] = []
     for start in range(0, len(codes), CHUNK):

@@ -101,7 +101,7 @@ def export():
     except InvalidField as exc:
         if via == "token" or request.accept_mimetypes.best == "application/json":
             raise
-        return _page(400, exc.fields, exc.message)
+        return _page(400, exc.field_messages(), exc.message)
     session.rollback()  # end the read; the export reads its own snapshot
     log_id = start_log(user, via, fmt, filters)
     config = current_app.config

@@ -37,7 +37,7 @@ def create_command(name: str, role: str, org_id: int | None, password_stdin: boo
         with db.write_session() as session:
             user = services.create_user(session, name, role, org_id, password)
     except DomainError as exc:
-        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+        detail = " ".join(dict.fromkeys(exc.field_messages().values())) or exc.message
         click.echo(f"error: {detail}", err=True)
         sys.exit(1)
     click.echo(f"created user {user.username} (role {user.role}, org {user.organization_id or '-'})"

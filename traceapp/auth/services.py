@@ -20,6 +20,7 @@ from traceapp.auth.throttle import LoginPolicy, LoginThrottled
 from traceapp.errors import Conflict, InvalidField, NotFound
 from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
+from traceapp.records.labels import ORG_KIND, ROLE, label_of
 from traceapp.records.models import Organization
 from traceapp.validation import Fields
 
@@ -45,15 +46,16 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     f = Fields({"username": username, "role": role})
     username = f.pattern("username", r"[A-Za-z0-9_.\-]{2,64}",
                          _("%(field)s只能包含字母、数字、下划线、点和连字符，长度 2–64。", field=LABELS["username"]))
-    role = f.choice("role", ROLES)
+    role = f.choice("role", ROLES, ROLE)
     org = session.get(Organization, org_id) if org_id is not None else None
     if org_id is not None and org is None:
         f.fail("org", _("没有编号为 %(id)s 的组织。", id=org_id))
     kinds = ROLE_ORG_KINDS.get(role)
     if role and kinds and role != "regulator" and org is None and org_id is None:
-        f.fail("org", _("角色 %(role)s 必须属于一个组织（--org）。", role=role))
+        f.fail("org", _("%(role)s必须属于一个组织：请给出组织编号（--org）。", role=label_of(ROLE, role)))
     if org is not None and kinds and org.kind not in kinds:
-        f.fail("org", _("角色 %(role)s 不能属于类型为 %(kind)s 的组织。", role=role, kind=org.kind))
+        f.fail("org", _("%(role)s不能属于%(kind)s；请选择另一个组织。", role=label_of(ROLE, role),
+                                 kind=label_of(ORG_KIND, org.kind)))
     if password is not None and len(password) < MIN_PASSWORD:
         f.fail("password", _short_password())
     f.check()

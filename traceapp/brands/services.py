@@ -20,6 +20,7 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
 from traceapp.records.access import require_role
 from traceapp.records.endings import append_ending, read_reason
+from traceapp.records.labels import BRAND_LEVEL, CATEGORY
 from traceapp.records.models import CATEGORIES, PRODUCER_KINDS, UNITS, Batch, Organization
 from traceapp.records.values import is_row_id, quantity_text
 from traceapp.validation import Fields
@@ -65,9 +66,9 @@ def _read_brand(session: Session, f: Fields, data: dict, fields: tuple[str, ...]
     if "aliases" in fields:
         values["aliases"] = f.text_list("aliases", max_items=20, max_length=100) if data.get("aliases") else []
     if "category" in fields:
-        values["category"] = f.choice("category", CATEGORIES)
+        values["category"] = f.choice("category", CATEGORIES, CATEGORY)
     if "level" in fields:
-        values["level"] = f.choice("level", LEVELS)
+        values["level"] = f.choice("level", LEVELS, BRAND_LEVEL)
     if "parent" in fields:
         values["parent"] = _read_parent(session, f, data, brand)
     if "area" in fields:

@@ -98,7 +98,9 @@ def _cors(response: Response) -> Response:
 def _error(exc: DomainError):
     if _wants_json():
         return jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}), exc.status
-    return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields), exc.status
+    return render_template("error.html", status=exc.status, message=exc.message,
+                           details=[text for text in dict.fromkeys(exc.field_messages().values())
+                                    if text != exc.message]), exc.status
 
 
 @bp.get("/01/<gtin>/10/<lot>", strict_slashes=False)

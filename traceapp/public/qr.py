@@ -109,10 +109,10 @@ def image(code: str, fmt: str):
         raise InvalidField("format", _("二维码格式必须是 svg 或 png。"))
     level = request.args.get("ec", "M").upper()
     if level not in LEVELS:
-        raise InvalidField("ec", _("参数 ec 必须是 L、M、Q 或 H 之一。"))
+        raise InvalidField("ec", _("纠错等级必须是 L、M、Q 或 H 之一。"))
     size = request.args.get("size", "10")
     if not re.fullmatch(r"[0-9]{1,2}", size) or not 1 <= int(size) <= 40:
-        raise InvalidField("size", _("参数 size 必须是 1 到 40 之间的整数（每个模块的像素数）。"))
+        raise InvalidField("size", _("模块大小必须是 1 到 40 之间的整数（每个模块的像素数）。"))
     body, etag = served_image(code, fmt, level, int(size))
     response = Response(body, mimetype=FORMATS[fmt])
     response.set_etag(etag)

@@ -6,14 +6,15 @@ from sqlalchemy.orm import Session
 
 from traceapp.errors import Forbidden
 from traceapp.i18n import gettext as _
+from traceapp.records.labels import ORG_KIND, ROLE, label_of
 from traceapp.records.models import Batch, Organization
 
 
 def require_role(user, *roles: str) -> None:
     """Raise Forbidden unless the user has one of ``roles`` (admin always may)."""
     if user.role != "admin" and user.role not in roles:
-        raise Forbidden(_("角色 %(role)s 不能进行这项操作；需要的角色：%(roles)s。",
-                          role=user.role, roles=", ".join(roles)))
+        raise Forbidden(_("%(role)s的账号不能进行这项操作；需要%(roles)s的账号。", role=label_of(ROLE, user.role),
+                          roles=_("或").join(label_of(ROLE, role) for role in roles)))
 
 
 def acting_organization(session: Session, user, requested: int | None, kind: str) -> Organization | None:
@@ -29,7 +30,7 @@ def acting_organization(session: Session, user, requested: int | None, kind: str
         raise Forbidden(_("你只能以自己所在的组织的名义进行这项操作。"))
     org = session.get(Organization, user.organization_id)
     if org is None or org.kind != kind:
-        raise Forbidden(_("只有类型为 %(kind)s 的组织的账号能进行这项操作。", kind=kind))
+        raise Forbidden(_("只有%(kind)s的账号能进行这项操作。", kind=label_of(ORG_KIND, kind)))
     return org
 
 

@@ -16,6 +16,7 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
 from traceapp.records.endings import append_ending, read_reason
+from traceapp.records.labels import CERT_KIND
 from traceapp.records.models import CERT_KINDS, PRODUCER_KINDS, Batch, Certification, Organization
 from traceapp.records.values import is_row_id
 from traceapp.validation import Fields
@@ -32,7 +33,7 @@ def issue_certification(session: Session, data: dict, *, user) -> Certification:
     require_role(user, "certifier")
     recorder = acting_organization(session, user, None, "certification_body") if user.role != "admin" else None
     f = Fields(data)
-    kind = f.choice("kind", CERT_KINDS)
+    kind = f.choice("kind", CERT_KINDS, CERT_KIND)
     number = f.text("number", max_length=64).upper()
     if kind in NUMBER_PATTERNS and number and not re.fullmatch(NUMBER_PATTERNS[kind], number, re.ASCII):
         f.fail("number", _("绿色食品证书编号必须是 GF 加 12 位数字，例如 GF430225260001。") if kind == "green_food"
@@ -79,7 +80,7 @@ def _read_issuer(session: Session, f: Fields, recorder: Organization | None) -> 
         return name, None
     org = session.get(Organization, org_id)
     if org is None or org.kind != "certification_body":
-        f.fail("issuer_org", _("“发证机构”必须是已登记的认证机构（certification_body）的编号。"))
+        f.fail("issuer_org", _("“发证机构”必须是已登记的认证机构的编号；请从列表中选择一家认证机构。"))
         return name, None
     if name and name != org.name:
         f.fail("issuer", _("“发证机构”名称与所选认证机构 %(body)s 不一致；请只选机构，或填写其登记名称。",

@@ -15,7 +15,7 @@ from traceapp.records.access import require_batch_owner
 from traceapp.records.codes import normalize_code
 from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.holds import refuse_held
-from traceapp.records.labels import BASIS
+from traceapp.records.labels import BASIS, PROMISER
 from traceapp.records.models import BASES, PROMISERS, Batch, ComplianceCertificate, Inspection
 from traceapp.records.quantities import commitments
 from traceapp.records.services import unused_code
@@ -44,7 +44,7 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
     require_batch_owner(user, batch)
     refuse_held(session, batch, "compliance")
     f = Fields(data)
-    basis = f.choice("basis", BASES)
+    basis = f.choice("basis", BASES, BASIS)
     inspection_id = f.integer("inspection", required=basis in TESTED_BASES)
     inspection = session.get(Inspection, inspection_id) if inspection_id is not None else None
     if inspection_id is not None and (inspection is None or inspection.batch_id != batch.id):
@@ -59,7 +59,7 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
         f.fail("issued_on", _("开具日期不能晚于今天（%(today)s）。", today=clock.today().isoformat()))
     elif issued_on < batch.harvest_date:
         f.fail("issued_on", _("开具日期不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
-    promiser = f.choice("promiser", PROMISERS) if data.get("promiser") else "producer"
+    promiser = f.choice("promiser", PROMISERS, PROMISER) if data.get("promiser") else "producer"
     contact = f.text("contact", max_length=200)
     if quantity is not None:
         left = commitments(session, batch).free

@@ -10,6 +10,7 @@ from typing import NoReturn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import require_batch_owner
@@ -31,11 +32,11 @@ def correct_batch(session: Session, batch: Batch, data: dict, *, user) -> BatchC
     require_batch_owner(user, batch)
     changes = data.get("fields")
     if not isinstance(changes, dict) or not changes:
-        _refuse_fields(_("fields 必须列出要更正的字段和新值，可更正：%(names)s。", names=", ".join(CORRECTABLE)))
+        _refuse_fields(_("请至少修改一个要更正的字段；可更正：%(names)s。", names=_field_names(CORRECTABLE)))
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
-        _refuse_fields(_("字段 %(names)s 不能更正；可更正：%(allowed)s。",
-                         names=", ".join(map(str, unknown)), allowed=", ".join(CORRECTABLE)))
+        _refuse_fields(_("%(names)s不能更正；可更正：%(allowed)s。",
+                         names=_field_names(map(str, unknown)), allowed=_field_names(CORRECTABLE)))
     current = current_fields(batch)
     f = Fields({**current, **{k: ("" if v is None else v) for k, v in changes.items()}})
     new = {k: _as_record(v) for k, v in read_batch_fields(f).items()}
@@ -100,6 +101,11 @@ def _earliest_later_record(session: Session, batch: Batch):
              session.scalar(select(func.min(ComplianceCertificate.issued_on))
                             .where(ComplianceCertificate.batch_id == batch.id))]
     return min((d for d in dates if d is not None), default=None)
+
+
+def _field_names(keys) -> str:
+    """Return the fields ``keys`` by their labels, as the correction form shows them."""
+    return _("、").join(str(LABELS.get(key, key)) for key in keys)
 
 
 def _refuse_fields(message: str) -> NoReturn:

@@ -10,6 +10,7 @@ from traceapp.field_labels import ITEM_LABELS
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
+from traceapp.records.labels import VERDICT
 from traceapp.records.models import VERDICTS, Batch, Inspection
 from traceapp.records.services import get_batch
 from traceapp.validation import Fields
@@ -38,7 +39,7 @@ def record_inspection(session: Session, data: dict, *, user) -> Inspection:
         f.fail("inspected_on", _("检测日期不能早于批次的采收日期 %(date)s。", date=batch.harvest_date.isoformat()))
     report_no = f.text("report_no", max_length=64)
     items = _items(f, data.get("items"))
-    verdict = f.choice("verdict", VERDICTS)
+    verdict = f.choice("verdict", VERDICTS, VERDICT)
     if verdict == "pass" and any(item["verdict"] == "fail" for item in items):
         f.fail("verdict", _("有不合格的检测项目时，%(field)s不能是合格；请改为不合格，或核对各项目的判定。",
                              field=f.label("verdict")))
@@ -88,6 +89,6 @@ def _items(f: Fields, raw) -> list[dict]:
         g = f.nested(item if isinstance(item, dict) else {}, f"items[{i}]", labels=ITEM_LABELS,
                      label=_("第 %(n)d 个检测项目", n=i + 1))
         read = {name: g.text(name, required=required, max_length=length) for name, length, required in ITEM_TEXT}
-        read["verdict"] = g.choice("verdict", VERDICTS)
+        read["verdict"] = g.choice("verdict", VERDICTS, VERDICT)
         items.append(read)
     return items

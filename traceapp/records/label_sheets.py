@@ -95,7 +95,7 @@ def read_request(data: dict) -> LabelRequest:
     f = Fields(data)
     labels = _count(f, "labels")
     package = f.quantity("package_quantity")
-    layout = f.choice("layout", tuple(LAYOUTS))
+    layout = f.choice("layout", tuple(LAYOUTS), {name: layout.title for name, layout in LAYOUTS.items()})
     f.check()
     return LabelRequest(labels, package, LAYOUTS[layout])
 

@@ -1,4 +1,5 @@
-"""Display names of the codes stored in records (categories, kinds, bases …), translated."""
+"""Display names of the codes stored in records (categories, kinds, bases …), translated: the one place
+that says how a code is shown to people, on pages as in messages."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ BASIS = {"quality_control": _l("质量安全控制符合要求"), "self_test": _
          "commissioned_test": _l("委托检测合格")}
 PROMISER = {"producer": _l("生产者"), "purchaser": _l("收购单位（个人）")}
 VERDICT = {"pass": _l("合格"), "fail": _l("不合格")}
+ROLE = {"admin": _l("管理员"), "producer": _l("生产主体人员"), "inspector": _l("检测人员"),
+        "certifier": _l("认证人员"), "brand_manager": _l("品牌管理员"), "regulator": _l("监管人员")}
+RECALL_SCOPE = {"batch": _l("仅本批次"), "downstream": _l("本批次及以它为原料的所有批次")}
+BRAND_LEVEL = {"province": _l("省级"), "city": _l("市级"), "county": _l("县级"), "enterprise": _l("企业品牌")}
 FIELD = {"product": _l("产品名称"), "category": _l("品类"), "brand": _l("品牌"), "quantity": _l("数量"),
          "unit": _l("单位"), "harvest_date": _l("采收日期"), "pack_date": _l("包装日期"),
          "origin_region": _l("产地（行政区划代码）"), "base": _l("生产基地"), "gtin": _l("商品条码 GTIN-14"),
@@ -27,7 +32,15 @@ FIELD = {"product": _l("产品名称"), "category": _l("品类"), "brand": _l("�
 def all_labels() -> dict:
     """Return every label table, for templates."""
     return {"category": CATEGORY, "org_kind": ORG_KIND, "cert_kind": CERT_KIND, "cert_status": CERT_STATUS,
-            "basis": BASIS, "promiser": PROMISER, "verdict": VERDICT, "field": FIELD}
+            "basis": BASIS, "promiser": PROMISER, "verdict": VERDICT, "field": FIELD, "role": ROLE,
+            "recall_scope": RECALL_SCOPE, "brand_level": BRAND_LEVEL}
+
+
+def label_of(table: dict, code) -> str:
+    """Return how people see ``code`` of ``table`` (its label in the request's language); a code the
+    table lacks is shown as it is (old data, or a value someone typed)."""
+    text = table.get(code)
+    return str(text) if text is not None else str(code)
 
 
 _TRANSLATED: dict[str, dict] = {}

@@ -60,7 +60,7 @@ def done(code: str):
     found = get_batch(session, code)
     start, end = int_arg("start"), int_arg("end")
     if end < start:
-        raise InvalidField("end", _("参数 end 不能小于 start。"))
+        raise InvalidField("end", _("终止序号不能小于起始序号。"))
     in_range = (LedgerEntry.kind == RECALLED, LedgerEntry.seq.between(start, end))
     joined = select(Batch, LedgerEntry.body).join(LedgerEntry, LedgerEntry.subject == literal("batch:", String)
                                                   + Batch.code).where(*in_range)

@@ -16,6 +16,7 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import LedgerEntry, ledger_of
 from traceapp.records.access import require_role
 from traceapp.records.endings import read_reason
+from traceapp.records.labels import RECALL_SCOPE
 from traceapp.records.lineage import downstream
 from traceapp.records.models import Batch
 from traceapp.validation import Fields
@@ -97,9 +98,9 @@ def recall_batch(session: Session, batch: Batch, data: dict, *, user) -> list[Ba
     stands recalled already.
     """
     require_role(user, "regulator")
-    reason = read_reason(data)
-    f = Fields(data)
-    scope = f.choice("scope", SCOPES) if data.get("scope") not in (None, "") else "batch"
+    f = Fields(data)  # the reason and the scope are refused together, each beside its field
+    reason = f.text("reason", max_length=500, multiline=True)
+    scope = f.choice("scope", SCOPES, RECALL_SCOPE) if data.get("scope") not in (None, "") else "batch"
     f.check()
     affected = [batch, *(downstream(session, batch) if scope == "downstream" else [])]
     standing = standing_recalls(session, [b.code for b in affected])

@@ -16,6 +16,7 @@ from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
 from traceapp.records import regions
 from traceapp.records.codes import LOT_FORBIDDEN, is_valid_gtin14, new_code, normalize_code
+from traceapp.records.labels import CATEGORY, ORG_KIND, ROLE, label_of
 from traceapp.records.models import (
     CATEGORIES,
     ORG_KINDS,
@@ -39,11 +40,12 @@ def register_organization(session: Session, data: dict, *, actor: dict, demo: bo
     """
     f = Fields(data)
     name = f.text("name")
-    kind = f.choice("kind", ORG_KINDS)
+    kind = f.choice("kind", ORG_KINDS, ORG_KIND)
     region = read_region(f, "region")
     uscc = f.text("uscc", required=False, max_length=18).upper() or None
     if uscc is None and kind and kind not in USCC_OPTIONAL_KINDS:
-        f.fail("uscc", _("统一社会信用代码对 %(kind)s 是必填项；只有家庭农场和个人可以不填。", kind=kind))
+        f.fail("uscc", _("%(kind)s必须填写统一社会信用代码；只有家庭农场和个人可以不填。",
+                         kind=label_of(ORG_KIND, kind)))
     if uscc is not None:
         try:
             validate_uscc(uscc)
@@ -132,7 +134,7 @@ def register_batch(session: Session, data: dict, *, user) -> Batch:
 def read_batch_fields(f: Fields) -> dict:
     """Read and check the batch fields that registration and correction share."""
     product = f.text("product", max_length=100)
-    category = f.choice("category", CATEGORIES)
+    category = f.choice("category", CATEGORIES, CATEGORY)
     quantity = f.quantity("quantity")
     harvest = f.past_date("harvest_date")
     pack = f.date("pack_date", required=False)
@@ -196,7 +198,7 @@ def _batch_owner(session: Session, data: dict, user) -> int:
                         field=LABELS["organization"])
             raise InvalidInput(message, {"organization": message})
         return get_organization(session, int(org_id)).id
-    raise Forbidden(_("角色 %(role)s 不能登记批次；只有生产主体的账号可以。", role=user.role))
+    raise Forbidden(_("%(role)s的账号不能登记批次；只有生产主体的账号可以。", role=label_of(ROLE, user.role)))
 
 
 def _read_inputs(session: Session, f: Fields, raw, unit: str, org_id: int) -> list[tuple[Batch, Decimal]]:

@@ -26,7 +26,7 @@ from traceapp.records.compliance import (
     void_compliance_certificate,
 )
 from traceapp.records.corrections import CORRECTABLE, correct_batch, current_fields
-from traceapp.records.forms import form_page, rows
+from traceapp.records.forms import form_page, numbered_rows, rows_on_form
 from traceapp.records.inspections import record_inspection
 from traceapp.records.models import (
     CATEGORIES,
@@ -75,8 +75,10 @@ def new_batch():
 
     def save(form: dict) -> str:
         data = {k: v for k, v in form.items() if not k.startswith("inputs-")}
-        data["inputs"] = rows(form, "inputs", ("code", "quantity"), INPUT_ROWS)
-        batch = services.register_batch(db.session(), data, user=current_user)
+        numbered = numbered_rows(form, "inputs", ("code", "quantity"), INPUT_ROWS)
+        data["inputs"] = [row for _n, row in numbered]
+        with rows_on_form("inputs", [n for n, _row in numbered], "code"):
+            batch = services.register_batch(db.session(), data, user=current_user)
         return url_for("records.batch", code=batch.code, saved=1)
 
     return form_page("records/batch_form.html", save,
@@ -139,7 +141,7 @@ def compliance_print(code: str):
     found = session.get(Batch, cert.batch_id)
     size = request.args.get("size", "a5")
     if size not in PRINT_SIZES:
-        raise InvalidField("size", _("size 必须是以下之一：%(sizes)s。", sizes=", ".join(PRINT_SIZES)))
+        raise InvalidField("size", _("纸张大小必须是以下之一：%(sizes)s。", sizes=_("、").join(PRINT_SIZES)))
     producer = session.get(Organization, found.organization_id)
     return render_template("records/compliance_print.html", cert=queries.compliance_view(cert, found),
                            batch=queries.batch_summary(session, found), producer=producer, size=size,
@@ -167,8 +169,10 @@ def new_inspection():
 
     def save(form: dict) -> str:
         data = {k: v for k, v in form.items() if not k.startswith("items-")}
-        data["items"] = rows(form, "items", ("name", "method", "value", "limit", "unit", "verdict"), ITEM_ROWS)
-        inspection = record_inspection(db.session(), data, user=current_user)
+        numbered = numbered_rows(form, "items", ("name", "method", "value", "limit", "unit", "verdict"), ITEM_ROWS)
+        data["items"] = [row for _n, row in numbered]
+        with rows_on_form("items", [n for n, _row in numbered], "name"):
+            inspection = record_inspection(db.session(), data, user=current_user)
         return url_for("records.batch", code=db.session().get(Batch, inspection.batch_id).code)
 
     return form_page("records/inspection_form.html", save, item_rows=ITEM_ROWS,

@@ -25,7 +25,7 @@ def _helpers():
 
 def _refused(template: str, error: InvalidField, **context):
     """Show the page again with the bad filter marked, as a 400."""
-    return render_template(template, filters=None, errors=error.fields, message=error.message, counts=None,
+    return render_template(template, filters=None, errors=error.field_messages(), message=error.message, counts=None,
                            findings=None, **context), 400
 
 
