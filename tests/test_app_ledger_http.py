@@ -96,7 +96,7 @@ def test_bad_parameters_get_a_4xx_json_error_naming_the_field(seeded, client, ur
 
 def test_errors_come_in_english_when_asked(seeded, client):
     response = client.get("/ledger/proof/inclusion?seq=x", headers={"Accept-Language": "en"})
-    assert response.get_json()["error"]["message"] == "Parameter seq must be an integer; got “x”."
+    assert response.get_json()["error"]["message"] == "Entry sequence number (seq) must be a whole number; got “x”."
     response = client.get("/ledger/proof/inclusion?seq=x")
     assert "必须是整数" in response.get_json()["error"]["message"]
 

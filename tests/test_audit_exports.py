@@ -383,13 +383,13 @@ def test_a_regulator_token_exports_and_a_producer_token_gets_403_writing_nothing
 
 @pytest.mark.parametrize(("params", "field", "zh", "en"), [
     ({"format": "pdf"}, "format", "csv、xlsx、epcis 或 bundle", "csv, xlsx, epcis or bundle"),
-    ({}, "format", "参数 format", "format"),
-    ({"format": "csv", "brand": "No Such!"}, "brand", "拼音标识", "slug"),
-    ({"format": "csv", "brand": "no-such-brand"}, "brand", "没有标识为 no-such-brand 的品牌", "no brand"),
-    ({"format": "csv", "producer": "abc"}, "producer", "正整数", "positive"),
+    ({}, "format", "格式（format）", "Format (format)"),
+    ({"format": "csv", "brand": "No Such!"}, "brand", "拼音标识", "pinyin identifier"),
+    ({"format": "csv", "brand": "no-such-brand"}, "brand", "没有拼音标识为 no-such-brand 的品牌", "no brand"),
+    ({"format": "csv", "producer": "abc"}, "producer", "正整数", "positive whole number"),
     ({"format": "csv", "producer": "999999"}, "producer", "没有编号为 999999 的组织", "no organization"),
-    ({"format": "csv", "region": "43"}, "region", "6 位行政区划代码", "6-digit"),
-    ({"format": "csv", "region": "999999"}, "region", "不是已知的行政区划代码", "not a known"),
+    ({"format": "csv", "region": "43"}, "region", "必须是 6 位数字", "6 digits"),
+    ({"format": "csv", "region": "999999"}, "region", "不是已知的行政区划", "not a known"),
     ({"format": "csv", "from": "2026-13-01"}, "from", "YYYY-MM-DD", "YYYY-MM-DD"),
     ({"format": "xlsx", "to": "yesterday"}, "to", "YYYY-MM-DD", "YYYY-MM-DD"),
     ({"format": "csv", "from": "2026-09-01", "to": "2026-08-01"}, "from", "不能晚于", "after"),
@@ -444,7 +444,7 @@ def test_a_bad_filter_from_the_form_shows_the_form_with_the_error(app, world, cl
     log_in(client)
     response = client.get("/audit/export", query_string={"format": "csv", "region": "12"})
     assert response.status_code == 400
-    assert 'id="e-region"' in response.text and "6 位行政区划代码" in response.text
+    assert 'id="e-region"' in response.text and "行政区划代码必须是 6 位数字" in response.text
     assert export_rows(app) == 0
 
 

@@ -499,12 +499,12 @@ def test_bad_filters_get_a_400_naming_the_field(app, world, query, field):
 def test_a_bad_filter_is_explained_in_the_users_language(app, world):
     client = app.test_client()
     log_in(client, "reg_ui")
-    assert "参数 region 必须是 6 位行政区划代码" in client.get("/audit/risks/?region=99").text
+    assert "行政区划代码必须是 6 位数字（GB/T 2260）" in client.get("/audit/risks/?region=99").text
     english = client.get("/audit/risks/?region=99&lang=en")
-    assert english.status_code == 400 and "Parameter region must be a 6-digit" in english.text
+    assert english.status_code == 400 and "Administrative division code must be 6 digits" in english.text
     answer = client.get(f"{API}/risks?from=2026-02-30", headers={**bearer(world, "regulator"),
                                                                  "Accept-Language": "en"})
-    assert answer.status_code == 400 and answer.json["error"]["message"].startswith("Parameter from must be a date")
+    assert answer.status_code == 400 and answer.json["error"]["message"].startswith("From (from) must be a date")
 
 
 def test_an_unknown_rule_is_a_404_naming_the_rules(app, world):

@@ -6,7 +6,7 @@ import re
 
 from flask import request
 
-from traceapp.errors import InvalidField
+from traceapp.errors import InvalidField, wants_json
 from traceapp.field_labels import LABELS as FIELD_LABELS
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
@@ -19,10 +19,26 @@ LABELS = {"start": _l("起始序号"), "end": _l("终止序号"), "limit": _l("�
           "holder": _l("持有人编号")}
 
 
+def param_name(name: str, labels: dict | None = None) -> str:
+    """Return how a message names query parameter ``name`` (labelled in ``labels``, else in ``LABELS``): by
+    its meaning on a page; by its meaning and its key for a JSON client, whose developer wrote the key
+    and looks it up in the reference."""
+    label = (labels or LABELS).get(name)
+    if label is None:
+        return name
+    return _("%(label)s（%(name)s）", label=label, name=name) if machine_client() else str(label)
+
+
+def machine_client() -> bool:
+    """Return whether the request comes from a program (a JSON endpoint, an API token, a JSON Accept)."""
+    return (wants_json() or request.headers.get("Authorization", "").startswith("Bearer ")
+            or request.accept_mimetypes.best == "application/json")
+
+
 def int_arg(name: str, *, default: int | None = None, minimum: int = 0, maximum: int | None = None) -> int:
     """Return query parameter ``name`` as an int in [minimum, maximum]; raise InvalidField."""
     raw = request.args.get(name)
-    field = LABELS.get(name, name)
+    field = param_name(name)
     if raw is None:
         if default is None:
             raise InvalidField(name, _("缺少%(field)s：请给出一个整数。", field=field))

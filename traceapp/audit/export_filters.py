@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceapp.audit.filters import LABELS, Filters, read_filters, value_of
+from traceapp.audit.filters import Filters, named, read_filters, value_of
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import LedgerEntry
+from traceapp.params import machine_client
 from traceapp.records.codes import normalize_code
 from traceapp.records.models import Batch
 from traceapp.records.recalls import RECALLED
@@ -42,9 +43,12 @@ def parse_format(args: Mapping[str, str]) -> str:
     """Return the requested format; raise InvalidField unless it is one of FORMATS."""
     value = (args.get("format") or "").strip().lower()
     if value not in FORMATS:
+        value = (args.get("format") or "")[:40]
+        if machine_client():  # a program names the format by its code
+            raise InvalidField("format", _("格式（format）必须是 csv、xlsx、epcis 或 bundle 之一，"
+                                           "收到的是“%(value)s”。", value=value))
         raise InvalidField("format", _("请用页面上的下载按钮选择格式（Excel、CSV、EPCIS 或账本审计包）；"
-                                       "收到的格式是“%(value)s”。",
-                                       value=(args.get("format") or "")[:40]))
+                                       "收到的格式是“%(value)s”。", value=value))
     return value
 
 
@@ -62,17 +66,17 @@ def _recall(session: Session, value: str) -> tuple[str, tuple[int, ...]]:
     code = normalize_code(value)
     if code is None:
         raise InvalidField("recall", _("%(field)s必须是 13 位字母和数字的批次码，收到的是“%(value)s”。",
-                                       field=LABELS["recall"],
+                                       field=named("recall"),
                                        value=value[:40]))
     if session.scalar(select(Batch.id).where(Batch.code == code)) is None:
-        raise InvalidField("recall", _("%(field)s：没有批次码为 %(code)s 的批次。", field=LABELS["recall"], code=code))
+        raise InvalidField("recall", _("%(field)s：没有批次码为 %(code)s 的批次。", field=named("recall"), code=code))
     origin = f"batch:{code}"
     subjects = {subject for subject, body in session.execute(
         select(LedgerEntry.subject, LedgerEntry.body).where(LedgerEntry.kind == RECALLED))
         if json.loads(bytes(body))["data"].get("origin") == origin}
     if not subjects:
         raise InvalidField("recall", _("%(field)s：批次 %(code)s 没有发起过召回；"
-                                       "请填写召回时选定的那个批次的批次码。", field=LABELS["recall"], code=code))
+                                       "请填写召回时选定的那个批次的批次码。", field=named("recall"), code=code))
     codes = sorted(s.removeprefix("batch:") for s in subjects)
     ids: list[int] = []
     for start in range(0, len(codes), CHUNK):

@@ -20,6 +20,7 @@ from traceapp.brands.services import SLUG
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
+from traceapp.params import param_name
 from traceapp.records import regions
 from traceapp.records.labels import ORG_KIND, label_of
 from traceapp.records.models import PRODUCER_KINDS, Organization
@@ -28,6 +29,11 @@ NAMES = ("region", "brand", "producer", "from", "to")
 # How messages name each filter: the words of the risk desk's and the export form's fields.
 LABELS = {"region": _l("行政区划代码"), "brand": _l("品牌"), "producer": _l("生产主体"), "from": _l("开始日期"),
           "to": _l("终止日期"), "recall": _l("召回批次码")}
+
+
+def named(key: str) -> str:
+    """Return how a message names the filter ``key`` (see ``params.param_name``)."""
+    return param_name(key, LABELS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def read_filters(session: Session, args: Mapping[str, str], *, producers_only: b
     date_from, date_to = _date(args, "from"), _date(args, "to")
     if date_from and date_to and date_from > date_to:
         raise InvalidField("from", _("%(from)s（%(start)s）不能晚于%(to)s（%(end)s）。", start=date_from.isoformat(),
-                                     end=date_to.isoformat(), **{"from": LABELS["from"], "to": LABELS["to"]}))
+                                     end=date_to.isoformat(), **{"from": named("from"), "to": named("to")}))
     return Filters(region, brand, producer, date_from, date_to)
 
 
@@ -105,10 +111,10 @@ def _region(args: Mapping[str, str]) -> str | None:
         return None
     if not re.fullmatch(r"[0-9]{6}", value):
         raise InvalidField("region", _("%(field)s必须是 6 位数字（GB/T 2260），例如 430225；收到的是“%(value)s”。",
-                                       field=LABELS["region"], value=value[:40]))
+                                       field=named("region"), value=value[:40]))
     if not regions.is_valid(value):
         raise InvalidField("region", _("%(field)s %(code)s 不是已知的行政区划（数据版本 %(version)s），请核对代码。",
-                                       field=LABELS["region"], code=value, version=regions.DATA_VERSION))
+                                       field=named("region"), code=value, version=regions.DATA_VERSION))
     return value
 
 
@@ -119,11 +125,11 @@ def _brand(session: Session, args: Mapping[str, str]) -> str | None:
     slug = value.lower()
     if len(slug) > 64 or not re.fullmatch(SLUG, slug):
         raise InvalidField("brand", _("%(field)s必须填写品牌的拼音标识（小写字母、数字和连字符，"
-                                      "例如 yanling-huangtao），收到的是“%(value)s”。", field=LABELS["brand"],
+                                      "例如 yanling-huangtao），收到的是“%(value)s”。", field=named("brand"),
                                       value=value[:40]))
     if session.scalar(select(Brand.id).where(Brand.slug == slug)) is None:
         raise InvalidField("brand", _("%(field)s：没有拼音标识为 %(slug)s 的品牌，请在品牌目录中核对。",
-                                      field=LABELS["brand"], slug=slug))
+                                      field=named("brand"), slug=slug))
     return slug
 
 
@@ -133,14 +139,14 @@ def _producer(session: Session, args: Mapping[str, str], producers_only: bool) -
         return None
     if not re.fullmatch(r"[1-9][0-9]{0,8}", value):
         raise InvalidField("producer", _("%(field)s必须填写生产主体的组织编号（正整数），收到的是“%(value)s”。",
-                                         field=LABELS["producer"], value=value[:40]))
+                                         field=named("producer"), value=value[:40]))
     kind = session.scalar(select(Organization.kind).where(Organization.id == int(value)))
     if kind is None:
-        raise InvalidField("producer", _("%(field)s：没有编号为 %(id)s 的组织。", field=LABELS["producer"], id=value))
+        raise InvalidField("producer", _("%(field)s：没有编号为 %(id)s 的组织。", field=named("producer"), id=value))
     if producers_only and kind not in PRODUCER_KINDS:
         raise InvalidField("producer", _("%(field)s：组织 %(id)s 不是生产主体（它是%(kind)s）；"
                                          "请填写合作社、企业、家庭农场或个人的编号。",
-                                         field=LABELS["producer"], id=value, kind=label_of(ORG_KIND, kind)))
+                                         field=named("producer"), id=value, kind=label_of(ORG_KIND, kind)))
     return int(value)
 
 
@@ -154,4 +160,4 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise InvalidField(name, _("%(field)s必须是 YYYY-MM-DD 格式的日期，例如 2026-08-01；收到的是“%(value)s”。",
-                                   field=LABELS[name], value=raw[:40])) from None
+                                   field=named(name), value=raw[:40])) from None
