@@ -21,7 +21,7 @@ LABELS = {
     # certificates and 合格证
     "number": _l("证书编号"), "holder": _l("持有人"), "products": _l("产品"), "valid_from": _l("有效期起"),
     "valid_to": _l("有效期止"), "issuer": _l("发证机构"), "basis": _l("承诺依据"), "inspection": _l("检测记录"),
-    "issued_on": _l("开具日期"), "promiser": _l("承诺主体"),
+    "issued_on": _l("开具日期"), "promiser": _l("承诺主体"), "issuer_org": _l("发证机构"),
     # brands and licences
     "slug": _l("品牌标识"), "aliases": _l("别名"), "level": _l("级别"), "parent": _l("上级品牌"),
     "area": _l("产地范围"), "gi_number": _l("地理标志登记证书编号"), "standard": _l("标准"),
@@ -31,8 +31,8 @@ LABELS = {
     "reason": _l("原因"), "scope": _l("召回范围"), "labels": _l("标签数"), "package_quantity": _l("每件数量"),
     "layout": _l("标签纸"), "username": _l("用户名"), "role": _l("角色"), "org": _l("所属组织"),
     "password": _l("密码"),
-    # transfers
-    "to": _l("接收方"),
+    # transfers and corrections
+    "to": _l("接收方"), "fields": _l("更正的字段"),
 }
 
 # The fields of one inspection item, as the inspection form's item rows show them.
