@@ -93,7 +93,7 @@ def test_a_producer_gets_403_and_starts_nothing(demo):
     client = demo.test_client()
     token = log_in_producer(client)
     page = client.get("/audit/")
-    assert page.status_code == 403 and "regulator" in page.text
+    assert page.status_code == 403 and "监管人员" in page.text
     assert client.get("/audit/verification/1.json").status_code == 403
     assert client.post("/audit/verification", data={"csrf_token": token}).status_code == 403
     assert client.post("/audit/consistency", data={"csrf_token": token, "checkpoint": "x"}).status_code == 403

@@ -41,7 +41,7 @@ def test_users_create_and_token_from_the_cli(app, coop):
 
 @pytest.mark.parametrize("args,message", [
     (["--role", "producer"], "org"),
-    (["--role", "inspector", "--org", "{coop}"], "cooperative"),
+    (["--role", "inspector", "--org", "{coop}"], "农民专业合作社"),
     (["--role", "producer", "--org", "9999"], "9999"),
 ])
 def test_users_create_refuses_a_role_that_does_not_fit_the_organization(app, coop, args, message):
