@@ -1,4 +1,6 @@
-"""Accounts: organizations and users that can be deactivated, forced password changes, token use (placeholder: reserved for the admin work, which fills it in).
+"""Accounts: deactivation, forced password changes, token use.
+
+(Placeholder: reserved for the admin work, which fills it in.)
 
 Revision ID: 0021_accounts
 Revises: 0020_personal_data
