@@ -12,7 +12,9 @@ from traceapp import db
 from traceapp.brands import queries
 from traceapp.brands.attachments import accept_attachment, detach_brand, get_attachment, refuse_attachment
 from traceapp.brands.services import get_brand
+from traceapp.i18n import gettext as _
 from traceapp.page_cache import cacheable
+from traceapp.records.forms import done
 from traceapp.records.models import CATEGORIES
 
 bp = Blueprint("brands", __name__, url_prefix="/brands")
@@ -58,6 +60,7 @@ def decide(slug: str, attachment_id: int, decision: str):
     DECISIONS[decision](session, brand, get_attachment(session, brand, attachment_id), request.form.to_dict(),
                         user=current_user)
     session.commit()
+    done(_("已接受该下级品牌的申请。") if decision == "accept" else _("已拒绝该下级品牌的申请。"))
     return redirect(url_for("brands.page", slug=brand.slug), code=303)
 
 
@@ -68,4 +71,5 @@ def detach(slug: str):
     brand = get_brand(session, slug)
     detach_brand(session, brand, request.form.to_dict(), user=current_user)
     session.commit()
+    done(_("品牌“%(name)s”已移出上级品牌。", name=brand.name))
     return redirect(url_for("brands.page", slug=brand.slug), code=303)

@@ -17,7 +17,7 @@ from traceapp.records.code_states import (
     unfreeze_code,
     void_code,
 )
-from traceapp.records.forms import form_page
+from traceapp.records.forms import Confirmation, form_page
 from traceapp.records.services import get_batch
 
 bp = Blueprint("code_states", __name__)
@@ -47,7 +47,30 @@ def change(code: str, action: str):
 
     def save(form: dict) -> str:
         ACTIONS[action](session, batch, form, user=current_user)
-        return url_for("records.batch", code=batch.code)
+        return url_for("records.batch", code=batch.code, _anchor="code-state")
 
-    return form_page("records/code_state_form.html", save, batch=batch, action=action,
+    return form_page("records/code_state_form.html", save, saved=lambda: _saved(action, batch.code),
+                     confirm=_confirmation(action, batch.code), batch=batch, action=action,
                      state=code_state(session, batch))
+
+
+def _saved(action: str, code: str) -> str:
+    return {"freeze": _("追溯码 %(code)s 已冻结；消费者页面显示“已冻结”，解冻前不能开具合格证、转交或打印标签。",
+                        code=code),
+            "unfreeze": _("追溯码 %(code)s 已解冻，恢复正常。", code=code),
+            "void": _("追溯码 %(code)s 已作废。", code=code)}[action]
+
+
+def _confirmation(action: str, code: str) -> Confirmation | None:
+    """Return what freezing or voiding a code asks first: consumers see either at once. Unfreezing
+    restores the normal state and asks nothing."""
+    back = url_for("records.batch", code=code, _anchor="code-state")
+    if action == "freeze":
+        return Confirmation(_("冻结追溯码 %(code)s", code=code),
+                            _("冻结后此追溯码的消费者页面立即显示“已冻结”，在解冻前不能开具合格证、转交或打印标签。"),
+                            _("确认冻结追溯码"), back)
+    if action == "void":
+        return Confirmation(_("作废追溯码 %(code)s", code=code),
+                            _("作废后此追溯码的消费者页面将显示“已作废”，此操作不可撤销。"),
+                            _("确认作废追溯码"), back)
+    return None

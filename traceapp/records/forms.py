@@ -1,5 +1,6 @@
 """Turning submitted HTML forms into the dicts the services take, and running a form page:
-on a domain error the form comes back with the message beside each field and nothing is written."""
+on a domain error the form comes back with the message beside each field and nothing is written;
+after a write the next page says what was done; an irreversible or public write asks first."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import redirect, render_template, request
+from flask import flash, redirect, render_template, request
 
 from traceapp import db
 from traceapp.errors import Conflict, DomainError, Rejected
 from traceapp.validation import InvalidInput
+
+# The hidden field of a confirmation page. Without it such a write only shows what it would do.
+CONFIRM_FIELD = "confirm"
 
 
 def rows(form: dict, prefix: str, names: tuple[str, ...], count: int) -> list[dict]:
@@ -48,21 +52,50 @@ def rows_on_form(prefix: str, numbers: list[int], whole: str) -> Iterator[None]:
         raise
 
 
-def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | None = None, **context):
+def done(message: str) -> None:
+    """Show ``message`` (already in the user's language) as a notice on the next page shown."""
+    flash(message, "success")
+
+
+def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | None = None,
+              saved: str | Callable[[], str] | None = None, confirm: Confirmation | None = None, **context):
     """Show ``template``; on POST call ``save(form values)`` which writes through a service and
-    returns where to go next. Invalid input re-renders the form (400) with inline errors."""
+    returns where to go next. Invalid input re-renders the form (400) with inline errors.
+
+    ``saved`` is the notice the next page shows (a callable is called after the save). With
+    ``confirm``, a POST without the confirmation field runs ``save`` and rolls it back, so the
+    same checks answer, and shows a page that says what will happen; only its form writes."""
     values = dict(defaults or {})
     errors: dict[str, str] = {}
     message = None
     status = 200
     if request.method == "POST":
         values = request.form.to_dict()
+        confirmed = confirm is None or values.pop(CONFIRM_FIELD, "") == "1"
         db.writing()
         try:
             target = save(values)
+            if not confirmed:
+                db.session().rollback()
+                return _confirmation_page(confirm, values)
             db.session().commit()
+            if saved is not None:
+                done(saved() if callable(saved) else saved)
             return redirect(target, code=303)
         except (InvalidInput, Conflict, Rejected) as exc:  # Forbidden and NotFound get the error page
             errors, message, status = exc.field_messages(), exc.message, exc.status
         db.session().rollback()
     return render_template(template, values=values, errors=errors, message=message, **context), status
+
+
+class Confirmation:
+    """What a confirmation page says: a title, the consequence in a sentence, the button's words, and
+    where "cancel" goes back to."""
+
+    def __init__(self, title: str, consequence: str, button: str, back: str):
+        self.title, self.consequence, self.button, self.back = title, consequence, button, back
+
+
+def _confirmation_page(confirm: Confirmation, values: dict):
+    kept = {k: v for k, v in values.items() if k != "csrf_token"}
+    return render_template("confirm.html", confirm=confirm, values=kept, confirm_field=CONFIRM_FIELD)

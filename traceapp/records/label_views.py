@@ -17,6 +17,7 @@ from traceapp.i18n import gettext as _
 from traceapp.public import stored_pages
 from traceapp.public.qr import target_url
 from traceapp.records.access import require_batch_owner
+from traceapp.records.forms import done
 from traceapp.records.label_pdf import LabelContent, label_art, render_pdf
 from traceapp.records.label_sheets import (
     DEFAULT_LAYOUT,
@@ -113,6 +114,8 @@ def record(code: str):
         session.rollback()
         return form_page(session, batch, values, form_errors(exc.fields), exc.message, None), exc.status
     _store_pages_ahead(batch.code)
+    if fmt == "html":  # a PDF download shows no page to carry the notice
+        done(_("已记录本次打印（%(n)s 张标签）。", n=row.labels))
     # Post/redirect/get: reloading the sheet fetches the recorded print again, it does not record another.
     return redirect(url_for("label_sheets.reprint", code=batch.code, print_id=row.id, fmt=fmt), 303)
 

@@ -100,6 +100,8 @@ class Inspection(Base):
 
 
 CERT_KINDS = ("pollution_free", "green_food", "organic", "geographical_indication")
+# 无公害农产品 certification has ended: its certificates stay readable, no new one is recorded.
+NEW_CERT_KINDS = tuple(kind for kind in CERT_KINDS if kind != "pollution_free")
 
 
 class Certification(Base):

@@ -16,7 +16,7 @@ from traceapp.ledger.store import Ledger, LedgerEntry
 from traceapp.params import int_arg
 from traceapp.records import queries
 from traceapp.records.access import require_role
-from traceapp.records.forms import form_page
+from traceapp.records.forms import Confirmation, form_page
 from traceapp.records.models import Batch
 from traceapp.records.recalls import RECALLED, SCOPES, lift_recall, recall_batch, recall_status
 from traceapp.records.services import get_batch
@@ -42,7 +42,12 @@ def recall(code: str):
         recalled = recall_batch(session, found, form, user=current_user)
         return url_for("recalls.done", code=found.code, start=first, end=first + len(recalled) - 1)
 
-    return form_page("records/recall.html", save, defaults={"scope": "batch"}, **context)
+    confirm = Confirmation(
+        _("召回批次 %(code)s", code=found.code),
+        _("召回后本批次（选择“本批次及以它为原料的所有批次”时也包括这些批次）的消费者页面立即显示召回警示，"
+          "不能再开具合格证、转交或打印标签，直到解除召回。"),
+        _("确认召回"), url_for("recalls.recall", code=found.code))
+    return form_page("records/recall.html", save, defaults={"scope": "batch"}, confirm=confirm, **context)
 
 
 def _next_seq(session) -> int:
@@ -82,6 +87,8 @@ def lift(code: str):
 
     def save(form: dict) -> str:
         lift_recall(session, found, form, user=current_user)
-        return url_for("recalls.recall", code=found.code)
+        return url_for("records.batch", code=found.code)
 
-    return form_page("records/recall_lift.html", save, batch=found, status=recall_status(session, found))
+    return form_page("records/recall_lift.html", save,
+                     saved=lambda: _("批次 %(code)s 的召回已解除，消费者页面不再显示召回警示。", code=found.code),
+                     batch=found, status=recall_status(session, found))

@@ -7,8 +7,11 @@ from flask import Blueprint, url_for
 from flask_login import current_user, login_required
 
 from traceapp import db
+from traceapp.i18n import gettext as _
 from traceapp.records.access import require_batch_owner
 from traceapp.records.forms import form_page
+from traceapp.records.holds import hold_of
+from traceapp.records.models import Batch, BatchTransfer, Organization
 from traceapp.records.quantities import commitments
 from traceapp.records.services import get_batch
 from traceapp.records.transfers import receivers, transfer_batch, transfers_of
@@ -19,12 +22,14 @@ bp = Blueprint("transfers", __name__)
 
 @bp.app_template_global()
 def batch_transfers(code: str) -> dict:
-    """Return the transfers out of a batch and whether the current user may hand it over."""
+    """Return the transfers out of a batch and whether the current user may hand it over: its owner,
+    while it is not recalled, frozen or void (transfer_batch would refuse)."""
     session = db.session()
     batch = get_batch(session, code)
     owner = current_user.is_authenticated and (current_user.role == "admin" or (
         current_user.role == "producer" and current_user.organization_id == batch.organization_id))
-    return {"items": transfers_of(session, [batch.id]).get(batch.id, []), "may_transfer": owner}
+    return {"items": transfers_of(session, [batch.id]).get(batch.id, []),
+            "may_transfer": owner and hold_of(session, batch) is None}
 
 
 @bp.route("/batches/<code>/transfer", methods=["GET", "POST"])
@@ -35,8 +40,16 @@ def transfer(code: str):
     require_batch_owner(current_user, batch)
 
     def save(form: dict) -> str:
-        transfer_batch(session, batch, form, user=current_user)
+        moved = transfer_batch(session, batch, form, user=current_user)
+        transferred.append(moved)
         return url_for("records.batch", code=batch.code)
 
-    return form_page("records/transfer.html", save, batch=batch, receivers=receivers(session, batch),
+    transferred: list = []
+    return form_page("records/transfer.html", save, saved=lambda: _transferred(session, batch, transferred[-1]),
+                     batch=batch, receivers=receivers(session, batch),
                      free=quantity_text(commitments(session, batch).free))
+
+
+def _transferred(session, batch: Batch, moved: BatchTransfer) -> str:
+    return _("已将 %(quantity)s %(unit)s 转交给 %(to)s，并写入账本。", quantity=quantity_text(moved.quantity),
+             unit=batch.unit, to=session.get(Organization, moved.to_id).name)

@@ -26,10 +26,12 @@ from traceapp.records.compliance import (
     void_compliance_certificate,
 )
 from traceapp.records.corrections import CORRECTABLE, correct_batch, current_fields
-from traceapp.records.forms import form_page, numbered_rows, rows_on_form
+from traceapp.records.forms import Confirmation, form_page, numbered_rows, rows_on_form
+from traceapp.records.holds import hold_of
 from traceapp.records.inspections import record_inspection
 from traceapp.records.models import (
     CATEGORIES,
+    NEW_CERT_KINDS,
     ORG_KINDS,
     UNITS,
     Batch,
@@ -44,6 +46,9 @@ bp = Blueprint("records", __name__)
 INPUT_ROWS = 3
 ITEM_ROWS = 5
 PRINT_SIZES = ("a5", "100x70", "80x60")
+# The 承诺依据 boxes as the form of 农业农村部令2025年第4号 words them (printed in Chinese in either UI language).
+PRINTED_BASES = {"quality_control": "质量安全控制符合要求", "self_test": "自行检测合格",
+                 "commissioned_test": "委托检测合格"}
 
 
 @bp.get("/home")
@@ -79,9 +84,9 @@ def new_batch():
         data["inputs"] = [row for _n, row in numbered]
         with rows_on_form("inputs", [n for n, _row in numbered], "code"):
             batch = services.register_batch(db.session(), data, user=current_user)
-        return url_for("records.batch", code=batch.code, saved=1)
+        return url_for("records.batch", code=batch.code)
 
-    return form_page("records/batch_form.html", save,
+    return form_page("records/batch_form.html", save, saved=lambda: _("批次已保存并写入账本。二维码可以打印了。"),
                      defaults={"unit": "kg", "harvest_date": clock.today().isoformat()},
                      categories=CATEGORIES, units=UNITS, input_rows=INPUT_ROWS)
 
@@ -94,8 +99,8 @@ def batch(code: str):
     detail = queries.batch_detail(session, found)
     owner = current_user.role == "admin" or (current_user.role == "producer"
                                             and current_user.organization_id == found.organization_id)
-    return render_template("records/batch.html", batch=detail, owner=owner, saved=request.args.get("saved"),
-                           print_sizes=PRINT_SIZES, claim=claim_status(session, found))
+    return render_template("records/batch.html", batch=detail, owner=owner, print_sizes=PRINT_SIZES,
+                           claim=claim_status(session, found), hold=hold_of(session, found))
 
 
 @bp.route("/batches/<code>/correct", methods=["GET", "POST"])
@@ -111,7 +116,9 @@ def correct(code: str):
         correct_batch(session, found, {"fields": changes, "reason": form.get("reason", "")}, user=current_user)
         return url_for("records.batch", code=found.code)
 
-    return form_page("records/correct.html", save, defaults={k: v or "" for k, v in current.items()},
+    return form_page("records/correct.html", save,
+                     saved=lambda: _("更正已保存并写入账本；批次页面显示更正后的内容和更正记录。"),
+                     defaults={k: v or "" for k, v in current.items()},
                      batch=found, categories=CATEGORIES, correctable=CORRECTABLE)
 
 
@@ -126,9 +133,13 @@ def new_compliance_certificate(code: str):
 
     def save(form: dict) -> str:
         cert = issue_compliance_certificate(session, found, form, user=current_user)
+        issued.append(cert.code)
         return url_for("records.compliance_print", code=cert.code)
 
-    return form_page("records/compliance_form.html", save, batch=found, inspections=inspections, promises=PROMISES,
+    issued: list[str] = []
+    return form_page("records/compliance_form.html", save,
+                     saved=lambda: _("合格证 %(code)s 已开具并写入账本，可以打印了。", code=issued[-1]),
+                     batch=found, inspections=inspections, promises=PROMISES,
                      defaults={"quantity": quantity_text(found.quantity), "promiser": "producer",
                                "issued_on": clock.today().isoformat(), "basis": "quality_control"})
 
@@ -143,9 +154,11 @@ def compliance_print(code: str):
     if size not in PRINT_SIZES:
         raise InvalidField("size", _("纸张大小必须是以下之一：%(sizes)s。", sizes=_("、").join(PRINT_SIZES)))
     producer = session.get(Organization, found.organization_id)
+    inspection = session.get(Inspection, cert.inspection_id) if cert.inspection_id else None
     return render_template("records/compliance_print.html", cert=queries.compliance_view(cert, found),
                            batch=queries.batch_summary(session, found), producer=producer, size=size,
-                           sizes=PRINT_SIZES)
+                           sizes=PRINT_SIZES, bases=PRINTED_BASES.items(),
+                           report_no=inspection.report_no if inspection else None)
 
 
 @bp.post("/compliance-certificates/<code>/void")
@@ -157,9 +170,14 @@ def compliance_void(code: str):
 
     def save(form: dict) -> str:
         void_compliance_certificate(session, cert, form, user=current_user)
-        return url_for("records.batch", code=found.code)
+        return url_for("records.batch", code=found.code, _anchor="compliance")
 
-    return form_page("records/void.html", save, cert=cert, batch=found)
+    confirm = Confirmation(
+        _("作废合格证 %(code)s", code=cert.code),
+        _("作废后合格证 %(code)s 不再有效，批次页面和扫码查询都会显示“已作废”；此操作不可撤销。", code=cert.code),
+        _("确认作废合格证"), url_for("records.batch", code=found.code, _anchor="compliance"))
+    return form_page("records/void.html", save, saved=lambda: _("合格证 %(code)s 已作废。", code=cert.code),
+                     confirm=confirm, cert=cert, batch=found)
 
 
 @bp.route("/inspections/new", methods=["GET", "POST"])
@@ -175,7 +193,8 @@ def new_inspection():
             inspection = record_inspection(db.session(), data, user=current_user)
         return url_for("records.batch", code=db.session().get(Batch, inspection.batch_id).code)
 
-    return form_page("records/inspection_form.html", save, item_rows=ITEM_ROWS,
+    return form_page("records/inspection_form.html", save, saved=lambda: _("检测记录已保存并写入账本。"),
+                     item_rows=ITEM_ROWS,
                      defaults={"batch": request.args.get("batch", ""), "inspected_on": clock.today().isoformat()})
 
 
@@ -208,10 +227,14 @@ def new_certification():
         Organization.kind == "certification_body").order_by(Organization.name)))
 
     def save(form: dict) -> str:
-        issue_certification(session, form, user=current_user)
+        cert = issue_certification(session, form, user=current_user)
+        recorded.append(cert.number)
         return url_for("records.certifications")
 
-    return form_page("records/certification_form.html", save, holders=list(holders), own_body=own_body,
+    recorded: list[str] = []
+    return form_page("records/certification_form.html", save,
+                     saved=lambda: _("证书 %(number)s 已记录并写入账本。", number=recorded[-1]), kinds=NEW_CERT_KINDS,
+                     holders=list(holders), own_body=own_body,
                      bodies=bodies, defaults={"issuer": own_body.name} if own_body else None)
 
 
@@ -225,7 +248,12 @@ def revoke(cert_id: int):
         revoke_certification(session, cert.id, form, user=current_user)
         return url_for("records.certifications")
 
-    return form_page("records/void.html", save, cert=cert, batch=None)
+    confirm = Confirmation(
+        _("撤销证书 %(number)s", number=cert.number),
+        _("撤销后证书 %(number)s 在所有批次页面和消费者页面上显示为“已撤销”；此操作不可撤销。", number=cert.number),
+        _("确认撤销证书"), url_for("records.certifications"))
+    return form_page("records/void.html", save, saved=lambda: _("证书 %(number)s 已撤销。", number=cert.number),
+                     confirm=confirm, cert=cert, batch=None)
 
 
 @bp.get("/organizations")
@@ -243,7 +271,10 @@ def new_organization():
     require_role(current_user, "admin")
 
     def save(form: dict) -> str:
-        services.register_organization(db.session(), form, actor=current_user.actor())
+        org = services.register_organization(db.session(), form, actor=current_user.actor())
+        created.append(org.name)
         return url_for("records.organizations")
 
-    return form_page("records/organization_form.html", save, kinds=ORG_KINDS)
+    created: list[str] = []
+    return form_page("records/organization_form.html", save,
+                     saved=lambda: _("组织“%(name)s”已登记并写入账本。", name=created[-1]), kinds=ORG_KINDS)
