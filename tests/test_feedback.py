@@ -323,3 +323,31 @@ def test_an_inspection_made_elsewhere_keeps_the_page_quiet(ui_app, world):
     client = ui_app.test_client()
     log_in(client, world["producer_ui"])
     assert notices(client.get(f"/batches/{world['batch'].code}").text) == []
+
+
+# -- the 合格证 print -------------------------------------------------------------------------------------
+
+def test_the_compliance_print_has_every_element_of_the_template_with_the_signature_line(ui_app, world):
+    """农业农村部令2025年第4号: the promise and its basis, product, quantity (weight), origin, who promises,
+    contact, date of issue, and the promiser's seal or signature."""
+    with ui_app.app_context(), db.write_session() as s:
+        batch = s.get(Batch, world["batch"].id)
+        inspection = make_inspection(s, world["inspector"], batch, report_no="JC-2026-0042")
+        tested = make_compliance(s, world["producer"], batch, basis="commissioned_test", inspection=inspection.id,
+                                 quantity="12.5", contact="0731-62200001").code
+        bought = make_compliance(s, world["producer"], batch, promiser="purchaser", quantity="3").code
+        product = batch.product
+    client = ui_app.test_client()
+    log_in(client, world["producer_ui"])
+    page = client.get(f"/compliance-certificates/{tested}?size=a5").text
+    form = re.sub(r"<[^>]+>", " ", page.split('id="hgz"')[1].split("</article>")[0])
+    form = re.sub(r"\s+", " ", form)
+    for element in ("承诺达标合格证", "我承诺对生产销售的农产品", "未使用禁用农药、兽药及其他化合物", "承诺依据",
+                    "☐ 质量安全控制符合要求", "☐ 自行检测合格", "☑ 委托检测合格", "JC-2026-0042",
+                    f"产品名称 {product}", "数量（重量） 12.5 kg", "产地", f"生产者 {world['producer_org'].name}",
+                    "联系方式 0731-62200001", "开具日期 2026-08-05", "生产者盖章或签名："):
+        assert element in form, (element, form)
+    purchaser = client.get(f"/compliance-certificates/{bought}?size=80x60").text
+    purchaser = re.sub(r"<[^>]+>", " ", purchaser.split('id="hgz"')[1].split("</article>")[0])
+    assert "已按规定收取并保存该批次农产品承诺达标合格证" in purchaser and "收购者盖章或签名：" in purchaser
+    assert 'id="hgz-signature"' in page

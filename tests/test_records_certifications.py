@@ -4,6 +4,7 @@ which certificates a batch shows with which status. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -22,9 +23,14 @@ from tests.factories import (
 )
 from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden, NotFound
-from traceapp.ledger.store import LedgerEntry
-from traceapp.records.certifications import certificates_for_batch, issue_certification, revoke_certification
-from traceapp.records.models import Certification
+from traceapp.ledger.store import LedgerEntry, ledger_of
+from traceapp.records.certifications import (
+    certificates_for_batch,
+    certification_record,
+    issue_certification,
+    revoke_certification,
+)
+from traceapp.records.models import Batch, Certification
 from traceapp.validation import InvalidInput
 
 
@@ -61,7 +67,6 @@ def test_a_certificate_is_recorded_with_one_ledger_entry(app, world):
 @pytest.mark.parametrize("kind,number", [
     ("green_food", "GF123456789012"),
     ("organic", "12345678901234567"),
-    ("pollution_free", "WNCR-HN-2026-0001"),
     ("geographical_indication", "AGI02345"),
 ])
 def test_number_formats_by_kind(app, world, kind, number):
@@ -114,6 +119,7 @@ def test_a_certifier_of_another_certification_body_may_not_revoke(app, world):
 @pytest.mark.parametrize("overrides,field", [
     ({"kind": "green"}, "kind"),
     ({"number": ""}, "number"),
+    ({"number": "GF123"}, "number"),
     ({"number": "GF12345678901"}, "number"),  # 11 digits
     ({"number": "GF1234567890123"}, "number"),  # 13 digits
     ({"number": "GX123456789012"}, "number"),
@@ -137,6 +143,47 @@ def test_bad_input_names_the_field_and_writes_nothing(app, world, overrides, fie
         assert count(LedgerEntry) == before and count(Certification) == 0
 
 
+def test_a_new_pollution_free_certificate_is_refused_by_the_service(app, world):
+    """无公害农产品 certification has ended: the service (under the form, the API and the CLI) refuses a
+    new one by its kind's label and says what to choose instead; it writes nothing."""
+    with app.app_context():
+        before = count(LedgerEntry)
+        with pytest.raises(InvalidInput) as info, db.write_session() as s:
+            issue_certification(s, certification_data(world["producer_org"].id, kind="pollution_free",
+                                                      number="WNCR-HN-2026-0001"), user=world["admin"])
+        assert "无公害农产品" in info.value.fields["kind"] and "绿色食品" in info.value.fields["kind"]
+        assert count(LedgerEntry) == before and count(Certification) == 0
+
+
+def test_an_old_pollution_free_certificate_stays_listed_and_shown(app, world):
+    """A 无公害 certificate recorded before the refusal (its row and ledger entry as the service wrote
+    them then) is still listed for certifiers and shown on its holder's batches."""
+    with app.app_context():
+        with db.write_session() as s:
+            cert = Certification(kind="pollution_free", number="WNCR-HN-2025-0001", holder_id=world["producer_org"].id,
+                                 products=["黄桃"], valid_from=date(2025, 3, 1), valid_to=date(2028, 2, 28),
+                                 issuer="certifier组织", issuer_id=world["certifier_org"].id, entered_by_admin=False,
+                                 recorded_by=world["certifier"].username, ledger_seq=-1)
+            s.add(cert)
+            s.flush()
+            cert.ledger_seq = ledger_of(s).append(s, "certification.issued", world["certifier"].actor(),
+                                                  f"certification:{cert.id}", certification_record(cert)).seq
+            batch = make_batch(s, world["producer"])
+            reader = make_user(s, "certifier", world["certifier_org"].id, name="reader").username
+        assert projection_differences() == []
+        with db.database().sessions() as s:
+            shown = certificates_for_batch(s, s.get(Batch, batch.id))
+        assert [(c.certification.number, c.status) for c in shown] == [("WNCR-HN-2025-0001", "valid")]
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"csrf_token": token, "username": reader,
+                                       "password": "password-123"}).status_code == 302
+    listing = client.get("/certifications")
+    assert listing.status_code == 200 and "WNCR-HN-2025-0001" in listing.text and "无公害农产品" in listing.text
+    form = client.get("/certifications/new").text
+    assert 'value="pollution_free"' not in form and 'value="green_food"' in form
+
+
 def test_the_holder_must_be_a_producer(app, world):
     with app.app_context(), pytest.raises(InvalidInput) as info, db.write_session() as s:
         make_certification(s, world["certifier"], world["inspector_org"].id)
@@ -153,7 +200,7 @@ def test_a_certificate_number_is_recorded_once_per_kind(app, world):
         assert info.value.fields == {"number": "duplicate"}
         assert count(LedgerEntry) == before and count(Certification) == 1
         with db.write_session() as s:  # the same number under another scheme is another certificate
-            make_certification(s, world["certifier"], world["producer_org"].id, kind="pollution_free",
+            make_certification(s, world["certifier"], world["producer_org"].id, kind="geographical_indication",
                                number="GF430225260001")
         assert count(Certification) == 2
 

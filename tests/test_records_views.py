@@ -141,7 +141,7 @@ def test_a_producer_issues_prints_and_voids_a_compliance_certificate(demo):
         assert "未使用禁用农药" in page.text
     assert client.get(f"/compliance-certificates/{cert_code}?size=a4").status_code == 400
     response = client.post(f"/compliance-certificates/{cert_code}/void",
-                           data={"csrf_token": token, "reason": "打印错误"})
+                           data={"csrf_token": token, "reason": "打印错误", "confirm": "1"})
     assert response.status_code == 303
     with demo.app_context():
         cert = db.session().scalar(select(ComplianceCertificate).where(ComplianceCertificate.code == cert_code))
@@ -170,16 +170,21 @@ def test_a_certifier_records_and_revokes_a_certificate(demo):
     token = log_in(client, "certifier")
     with demo.app_context():
         holder = db.session().scalar(select(Batch.organization_id).order_by(Batch.id))
-    data = {"csrf_token": token, "kind": "green_food", "number": "GF12345", "holder": str(holder),
+    data = {"csrf_token": token, "kind": "green_food", "number": "GF123", "holder": str(holder),
             "products": "黄桃，桃子", "valid_from": "2026-01-01", "valid_to": "2028-12-31"}
     refused = client.post("/certifications/new", data=data)
     assert refused.status_code == 400 and "GF" in refused.text and 'id="e-number"' in refused.text
+    phased_out = client.post("/certifications/new", data={**data, "kind": "pollution_free", "number": "WNCR-1"})
+    assert phased_out.status_code == 400 and 'id="e-kind"' in phased_out.text and "无公害" in phased_out.text
+    organic = client.post("/certifications/new", data={**data, "kind": "organic", "number": "12345678901234567"})
+    assert organic.status_code == 303
     response = client.post("/certifications/new", data={**data, "number": "GF430225269999"})
     assert response.status_code == 303
     with demo.app_context():
         cert = db.session().scalar(select(Certification).where(Certification.number == "GF430225269999"))
         assert cert.products == ["黄桃", "桃子"]
-    response = client.post(f"/certifications/{cert.id}/revoke", data={"csrf_token": token, "reason": "抽检不合格"})
+    response = client.post(f"/certifications/{cert.id}/revoke", data={"csrf_token": token, "reason": "抽检不合格",
+                                                                       "confirm": "1"})
     assert response.status_code == 303
     listing = client.get("/certifications").text
     assert "已撤销" in listing and "抽检不合格" in listing

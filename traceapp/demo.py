@@ -158,7 +158,7 @@ class _Seeder:
             "kind": "green_food", "number": "GF430225260001", "holder": self.orgs["luyuan"], "products": ["黄桃"],
             "valid_from": "2026-03-01", "valid_to": "2029-02-28"}, user=certifier))
         self.commit(issue_certification(self.session, {  # expired: valid for the 2025 season only
-            "kind": "pollution_free", "number": "WGH-43-2023-0117", "holder": self.orgs["ceyuan"],
+            "kind": "green_food", "number": "GF430225230117", "holder": self.orgs["ceyuan"],
             "products": ["黄桃"], "valid_from": "2023-01-01", "valid_to": "2025-12-31"}, user=certifier))
         organic = self.commit(issue_certification(self.session, {
             "kind": "organic", "number": "12345620260000017", "holder": self.orgs["tea_company"],

@@ -17,7 +17,7 @@ from traceapp.ledger.store import ledger_of
 from traceapp.records.access import acting_organization, require_role
 from traceapp.records.endings import append_ending, read_reason
 from traceapp.records.labels import CERT_KIND
-from traceapp.records.models import CERT_KINDS, PRODUCER_KINDS, Batch, Certification, Organization
+from traceapp.records.models import CERT_KINDS, NEW_CERT_KINDS, PRODUCER_KINDS, Batch, Certification, Organization
 from traceapp.records.values import is_row_id
 from traceapp.validation import Fields
 
@@ -28,12 +28,19 @@ NUMBER_PATTERNS = {"green_food": r"GF[0-9]{12}", "organic": r"[0-9]{17}"}
 def issue_certification(session: Session, data: dict, *, user) -> Certification:
     """Record a certificate held by a producer and append ``certification.issued``.
 
+    A new certificate is of a kind still certified (NEW_CERT_KINDS); its number is checked against
+    its kind's format (NUMBER_PATTERNS) whether it comes from a form, the API or the CLI.
+
     A certifier records its own body's certificates only (Forbidden when ``issuer`` or ``issuer_org``
     names another); an admin enters historical ones for any body, and the entry says so."""
     require_role(user, "certifier")
     recorder = acting_organization(session, user, None, "certification_body") if user.role != "admin" else None
     f = Fields(data)
-    kind = f.choice("kind", CERT_KINDS, CERT_KIND)
+    # A phased-out kind gets its own message; any other bad value is told the kinds still certified.
+    kind = f.choice("kind", CERT_KINDS if data.get("kind") in CERT_KINDS else NEW_CERT_KINDS, CERT_KIND)
+    if kind and kind not in NEW_CERT_KINDS:
+        f.fail("kind", _("无公害农产品认证已经停止，不能再记录新的无公害农产品证书（已记录的仍可查看）；"
+                         "请选择绿色食品、有机农产品或农产品地理标志。"))
     number = f.text("number", max_length=64).upper()
     if kind in NUMBER_PATTERNS and number and not re.fullmatch(NUMBER_PATTERNS[kind], number, re.ASCII):
         f.fail("number", _("绿色食品证书编号必须是 GF 加 12 位数字，例如 GF430225260001。") if kind == "green_food"
