@@ -291,12 +291,13 @@ def test_the_batch_page_offers_the_forms_and_they_write_through_the_service(ui_a
     app, client, code = ui_app, ui_app.test_client(), world["batch"].code
     log_in(app, client, "producer", world["producer_org"].id)
     page = client.get(f"/batches/{code}")
-    assert page.status_code == 200 and "批次码状态" in page.text
+    assert page.status_code == 200 and "追溯码状态" in page.text
     assert f"/batches/{code}/code-state/freeze" in page.text and f"/batches/{code}/code-state/void" in page.text
     assert "/code-state/unfreeze" not in page.text
     token = csrf_token(page.text)
-    done = client.post(f"/batches/{code}/code-state/freeze", data={"csrf_token": token, "reason": "核查中"})
-    assert done.status_code == 303 and done.location.endswith(f"/batches/{code}")
+    done = client.post(f"/batches/{code}/code-state/freeze", data={"csrf_token": token, "reason": "核查中",
+                                                                   "confirm": "1"})
+    assert done.status_code == 303 and done.location.endswith(f"/batches/{code}#code-state")
     assert state_of(app, world)["state"] == "frozen"
     page = client.get(f"/batches/{code}")
     assert "已冻结" in page.text and "核查中" in page.text and "/code-state/unfreeze" in page.text

@@ -343,8 +343,11 @@ def test_a_regulator_sees_both_trees_recalls_through_the_form_and_gets_the_list(
     bad = client.post(f"/batches/{farm}/recall", data={"csrf_token": token, "reason": "", "scope": "downstream"})
     assert bad.status_code == 400 and 'id="e-reason"' in bad.text
     assert ledger_size(app) == before
+    asked = client.post(f"/batches/{farm}/recall", data={"csrf_token": token, "reason": REASON,
+                                                         "scope": "downstream"})
+    assert asked.status_code == 200 and 'id="confirm-form"' in asked.text and ledger_size(app) == before
     done = client.post(f"/batches/{farm}/recall", data={"csrf_token": token, "reason": REASON,
-                                                        "scope": "downstream"})
+                                                        "scope": "downstream", "confirm": "1"})
     assert done.status_code == 303
     listed = client.get(done.location)
     assert listed.status_code == 200 and REASON in listed.text
