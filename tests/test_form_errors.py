@@ -249,3 +249,32 @@ def test_api_errors_keep_their_keys_and_speak_the_requests_language(demo, langua
         else:
             assert not re.search(r"[\u4e00-\u9fff]", error["message"]), error["message"]
         assert counts(demo) == before
+
+
+BOGUS = {"kind": "bogus", "verdict": "bogus", "level": "bogus", "scope": "bogus", "basis": "bogus", "promiser": "bogus",
+         "role": "bogus", "unit": "bogus", "category": "bogus", "layout": "bogus"}
+
+
+def test_no_api_write_answers_a_bad_body_with_an_internal_name(demo):
+    """Every write the OpenAPI document lists, sent an empty body, an unknown field and unknown choices by each
+    role, in both languages: no sentence shows a key, a code or a path (``fields`` keeps them as keys)."""
+    client = demo.test_client()
+    with demo.app_context(), db.write_session() as s:
+        tokens = [issue_token(s, name) for name in ("admin", "luyuan", "inspector", "certifier", "brand", "regulator")]
+    code = demo_codes(demo)["plain"]
+    found = []
+    for path, operations in client.get("/api/v1/openapi.json").get_json()["paths"].items():
+        url = re.sub(r"\{[a-z_]+\}", "1", path.replace("{code}", code).replace("{slug}", "yanling-huangtao"))
+        for method in set(operations) & {"post", "patch", "put"}:
+            for body in ({}, {"unknown": 1}, BOGUS):
+                for token in tokens:
+                    for language in LANGUAGES:
+                        response = client.open("/api/v1" + url, method=method.upper(), json=body, headers={
+                            "Authorization": f"Bearer {token}", "Accept-Language": language})
+                        if response.status_code < 400 or not response.is_json:
+                            continue
+                        error = response.get_json()["error"]
+                        sentences = [error["message"], *(text for text in error["fields"].values()
+                                                          if not re.fullmatch(r"[a-z_]+", text))]
+                        found += [(method, url, language, text) for text in sentences if leaks(text, language)]
+    assert sorted(set(found)) == []

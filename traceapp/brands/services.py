@@ -182,7 +182,8 @@ def change_brand(session: Session, brand: Brand, data: dict, *, user) -> Brand:
             f.fail(field, _("%(field)s登记后不能修改。", field=f.label(field)))
     fields = tuple(field for field in CHANGEABLE if field in f.data)
     if not fields and not f.errors:
-        f.fail("body", _("请至少给出一个要修改的字段：%(fields)s。", fields=", ".join(CHANGEABLE)))
+        f.fail("body", _("请至少给出一个要修改的字段：%(fields)s。",
+                                fields=_("、").join(str(f.label(field)) for field in CHANGEABLE)))
     values = _read_brand(session, f, f.data, fields, brand)
     reason = f.text("reason", required=False, max_length=500, multiline=True)
     f.check()
