@@ -16,7 +16,7 @@ from traceapp.i18n import lazy_gettext as _l
 LABELS = {"start": _l("起始序号"), "end": _l("终止序号"), "limit": _l("条数"), "offset": _l("跳过的条数"),
           "size": _l("树大小"), "seq": _l("条目序号"), "old": _l("旧树大小"), "new": _l("新树大小"),
           "page": _l("页码"), "before": _l("翻页位置"), "depth": _l("追溯层数"), "organization": _l("组织编号"),
-          "holder": _l("持有人编号")}
+          "holder": _l("持有人编号"), "q": _l("搜索词")}
 
 
 def param_name(name: str, labels: dict | None = None) -> str:
