@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None):
         errors,
         i18n,
         params,
+        pickers,
         public,
         records,
         security_headers,
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None):
     public.init_app(app)
     audit.init_app(app)
     brands.init_app(app)
+    pickers.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

@@ -28,7 +28,9 @@ from traceapp.errors import DomainError, InvalidField, error_response
 from traceapp.i18n import current_language
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import begin_snapshot
+from traceapp.pickers import resolve
 from traceapp.records.access import require_role
+from traceapp.records.models import PRODUCER_KINDS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("audit_exports", __name__, url_prefix="/audit")
@@ -97,7 +99,9 @@ def export():
     session = db.session()
     try:
         fmt = parse_format(request.args)
-        filters = parse_filters(session, request.args)
+        args = request.args if via == "token" else resolve.filter_args(  # names typed without the pickers
+            session, request.args, user, producer_kinds=PRODUCER_KINDS)
+        filters = parse_filters(session, args)
     except InvalidField as exc:
         if via == "token" or request.accept_mimetypes.best == "application/json":
             raise

@@ -107,7 +107,7 @@ def contains(area_code: str, code: str) -> bool:
     return area_code == code or any(r.code == area_code for r in ancestors(code))
 
 
-def _fold(text: str) -> str:
+def fold_pinyin(text: str) -> str:
     """Return pinyin text in the form ``search`` compares: no tone marks or separators, ü and v as u."""
     text = "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(ch))
     for separator in (" ", "-", "'", "’", "_"):
@@ -129,11 +129,11 @@ def search(text: str, limit: int = 20) -> list[Region]:
         return []
     scored: list[tuple[int, int, str, Region]] = []
     if not any(ord(ch) >= 0x2E80 for ch in query):  # no CJK character: pinyin
-        folded = _fold(query)
+        folded = fold_pinyin(query)
         if not folded:
             return []
         for region in _table().values():
-            pinyin = _fold(region.pinyin)
+            pinyin = fold_pinyin(region.pinyin)
             if folded in (pinyin, region.initials):
                 rank = 0
             elif pinyin.startswith(folded):

@@ -11,6 +11,7 @@ from traceapp import clock, db
 from traceapp.brands.queries import claim_status
 from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
+from traceapp.pickers import resolve
 from traceapp.records import queries, services
 from traceapp.records.access import require_batch_owner, require_role
 from traceapp.records.certifications import (
@@ -82,8 +83,11 @@ def new_batch():
         data = {k: v for k, v in form.items() if not k.startswith("inputs-")}
         numbered = numbered_rows(form, "inputs", ("code", "quantity"), INPUT_ROWS)
         data["inputs"] = [row for _n, row in numbered]
+        session = db.session()
+        problems = resolve.fields(data, {"origin_region": lambda v: resolve.region(v, "origin_region"),
+                                         "brand": lambda v: resolve.brand(session, v)})
         with rows_on_form("inputs", [n for n, _row in numbered], "code"):
-            batch = services.register_batch(db.session(), data, user=current_user)
+            batch = resolve.saving(problems, lambda: services.register_batch(session, data, user=current_user))
         return url_for("records.batch", code=batch.code)
 
     return form_page("records/batch_form.html", save, saved=lambda: _("批次已保存并写入账本。二维码可以打印了。"),
@@ -112,8 +116,11 @@ def correct(code: str):
     current = current_fields(found)
 
     def save(form: dict) -> str:
+        form = dict(form)
+        problems = resolve.fields(form, {"origin_region": lambda v: resolve.region(v, "origin_region")})
         changes = {k: form.get(k, "") for k in CORRECTABLE if form.get(k, "") != (current[k] or "")}
-        correct_batch(session, found, {"fields": changes, "reason": form.get("reason", "")}, user=current_user)
+        resolve.saving(problems, lambda: correct_batch(
+            session, found, {"fields": changes, "reason": form.get("reason", "")}, user=current_user))
         return url_for("records.batch", code=found.code)
 
     return form_page("records/correct.html", save,
@@ -271,7 +278,9 @@ def new_organization():
     require_role(current_user, "admin")
 
     def save(form: dict) -> str:
-        org = services.register_organization(db.session(), form, actor=current_user.actor())
+        problems = resolve.fields(form, {"region": lambda v: resolve.region(v, "region")})
+        org = resolve.saving(problems, lambda: services.register_organization(db.session(), form,
+                                                                              actor=current_user.actor()))
         created.append(org.name)
         return url_for("records.organizations")
 

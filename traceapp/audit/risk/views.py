@@ -5,12 +5,15 @@ by the desk's own guard."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from traceapp import db
 from traceapp.audit import risk
 from traceapp.audit.desk import regulators_only, when
 from traceapp.errors import InvalidField
 from traceapp.params import int_arg
+from traceapp.pickers import resolve
+from traceapp.records.models import PRODUCER_KINDS
 from traceapp.records.values import quantity_text
 
 bp = Blueprint("audit_risks", __name__, url_prefix="/audit/risks")
@@ -29,15 +32,22 @@ def _refused(template: str, error: InvalidField, **context):
                            findings=None, **context), 400
 
 
+def _picked(session) -> dict[str, str]:
+    """The query string with a region, brand or producer typed by name (the pickers without their
+    script) turned into the code, slug or id the filters take."""
+    return resolve.filter_args(session, request.args, current_user, producer_kinds=PRODUCER_KINDS)
+
+
 @bp.get("/")
 def overview():
     session = db.session()
     try:
-        filters = risk.read_filters(session, request.args)
+        picked = _picked(session)
+        filters = risk.read_filters(session, picked)
     except InvalidField as exc:
         return _refused("audit/risks.html", exc)
     return render_template("audit/risks.html", filters=filters, counts=risk.count_all(session, filters),
-                           errors={}, message=None)
+                           errors={}, message=None, picked=picked)
 
 
 @bp.get("/<name>")
@@ -45,7 +55,8 @@ def findings(name: str):
     rule = risk.get_rule(name)
     session = db.session()
     try:
-        filters = risk.read_filters(session, request.args)
+        picked = _picked(session)
+        filters = risk.read_filters(session, picked)
         page = int_arg("page", default=1, minimum=1, maximum=100_000)
     except InvalidField as exc:
         return _refused("audit/risk_list.html", exc, rule=rule)
@@ -53,4 +64,4 @@ def findings(name: str):
     rows = risk.list_findings(session, rule, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("audit/risk_list.html", rule=rule, filters=filters, findings=rows, total=total,
-                           page=page, pages=pages, errors={}, message=None)
+                           page=page, pages=pages, errors={}, message=None, picked=picked)
