@@ -16,7 +16,7 @@ from traceapp.auth.models import User
 from traceapp.brands.models import Brand
 from traceapp.brands.services import retire_brand, revoke_license
 from traceapp.pickers import queries
-from traceapp.records.models import Batch, Organization
+from traceapp.records.models import Batch, Certification, Organization
 
 PASSWORD = "password-123"
 
@@ -214,6 +214,23 @@ def test_the_organization_form_takes_a_region_by_pinyin(app, client):
     with app.app_context():
         org = db.session().scalar(select(Organization).where(Organization.name == "炎陵县测试家庭农场"))
         assert org.region == "430225"
+
+
+def test_a_certifier_finds_the_holder_by_name_and_the_form_lists_no_ones_name(app, client):
+    w = world(app)
+    with app.app_context(), db.write_session() as session:
+        body = make_org(session, name="中绿华夏有机产品认证中心", kind="certification_body")
+        make_user(session, "certifier", body.id, name="certifier")
+    token = log_in(client, "certifier")
+    form = client.get("/certifications/new").text
+    assert "欧阳娜娜" not in form and "鹿原镇黄桃专业合作社" not in form  # no list of every producer
+    response = client.post("/certifications/new", data={
+        "csrf_token": token, "kind": "green_food", "number": "GF430225260777", "holder": "炎陵县鹿原镇黄桃专业合作社",
+        "products": "黄桃", "valid_from": "2026-03-01", "valid_to": "2029-02-28", "issuer": "中绿华夏有机产品认证中心"})
+    assert response.status_code in (302, 303), response.text
+    with app.app_context():
+        cert = db.session().scalar(select(Certification).where(Certification.number == "GF430225260777"))
+        assert cert.holder_id == w["coop"]
 
 
 # -- filters --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from traceapp.records.models import (
     CATEGORIES,
     NEW_CERT_KINDS,
     ORG_KINDS,
+    PRODUCER_KINDS,
     UNITS,
     Batch,
     Certification,
@@ -224,9 +225,6 @@ def certifications():
 def new_certification():
     require_role(current_user, "certifier")
     session = db.session()
-    holders = session.scalars(select(Organization).where(
-        Organization.kind.in_(("cooperative", "enterprise", "family_farm", "individual"))).order_by(Organization.name))
-
     # A certifier's certificates are its own body's: the issuer is shown, not chosen. An admin enters
     # historical ones for a registered body or names one that is not registered.
     own_body = session.get(Organization, current_user.organization_id) if current_user.role != "admin" else None
@@ -234,14 +232,16 @@ def new_certification():
         Organization.kind == "certification_body").order_by(Organization.name)))
 
     def save(form: dict) -> str:
-        cert = issue_certification(session, form, user=current_user)
+        problems = resolve.fields(form, {"holder": lambda v: resolve.organization(
+            session, v, current_user, "holder", kinds=PRODUCER_KINDS)})
+        cert = resolve.saving(problems, lambda: issue_certification(session, form, user=current_user))
         recorded.append(cert.number)
         return url_for("records.certifications")
 
     recorded: list[str] = []
     return form_page("records/certification_form.html", save,
                      saved=lambda: _("证书 %(number)s 已记录并写入账本。", number=recorded[-1]), kinds=NEW_CERT_KINDS,
-                     holders=list(holders), own_body=own_body,
+                     own_body=own_body,
                      bodies=bodies, defaults={"issuer": own_body.name} if own_body else None)
 
 
