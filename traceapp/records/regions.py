@@ -115,6 +115,12 @@ def fold_pinyin(text: str) -> str:
     return text.replace("u:", "u").replace("v", "u")
 
 
+@cache
+def _folded_pinyin() -> dict[str, str]:
+    """Return every division's pinyin folded once: a type-ahead searches the whole table per keystroke."""
+    return {code: fold_pinyin(region.pinyin) for code, region in _table().items()}
+
+
 def search(text: str, limit: int = 20) -> list[Region]:
     """Return up to ``limit`` divisions matching ``text``, best matches first.
 
@@ -132,8 +138,9 @@ def search(text: str, limit: int = 20) -> list[Region]:
         folded = fold_pinyin(query)
         if not folded:
             return []
+        folded_table = _folded_pinyin()
         for region in _table().values():
-            pinyin = fold_pinyin(region.pinyin)
+            pinyin = folded_table[region.code]
             if folded in (pinyin, region.initials):
                 rank = 0
             elif pinyin.startswith(folded):
