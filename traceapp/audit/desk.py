@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.audit import risk, verification
 from traceapp.audit.consistency import MALFORMED, MAX_NOTE, check_consistency
 from traceapp.audit.models import VerificationRun
@@ -78,8 +78,8 @@ def _helpers():
 
 
 def when(moment) -> str:
-    """Return a stored (naive UTC) time as the desk shows it."""
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else ""
+    """Return a stored (naive UTC) time as the desk shows it: in the deployment's zone, with its offset."""
+    return clock.local_time(moment, seconds=True) if moment else ""
 
 
 def status_label(status: str) -> str:

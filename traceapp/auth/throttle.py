@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -95,5 +95,5 @@ def _lifted_at(session: Session, which: ColumnElement[bool], event: LoginEvent, 
 
 
 def local_time(moment: datetime) -> str:
-    """Return naive-UTC ``moment`` as ``YYYY-MM-DD HH:MM`` in the deployment's zone."""
-    return f"{moment.replace(tzinfo=UTC).astimezone(clock.deployment_zone()):%Y-%m-%d %H:%M}"
+    """Return naive-UTC ``moment`` as people read it: ``YYYY-MM-DD HH:MM (UTC+8)`` in the deployment's zone."""
+    return clock.local_time(moment)

@@ -17,6 +17,7 @@ from traceapp.brands.models import LEVELS, Brand, License
 from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
+from traceapp.numbers import format_quantity
 from traceapp.records import regions
 from traceapp.records.access import require_role
 from traceapp.records.endings import append_ending, read_reason
@@ -366,10 +367,8 @@ def _check_cap(session: Session, brand: Brand, license_: License, organization_i
 
 
 def _n(amount: Decimal) -> str:
-    """Format a quantity with thousands separators: 48200 -> 48,200."""
-    text = quantity_text(amount)  # unit conversions are exact (factors 1000, 0.5): no rounding to 0
-    whole, _dot, fraction = text.partition(".")
-    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    """Format a quantity as people read it: 48200 -> 48,200 (unit conversions are exact: no rounding)."""
+    return format_quantity(amount)
 
 
 def used_quantity(session: Session, brand: Brand, organization_id: int, year: int, unit: str, *,

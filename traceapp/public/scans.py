@@ -750,10 +750,5 @@ def _naive_utc(moment: datetime | None) -> datetime:
 
 def _local_time(moment: datetime) -> str:
     """Return ``moment`` in the deployment's zone as ``YYYY-MM-DD HH:MM (UTC+8)``."""
-    local = moment.astimezone(clock.deployment_zone())
-    offset = local.utcoffset() or timedelta(0)
-    hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
-    sign = "+" if offset >= timedelta(0) else "-"
-    suffix = f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
-    return f"{local:%Y-%m-%d %H:%M} ({suffix})"
+    return clock.local_time(moment)
 

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from traceapp import clock
+from traceapp.numbers import format_quantity
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["region_name"] = _region_name
     app.jinja_env.filters["pair"] = _pair
     app.jinja_env.filters["local_date"] = clock.local_date
+    app.jinja_env.filters["local_time"] = clock.local_time
+    app.jinja_env.filters["quantity"] = format_quantity
     app.jinja_env.filters["org_option"] = lambda org: (str(org.id), org.name)
     app.jinja_env.filters["inspection_option"] = lambda i: (
         str(i.id), f"{i.report_no} · {i.inspected_on} · {labels.VERDICT[i.verdict]}")

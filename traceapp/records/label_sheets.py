@@ -15,6 +15,7 @@ from traceapp.errors import Rejected
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import ledger_of
+from traceapp.numbers import format_quantity
 from traceapp.records.access import require_batch_owner
 from traceapp.records.holds import refuse_held
 from traceapp.records.models import Batch, LabelPrint
@@ -86,8 +87,8 @@ class LabelRequest:
 
 
 def number_text(amount: Decimal | int) -> str:
-    """Return a quantity with thousands separators ("1,200.5")."""
-    return format(Decimal(amount).normalize(), ",f")
+    """Return a quantity with thousands separators ("1,200.5"): :func:`traceapp.numbers.format_quantity`."""
+    return format_quantity(amount)
 
 
 def read_request(data: dict) -> LabelRequest:

@@ -11,10 +11,10 @@ from traceapp import db
 from traceapp.audit import risk
 from traceapp.audit.desk import regulators_only, when
 from traceapp.errors import InvalidField
+from traceapp.numbers import format_quantity
 from traceapp.params import int_arg
 from traceapp.pickers import resolve
 from traceapp.records.models import PRODUCER_KINDS
-from traceapp.records.values import quantity_text
 
 bp = Blueprint("audit_risks", __name__, url_prefix="/audit/risks")
 bp.before_request(regulators_only)
@@ -23,7 +23,7 @@ PER_PAGE = 50
 
 @bp.context_processor
 def _helpers():
-    return {"reasons": risk.REASONS, "when": when, "rules": risk.RULES, "quantity": quantity_text}
+    return {"reasons": risk.REASONS, "when": when, "rules": risk.RULES, "quantity": format_quantity}
 
 
 def _refused(template: str, error: InvalidField, **context):
