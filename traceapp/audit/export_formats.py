@@ -1,9 +1,12 @@
 """The export formats, each written as it streams (memory stays flat whatever the number of rows):
 
 - ``csv_chunks(rows, lang)``: UTF-8 with a BOM (so Excel reads the
-  Chinese), Chinese headers on the first row, English headers on the second, one row per event; a
-  text cell that a spreadsheet would read as a formula is prefixed with ``'`` (``csv_safe``);
-- ``xlsx_export_chunks(rows, lang)``: the same two header rows in an XLSX
+  Chinese), the column names in the reader's language on the first row and the columns' machine keys
+  on the second, one row per event: codes in their own columns beside their names in the reader's
+  language, quantities as people write them ("1,250.5") beside the plain decimal, the time in the
+  deployment's zone beside the ledger's UTC timestamp; a text cell that a spreadsheet would read as a
+  formula is prefixed with ``'`` (``csv_safe``);
+- ``xlsx_export_chunks(rows, lang)``: the same two header rows and cells in an XLSX
   workbook streamed as it is zipped (:mod:`traceapp.audit.xlsx`; a sheet holds at most 1,048,576 rows,
   so more go on to a next sheet);
 - ``epcis_chunks(rows, base_url, origin)``: a GS1 EPCIS 2.0 JSON-LD
@@ -28,20 +31,22 @@ import json
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from traceapp.audit.exports import COLUMNS, EVENT_NAMES, Event, iter_events
+from traceapp import clock
+from traceapp.audit.export_labels import SheetLabels, sheet_labels
+from traceapp.audit.exports import COLUMNS, Event, iter_events
 from traceapp.audit.xlsx import ZipSink, xlsx_chunks
 from traceapp.ledger.bundle import bundle_lines
 from traceapp.ledger.store import Ledger, stream_checkpoints, stream_entries
+from traceapp.numbers import format_quantity
 
 FLUSH_ROWS = 1000
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-BEIJING_OFFSET = "+08:00"
 # UN/ECE Recommendation 20 codes for our units; 斤 is half a kilogram; counted units carry no uom.
 UOM = {"kg": ("KGM", Decimal(1)), "g": ("GRM", Decimal(1)), "t": ("TNE", Decimal(1)), "L": ("LTR", Decimal(1)),
        "斤": ("KGM", Decimal("0.5"))}
@@ -49,19 +54,70 @@ UOM = {"kg": ("KGM", Decimal(1)), "g": ("GRM", Decimal(1)), "t": ("TNE", Decimal
 
 # -- spreadsheet rows ------------------------------------------------------------------------------
 
-def header_rows() -> tuple[list[str], list[str]]:
-    """Return the Chinese and the English header rows."""
-    return [c[1] for c in COLUMNS], [c[2] for c in COLUMNS]
+def header_rows(lang: str = "zh") -> tuple[list[str], list[str]]:
+    """Return the column names in ``lang`` ("zh" or "en") and the columns' machine keys."""
+    return [c[2] if lang == "en" else c[1] for c in COLUMNS], [c[0] for c in COLUMNS]
 
 
-def _inputs_text(inputs) -> str:
-    return "; ".join(f"{i.code} {i.quantity} {i.unit}" for i in inputs)
+class _Sheet:
+    """Writes an Event as the spreadsheet's cells (``COLUMNS`` in order) in one language and zone."""
+
+    def __init__(self, labels: SheetLabels, zone: tzinfo):
+        self.labels = labels
+        self.zone = zone
+
+    def cells(self, row: Event) -> tuple:
+        words = self.labels
+        return (row.event_date, clock.local_time(row.recorded_at, seconds=True, zone=self.zone) if row.recorded_at
+                else None, row.recorded_at, row.seq, words.events.get(row.event, row.event_name), row.event,
+                row.batch, row.gtin, row.lot, row.product,
+                words.categories.get(row.category, row.category) if row.category else None, row.category,
+                format_quantity(row.quantity) if row.quantity is not None else None, row.quantity, row.unit,
+                row.brand_name, row.brand, row.producer_id, row.producer, row.uscc, row.region_name, row.region,
+                row.base, row.harvest_date, row.pack_date, self._inputs(row.inputs) if row.inputs else None,
+                words.doc_type(row.doc_type), row.doc_type, row.doc_number, words.status(row.status), row.status,
+                self._reason(row), row.changes, row.actor, row.actor_org)
+
+    @staticmethod
+    def _inputs(inputs) -> str:
+        return "; ".join(f"{i.code} {format_quantity(i.quantity)} {i.unit}" for i in inputs)
+
+    def _reason(self, row: Event) -> str | None:
+        """The reason or details as a sentence in the reader's language."""
+        reason, kind, patterns = row.reason, row.event, self.labels.patterns
+        if reason is None:
+            return None
+        if kind == "compliance_certificate.issued":
+            return patterns["quantity"].format(quantity=f"{format_quantity(reason)} {row.unit or ''}".strip())
+        if kind in ("certification.issued", "brand.licensed"):
+            span, _space, issuer = reason.partition(" ")
+            start, _slash, end = span.partition("/")
+            if issuer:
+                return patterns["valid_issuer"].format(start=start, end=end, issuer=issuer)
+            return patterns["valid"].format(start=start, end=end)
+        if kind == "batch.corrected" and row.changes:
+            return "; ".join(part for part in (reason, self._changes(row.changes)) if part)
+        return reason
+
+    def _changes(self, changes: str) -> str:
+        """A correction's fields as "数量: 500 → 520"."""
+        found = json.loads(changes)
+        fields, previous = found.get("fields") or {}, found.get("previous") or {}
+        return "; ".join(f"{self.labels.fields.get(name, name)}: {self._value(name, previous.get(name))} → "
+                         f"{self._value(name, value)}" for name, value in fields.items())
+
+    def _value(self, name: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if name == "quantity":
+            return format_quantity(value)
+        if name == "category":
+            return self.labels.categories.get(value, value)
+        return str(value)
 
 
-def _cells(row: Event, english: bool) -> tuple:
-    # Columns 4 (the event's name, in the reader's language) and 22 (the input lots, as text).
-    name = EVENT_NAMES[row.event][1] if english else row.event_name
-    return (*row[:4], name, *row[5:22], _inputs_text(row.inputs) if row.inputs else None, *row[23:])
+def _sheet(lang: str, labels: SheetLabels | None, zone: tzinfo | None) -> _Sheet:
+    return _Sheet(labels or sheet_labels(lang), zone or clock.deployment_zone())
 
 
 # OWASP "CSV Injection": a spreadsheet reads a cell that opens with one of these as a formula (tab and
@@ -78,20 +134,19 @@ def csv_safe(value):
     return value
 
 
-def _csv_cells(row: Event, english: bool) -> list:
-    return [csv_safe(cell) for cell in _cells(row, english)]
-
-
-def csv_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
-    """Yield the CSV document in pieces of about FLUSH_ROWS rows; ``counter[0]`` counts the rows."""
+def csv_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None, *,
+               labels: SheetLabels | None = None, zone: tzinfo | None = None) -> Iterator[bytes]:
+    """Yield the CSV document in pieces of about FLUSH_ROWS rows; ``counter[0]`` counts the rows. Words are
+    ``labels`` (made for ``lang`` when not given) and times are in ``zone`` (the deployment's by default):
+    pass both when the rows stream outside the request."""
+    sheet = _sheet(lang, labels, zone)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(header_rows())
+    writer.writerows(header_rows(sheet.labels.language))
     yield b"\xef\xbb\xbf" + _drain(buffer)
-    english = lang == "en"
     count = 0
     for count, row in enumerate(rows, 1):
-        writer.writerow(_csv_cells(row, english))
+        writer.writerow([csv_safe(cell) for cell in sheet.cells(row)])
         if count % FLUSH_ROWS == 0:
             if counter is not None:
                 counter[0] = count
@@ -108,11 +163,14 @@ def _drain(buffer: io.StringIO) -> bytes:
     return data
 
 
-def xlsx_export_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None) -> Iterator[bytes]:
-    """Yield the XLSX workbook in pieces as the rows come (:mod:`traceapp.audit.xlsx`); ``counter[0]``
-    counts the rows. Text goes in as it is: an inline string is never read as a formula."""
-    english = lang == "en"
-    return xlsx_chunks(list(header_rows()), (_cells(row, english) for row in rows), counter=counter)
+def xlsx_export_chunks(rows: Iterable[Event], lang: str = "zh", counter: list | None = None, *,
+                       labels: SheetLabels | None = None, zone: tzinfo | None = None) -> Iterator[bytes]:
+    """Yield the XLSX workbook in pieces as the rows come (:mod:`traceapp.audit.xlsx`), with the cells of
+    :func:`csv_chunks`; ``counter[0]`` counts the rows. Text goes in as it is: an inline string is never
+    read as a formula."""
+    sheet = _sheet(lang, labels, zone)
+    return xlsx_chunks(list(header_rows(sheet.labels.language)), (sheet.cells(row) for row in rows),
+                       counter=counter)
 
 
 # -- EPCIS 2.0 ----------------------------------------------------------------------------------------
@@ -135,26 +193,34 @@ def _quantity_element(epc_class: str, quantity: str | None, unit: str | None) ->
     return element
 
 
-def _event_time(row: Event) -> str:
-    # Date-only business events happen on a Beijing calendar day; ledger-only ones at their timestamp.
+def _zone_offset(day: str, zone: tzinfo) -> str:
+    """Return the zone's UTC offset ("+08:00") at the start of ``day`` (YYYY-MM-DD)."""
+    return datetime.combine(date.fromisoformat(day), time(), zone).isoformat()[-6:]
+
+
+def _event_time(row: Event, offset: str) -> str:
+    # Date-only business events happen on a calendar day where the deployment is; ledger-only ones at
+    # their timestamp.
     if row.event in _TIMESTAMPED:
         return row.recorded_at
-    return f"{row.event_date}T00:00:00{BEIJING_OFFSET}"
+    return f"{row.event_date}T00:00:00{offset}"
 
 
 _TIMESTAMPED = {"batch.recalled", "batch.recall_lifted"}
 
 
-def epcis_event(row: Event, base_url: str, origin: str) -> dict | None:
-    """Return the EPCIS 2.0 event for an export row, or None for rows with no lot event."""
+def epcis_event(row: Event, base_url: str, origin: str, zone: tzinfo | None = None) -> dict | None:
+    """Return the EPCIS 2.0 event for an export row, or None for rows with no lot event; the event's
+    zone is ``zone`` (the deployment's by default)."""
     if row.batch is None or row.event not in _EPCIS_KINDS:
         return None
+    offset = _zone_offset(row.event_date, zone or clock.deployment_zone())
     lot = lot_uri(base_url, row.batch, row.gtin, row.lot)
     entry_url = f"{base_url}/ledger/entries?start={row.seq}&limit=1"
     event: dict = {
         "type": "ObjectEvent",
-        "eventTime": _event_time(row),
-        "eventTimeZoneOffset": BEIJING_OFFSET,
+        "eventTime": _event_time(row, offset),
+        "eventTimeZoneOffset": offset,
         "recordTime": row.recorded_at,
         "eventID": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'https://{origin}#{row.seq}')}",
     }
@@ -210,9 +276,10 @@ _EPCIS_KINDS = {"batch.registered", "inspection.recorded", "compliance_certifica
 
 
 def epcis_chunks(rows: Iterable[Event], base_url: str, origin: str,
-                 counter: list | None = None) -> Iterator[bytes]:
+                 counter: list | None = None, *, zone: tzinfo | None = None) -> Iterator[bytes]:
     """Yield an EPCIS 2.0 JSON-LD document (EPCISDocument) with one event per lot event in ``rows``;
     ``counter[0]`` counts the events written."""
+    zone = zone or clock.deployment_zone()
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     head = {"@context": [EPCIS_CONTEXT, {"traceapp": f"{base_url}/ns/epcis#"}], "type": "EPCISDocument",
             "schemaVersion": "2.0", "creationDate": created, "traceapp:ledgerOrigin": origin}
@@ -220,7 +287,7 @@ def epcis_chunks(rows: Iterable[Event], base_url: str, origin: str,
     yield opening.encode("utf-8")
     pieces, count = [], 0
     for row in rows:
-        event = epcis_event(row, base_url, origin)
+        event = epcis_event(row, base_url, origin, zone)
         if event is None:
             continue
         pieces.append((",\n" if count else "") + json.dumps(event, ensure_ascii=False))
@@ -316,15 +383,18 @@ def bundle_zip_chunks(session: Session, ledger: Ledger, base_url: str, counter: 
 
 
 def export_chunks(session: Session, ledger: Ledger, fmt: str, filters, base_url: str, lang: str = "zh",
-                  counter: list | None = None) -> Iterator[bytes]:
+                  counter: list | None = None, *, labels: SheetLabels | None = None,
+                  zone: tzinfo | None = None) -> Iterator[bytes]:
     """Yield the export in ``fmt`` (``csv``, ``xlsx``, ``epcis`` or ``bundle``) of the events ``filters``
     select; ``counter[0]`` counts the rows (the bundle: its entries). Begin the session with
-    :func:`traceapp.ledger.store.begin_snapshot`."""
+    :func:`traceapp.ledger.store.begin_snapshot`. ``labels`` and ``zone`` (see :func:`csv_chunks`) are
+    made here when not given, which needs the app (and, for English, the request)."""
     if fmt == "bundle":
         return bundle_zip_chunks(session, ledger, base_url, counter)
-    rows = iter_events(session, filters)
+    zone = zone or clock.deployment_zone()
+    rows = iter_events(session, filters, zone=zone)
     if fmt == "csv":
-        return csv_chunks(rows, lang, counter)
+        return csv_chunks(rows, lang, counter, labels=labels, zone=zone)
     if fmt == "epcis":
-        return epcis_chunks(rows, base_url, ledger.verifier.name, counter)
-    return xlsx_export_chunks(rows, lang, counter)
+        return epcis_chunks(rows, base_url, ledger.verifier.name, counter, zone=zone)
+    return xlsx_export_chunks(rows, lang, counter, labels=labels, zone=zone)

@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select, update
 
-from traceapp import db
+from traceapp import clock, db
 from traceapp.api.views import Unauthorized, api_user
 from traceapp.audit.export_filters import ExportFilters, parse_filters, parse_format
 from traceapp.audit.export_formats import export_chunks
+from traceapp.audit.export_labels import (
+    SheetLabels,
+    filters_text,
+    format_text,
+    log_status_text,
+    sheet_labels,
+    via_text,
+)
 from traceapp.audit.models import ExportLog
 from traceapp.audit.verification import now_utc
 from traceapp.errors import DomainError, InvalidField, error_response
@@ -83,13 +91,11 @@ def _page(status: int = 200, errors: dict | None = None, message: str | None = N
     session = db.session()
     recent = session.scalars(select(ExportLog).order_by(ExportLog.id.desc()).limit(RECENT)).all()
     values = {name: request.args.get(name, "") for name in FILTER_FIELDS}
-    return render_template("audit/exports.html", recent=recent, values=values, errors=errors or {},
-                           message=message, filters_text=_filters_text), status
-
-
-def _filters_text(raw: str) -> str:
-    shown = json.loads(raw or "{}")
-    return ", ".join(f"{key}={value}" for key, value in shown.items()) or _("全部")
+    log = [{"at": row.at, "username": row.username, "via": via_text(row.via), "format": format_text(row.format),
+            "filters": filters_text(session, row.filters), "rows": row.rows, "bytes": row.bytes,
+            "status": log_status_text(row.status)} for row in recent]
+    return render_template("audit/exports.html", recent=log, values=values, errors=errors or {},
+                           message=message), status
 
 
 @bp.get("/export")
@@ -109,8 +115,9 @@ def export():
     session.rollback()  # end the read; the export reads its own snapshot
     log_id = start_log(user, via, fmt, filters)
     config = current_app.config
+    # The words and the zone are taken now: the download streams after the request has ended.
     stream = _stream(db.database(), fmt, filters, log_id, config["TRACEAPP_PUBLIC_URL"].rstrip("/"),
-                     current_language())
+                     current_language(), sheet_labels(), clock.deployment_zone())
     response = Response(stream, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{file_name(fmt, filters)}"'
     response.headers["Cache-Control"] = "no-store"
@@ -146,13 +153,15 @@ def finish_log(database, log_id: int, status: str, rows: int, size: int) -> None
         s.commit()
 
 
-def _stream(database, fmt: str, filters: ExportFilters, log_id: int, base_url: str, lang: str):
+def _stream(database, fmt: str, filters: ExportFilters, log_id: int, base_url: str, lang: str,
+            labels: SheetLabels, zone: tzinfo):
     """Yield the export's bytes from a snapshot of its own, then complete its access-log row."""
     counter, size, status = [0], 0, "failed"
     try:
         with database.sessions() as session:
             begin_snapshot(session)
-            for chunk in export_chunks(session, database.ledger, fmt, filters, base_url, lang, counter):
+            for chunk in export_chunks(session, database.ledger, fmt, filters, base_url, lang, counter,
+                                       labels=labels, zone=zone):
                 size += len(chunk)
                 yield chunk
         status = "complete"

@@ -4,7 +4,8 @@ spreadsheet" (key data elements of ../shared/domain/field-reference.md d.1).
 
 For the benchmark and other callers without HTTP::
 
-    from traceapp.audit.export_filters import ExportFilters
+    from traceapp import clock
+from traceapp.audit.export_filters import ExportFilters
     from traceapp.audit.export_formats import csv_chunks  # also xlsx_export_chunks, epcis_chunks
     from traceapp.audit.exports import iter_events
 
@@ -30,9 +31,9 @@ Which events, and their date (the date ``from``/``to`` filter on and the rows so
 registration (harvest date), inspection (inspection date), certificate issued (valid from) and
 revoked (revocation date), 合格证 issued and voided, licence granted (valid from) and revoked; and
 the ledger-only batch events — correction, recall, recall lifted, labels printed, code frozen /
-unfrozen / voided — dated by their ledger timestamp in Beijing time (UTC+8). Batch columns show the
-batch as it stands now (after corrections); a correction row names the fields it changed with their
-earlier values, and every row's ledger seq leads to the entry exactly as recorded.
+unfrozen / voided — dated by their ledger timestamp in the deployment's zone (``TRACEAPP_TIMEZONE``).
+Batch columns show the batch as it stands now (after corrections); a correction row names the fields
+it changed with their earlier values, and every row's ledger seq leads to the entry exactly as recorded.
 
 Filters: ``brand`` (batches claiming it, its licences, and certificates held by its licensees),
 ``producer`` (an organization id: its batches, certificates and licences), ``region`` (a GB/T 2260
@@ -46,16 +47,18 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy import ARRAY, BigInteger, Integer, String, Text, any_, cast, false, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
+from traceapp import clock
 from traceapp.audit.export_filters import ExportFilters
 from traceapp.audit.filters import region_codes
 from traceapp.brands.models import Brand, License
 from traceapp.ledger.store import LedgerEntry
+from traceapp.numbers import format_quantity
 from traceapp.records import regions
 from traceapp.records.models import (
     Batch,
@@ -68,40 +71,48 @@ from traceapp.records.models import (
 from traceapp.records.values import quantity_text
 
 CHUNK = 2000
-BEIJING = timedelta(hours=8)
 # Batch events with no dated projection row: read from the ledger, dated by their timestamp.
 LEDGER_KINDS = ("batch.corrected", "batch.recalled", "batch.recall_lifted", "batch.labels_printed",
                 "code.frozen", "code.unfrozen", "code.voided")
 
-#: (field, Chinese header, English header), in row order.
+#: (field, Chinese header, English header), in row order: the spreadsheet's columns. A person reads the
+#: named columns (labels in the reader's language, quantities with separators, local times); the code
+#: columns beside them keep what machines match on (event kinds, document and status codes, plain
+#: decimal quantities, the ledger's UTC timestamp).
 COLUMNS = (
     ("event_date", "事件日期", "Event date"),
-    ("recorded_at", "记录时间（UTC）", "Recorded at (UTC)"),
+    ("recorded", "记录时间", "Recorded at"),
+    ("recorded_at", "记录时间（UTC，ISO 8601）", "Recorded at (UTC, ISO 8601)"),
     ("seq", "账本序号", "Ledger seq"),
-    ("event", "事件类型", "Event type"),
     ("event_name", "事件", "Event"),
+    ("event", "事件类型代码", "Event type code"),
     ("batch", "追溯码（批次码）", "Traceability lot code (batch)"),
     ("gtin", "GTIN", "GTIN"),
     ("lot", "批号", "Lot"),
     ("product", "产品", "Product description"),
-    ("category", "品类", "Category"),
-    ("quantity", "数量", "Quantity"),
+    ("category_name", "品类", "Category"),
+    ("category", "品类代码", "Category code"),
+    ("quantity_text", "数量", "Quantity"),
+    ("quantity", "数量（数值）", "Quantity (number)"),
     ("unit", "单位", "Unit of measure"),
-    ("brand", "品牌标识", "Brand slug"),
     ("brand_name", "品牌", "Brand"),
+    ("brand", "品牌标识", "Brand slug"),
     ("producer_id", "主体编号", "Producer id"),
     ("producer", "生产主体", "Producer"),
     ("uscc", "统一社会信用代码", "Unified social credit code"),
-    ("region", "行政区划代码", "Region code (GB/T 2260)"),
     ("region_name", "产地（行政区划）", "Region"),
+    ("region", "行政区划代码", "Region code (GB/T 2260)"),
     ("base", "生产基地", "Production base (location description)"),
     ("harvest_date", "采收日期", "Harvest date"),
     ("pack_date", "包装日期", "Pack date"),
     ("inputs", "投入批次（追溯码来源）", "Input lots (TLC source)"),
-    ("doc_type", "单据类型", "Reference document type"),
+    ("doc_type_name", "单据类型", "Reference document type"),
+    ("doc_type", "单据类型代码", "Reference document type code"),
     ("doc_number", "单据编号", "Reference document number"),
-    ("status", "结论/状态", "Verdict / status"),
+    ("status_name", "结论/状态", "Verdict / status"),
+    ("status", "结论/状态代码", "Verdict / status code"),
     ("reason", "原因/说明", "Reason / details"),
+    ("changes", "更正内容（JSON）", "Corrected fields (JSON)"),
     ("actor", "操作人", "Actor"),
     ("actor_org", "操作人所属组织", "Actor organization"),
 )
@@ -137,7 +148,9 @@ class Input(NamedTuple):
 
 
 class Event(NamedTuple):
-    """One row of an export; the fields are ``COLUMNS`` in order (``inputs`` is a tuple of Input)."""
+    """One event of an export, as machines read it (codes, decimal strings, the ledger's UTC ``ts``);
+    ``inputs`` is a tuple of Input and ``changes`` a correction's JSON. The spreadsheet writers add the
+    words people read (``COLUMNS``)."""
 
     event_date: str
     recorded_at: str
@@ -166,6 +179,7 @@ class Event(NamedTuple):
     doc_number: str | None
     status: str | None
     reason: str | None
+    changes: str | None
     actor: str | None
     actor_org: str | None
 
@@ -248,14 +262,17 @@ def _licence_conditions(f: ExportFilters) -> list:
     return conditions
 
 
-def iter_events(session: Session, filters: ExportFilters | None = None, *, chunk: int = CHUNK) -> Iterator[Event]:
-    """Yield the events the filters select, one Event per ledger entry, sorted by date then seq.
+def iter_events(session: Session, filters: ExportFilters | None = None, *, chunk: int = CHUNK,
+                zone: tzinfo | None = None) -> Iterator[Event]:
+    """Yield the events the filters select, one Event per ledger entry, sorted by date then seq; a
+    ledger-only event is dated in ``zone`` (the deployment's zone by default: pass it when the rows
+    stream outside the app context).
 
     Streams in chunks of ``chunk`` rows with a few bulk reads per chunk; memory stays flat. Begin the
     session with :func:`traceapp.ledger.store.begin_snapshot` for one consistent snapshot.
     """
     f = filters or ExportFilters()
-    lookup = _Lookup(session)
+    lookup = _Lookup(session, zone or clock.deployment_zone())
     keyed = _stream(session, _keys_statement(f), chunk)
     ledger_only = _stream(session, _ledger_only_statement(f), chunk)
     projected = (event for rows in keyed for event in lookup.projected(rows))
@@ -292,12 +309,6 @@ def entry_stamp(body: bytes) -> tuple[str | None, str | None, str | None]:
     return ts, actor.get("user"), actor.get("org")
 
 
-def _beijing_date(ts: str) -> str:
-    """Return the Beijing (UTC+8) calendar date of a ledger timestamp (RFC 3339, ``Z``)."""
-    moment = datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC) + BEIJING
-    return moment.date().isoformat()
-
-
 def _text(value) -> str | None:
     if value is None:
         return None
@@ -313,8 +324,9 @@ def _quantity(value) -> str | None:
 class _Lookup:
     """Bulk reads that complete a chunk of event keys; organizations and brands are kept for the export."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, zone: tzinfo):
         self.session = session
+        self.zone = zone
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.orgs: dict[int, tuple] = {}
         self.brands_by_slug: dict[str, tuple] = {}
@@ -434,7 +446,7 @@ class _Lookup:
         parsed = []
         for seq, kind, body, batch_id in rows:
             entry = json.loads(bytes(body))
-            day = _beijing_date(entry["ts"])
+            day = clock.local_date(entry["ts"], zone=self.zone)
             if (f.date_from and day < f.date_from.isoformat()) or (f.date_to and day > f.date_to.isoformat()):
                 continue
             parsed.append((seq, kind, entry, batch_id, day))
@@ -467,36 +479,37 @@ class _Lookup:
         return (None,) * 9 + (org_id, name, uscc, region, self._region_name(region), None, None, None, ())
 
     def _detail(self, row, inspections, compliance, certs, licences, fields: list) -> tuple:
-        """Return (doc_type, doc_number, status, reason); for certificates and licences also set product,
+        """Return (doc_type, doc_number, status, reason, changes); for certificates and licences also set product,
         quantity, unit, brand and bases in ``fields`` (the holder's columns)."""
         kind = row.kind
         if kind == "batch.registered":
-            return None, None, "registered", None
+            return None, None, "registered", None, None
         if kind == "inspection.recorded":
             _id, report_no, verdict, items, _body = inspections.get(row.ref_id, (None,) * 5)
             failed = "; ".join(f"{i.get('name')} {i.get('value')}{i.get('unit') or ''} (≤ {i.get('limit') or '—'})"
                                for i in (json.loads(items) if verdict == "fail" and items else ())
                                if i.get("verdict") == "fail")
-            return "inspection_report", report_no, verdict, failed or None
+            return "inspection_report", report_no, verdict, failed or None, None
         if kind.startswith("compliance_certificate."):
             _id, code, basis, quantity, void_reason = compliance.get(row.ref_id, (None,) * 5)
             if kind.endswith("voided"):
-                return "compliance_certificate", code, "voided", void_reason
-            return "compliance_certificate", code, basis, f"{_quantity(quantity)}"
+                return "compliance_certificate", code, "voided", void_reason, None
+            return "compliance_certificate", code, basis, _quantity(quantity), None
         if kind.startswith("certification."):
             _id, cert_kind, number, products, valid_from, valid_to, issuer, reason = certs.get(row.ref_id, (None,) * 8)
             _set(fields, product="、".join(products or ()))
             if kind.endswith("revoked"):
-                return f"certificate:{cert_kind}", number, "revoked", reason
-            return f"certificate:{cert_kind}", number, "issued", f"{_text(valid_from)}/{_text(valid_to)} {issuer or ''}"
+                return f"certificate:{cert_kind}", number, "revoked", reason, None
+            return (f"certificate:{cert_kind}", number, "issued",
+                    f"{_text(valid_from)}/{_text(valid_to)} {issuer or ''}".rstrip(), None)
         (_id, brand_id, products, quantity, unit, valid_from, valid_to, bases,
          reason) = licences.get(row.ref_id, (None,) * 9)
         slug, name = self.brands_by_id.get(brand_id, (None, None))
         _set(fields, product="、".join(products or ()), quantity=_quantity(quantity), unit=unit, brand=slug,
                       brand_name=name, base="、".join(bases or ()) or None)
         if kind == "brand.license_revoked":
-            return "license", str(row.ref_id), "revoked", reason
-        return "license", str(row.ref_id), "granted", f"{_text(valid_from)}/{_text(valid_to)}"
+            return "license", str(row.ref_id), "revoked", reason, None
+        return "license", str(row.ref_id), "granted", f"{_text(valid_from)}/{_text(valid_to)}", None
 
 
 _FIELDS = Event._fields[Event._fields.index("batch"):Event._fields.index("inputs") + 1]
@@ -509,20 +522,23 @@ def _set(fields: list, **values) -> None:
 
 
 def _ledger_detail(kind: str, data: dict) -> tuple:
-    """Return (doc_type, doc_number, status, reason) of a ledger-only batch event from its entry's data."""
+    """Return (doc_type, doc_number, status, reason, changes) of a ledger-only batch event from its entry's
+    data."""
     if kind == "batch.corrected":
         changes = json.dumps({"fields": data.get("fields"), "previous": data.get("previous")}, ensure_ascii=False,
                              sort_keys=True)
-        return "correction", None, "corrected", f"{data.get('reason', '')} {changes}"
+        return "correction", None, "corrected", data.get("reason"), changes
     if kind == "batch.recalled":
         origin = str(data.get("origin") or "").removeprefix("batch:") or None
-        return "recall", origin, f"recalled ({data.get('scope', 'batch')})", data.get("reason")
+        return "recall", origin, f"recalled ({data.get('scope', 'batch')})", data.get("reason"), None
     if kind == "batch.recall_lifted":
-        return "recall", None, "lifted", data.get("reason")
+        return "recall", None, "lifted", data.get("reason"), None
     if kind == "batch.labels_printed":
+        package = data.get("package_quantity")
         return ("label_print", data.get("layout"), f"{data.get('labels')} labels",
-                f"{data.get('labels')} × {data.get('package_quantity')} {data.get('unit', '')}".strip())
-    return "code_state", None, kind.removeprefix("code."), data.get("reason")
+                f"{data.get('labels')} × {format_quantity(package) if package else ''} {data.get('unit', '')}".strip(),
+                None)
+    return "code_state", None, kind.removeprefix("code."), data.get("reason"), None
 
 
 def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *, lang: str = "zh") -> int:
