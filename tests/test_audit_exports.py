@@ -1,8 +1,9 @@
-"""Exports from the regulator's desk (issue 6, items 5 and 6): CSV and XLSX with two header rows and one
-row per ledger event, every filter with a near miss just outside it, the EPCIS 2.0 document against the
-official JSON schema (tests/data/epcis-json-schema.json), the audit bundle through the offline verifier,
-who may export (session or token), 400s that name the field in Chinese and English, and one access-log
-row per export and none for a refused one. SQLite and PostgreSQL."""
+"""Exports from the regulator's desk (issue 6, items 5 and 6): CSV and XLSX with two header rows (the
+columns' names in the reader's language, then their machine keys) and one row per ledger event, every
+filter with a near miss just outside it, the EPCIS 2.0 document against the official JSON schema
+(tests/data/epcis-json-schema.json), the audit bundle through the offline verifier, who may export
+(session or token), 400s that name the field in Chinese and English, and one access-log row per export
+and none for a refused one. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -138,16 +139,23 @@ def log_in(client, username: str = "reg_ui") -> None:
 
 # -- spreadsheets -------------------------------------------------------------------------------------
 
-def test_csv_has_chinese_then_english_headers_and_exactly_one_row_per_ledger_event(app, world, client):
+SEQ, EVENT, EVENT_NAME, PRODUCT = (KEYS := [c[0] for c in COLUMNS]).index("seq"), KEYS.index("event"), \
+    KEYS.index("event_name"), KEYS.index("product")
+
+
+def test_csv_has_headers_in_the_readers_language_then_keys_and_exactly_one_row_per_ledger_event(app, world, client):
     rows = read_csv(client.get("/audit/export?format=csv", headers=auth(world)))
-    assert rows[0] == [c[1] for c in COLUMNS] and rows[0][:3] == ["事件日期", "记录时间（UTC）", "账本序号"]
-    assert rows[1] == [c[2] for c in COLUMNS] and rows[1][2] == "Ledger seq"
+    assert rows[0] == [c[1] for c in COLUMNS] and rows[0][:4] == ["事件日期", "记录时间", "记录时间（UTC，ISO 8601）",
+                                                                   "账本序号"]
+    assert rows[1] == KEYS and rows[1][SEQ] == "seq"
+    english = read_csv(client.get("/audit/export?format=csv&lang=en", headers=auth(world)))
+    assert english[0] == [c[2] for c in COLUMNS] and english[0][SEQ] == "Ledger seq" and english[1] == KEYS
     expected = ledger_events(app)
     body = rows[2:]
     assert len(body) == len(expected) == 17
-    assert sorted(int(r[2]) for r in body) == [seq for seq, _k, _s in expected]
-    assert {(int(r[2]), r[3]) for r in body} == {(seq, kind) for seq, kind, _s in expected}
-    keys = [(r[0], int(r[2])) for r in body]
+    assert sorted(int(r[SEQ]) for r in body) == [seq for seq, _k, _s in expected]
+    assert {(int(r[SEQ]), r[EVENT]) for r in body} == {(seq, kind) for seq, kind, _s in expected}
+    keys = [(r[0], int(r[SEQ])) for r in body]
     assert keys == sorted(keys)  # by event date, then seq
 
 
@@ -175,7 +183,8 @@ def test_each_row_carries_the_key_data_elements(app, world, client):
     assert (licence["brand"], licence["quantity"], licence["unit"], licence["event_date"]) == (
         BRAND, "50000", "kg", "2026-01-01")
     correction = next(r for r in rows if r["event"] == "batch.corrected")
-    assert correction["quantity"] == "520" and '"previous": {"quantity": "500"}' in correction["reason"]
+    assert correction["quantity"] == "520" and '"previous": {"quantity": "500"}' in correction["changes"]
+    assert correction["reason"] == "复秤; 数量: 500 → 520"
     recall = next(r for r in rows if r["event"] == "batch.recalled" and r["batch"] == code["X"])
     assert (recall["doc_number"], recall["status"], recall["reason"]) == (
         code["F"], "recalled (downstream)", "农残超标")
@@ -190,11 +199,11 @@ def test_xlsx_opens_with_openpyxl_and_has_one_row_per_event(app, world, client):
     assert response.headers["Content-Disposition"].startswith('attachment; filename="traceapp-events-all-')
     sheet = load_workbook(io.BytesIO(response.data), read_only=True).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0] == [c[1] for c in COLUMNS] and rows[1] == [c[2] for c in COLUMNS]
+    assert rows[0] == [c[2] for c in COLUMNS] and rows[1] == KEYS  # ?lang=en
     expected = ledger_events(app)
     assert len(rows) - 2 == len(expected)
-    assert sorted(r[2] for r in rows[2:]) == [seq for seq, _k, _s in expected]
-    assert {r[4] for r in rows[2:] if r[3] == "batch.registered"} == {"Batch registered"}  # ?lang=en
+    assert sorted(r[SEQ] for r in rows[2:]) == [seq for seq, _k, _s in expected]
+    assert {r[EVENT_NAME] for r in rows[2:] if r[EVENT] == "batch.registered"} == {"Batch registered"}
 
 
 def test_iter_events_streams_in_small_chunks_with_the_same_rows(app, world):
@@ -437,7 +446,7 @@ def test_the_export_page_is_linked_from_the_desk_and_lists_every_export(app, wor
     assert logged[0].rows == len(read_csv(csv_download)) - 2 and logged[0].bytes == len(csv_download.data)
     assert json.loads(logged[0].filters) == {"producer": world["a"]}
     page = client.get("/audit/exports?lang=en").text
-    assert "reg_ui" in page and f"producer={world['a']}" in page and "complete" in page
+    assert "reg_ui" in page and "Producer: producer组织" in page and "Completed" in page
 
 
 def test_a_bad_filter_from_the_form_shows_the_form_with_the_error(app, world, client):
@@ -519,7 +528,7 @@ def test_xlsx_keeps_formula_text_as_an_inline_string_never_a_formula(hostile, cl
         sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml and "<f " not in sheet_xml  # no cell holds a formula
     sheet = load_workbook(io.BytesIO(response.data)).active  # not read-only: cells keep their data type
-    products = [row[8] for row in sheet.iter_rows(min_row=3)]
+    products = [row[PRODUCT] for row in sheet.iter_rows(min_row=3)]
     formula = [cell for cell in products if cell.value == FORMULA]
     assert formula and all(cell.data_type == "s" for cell in formula)  # the exact text, as text
 

@@ -26,6 +26,7 @@ the rows written. ``export_chunks`` picks the writer for a format.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import uuid
@@ -193,6 +194,7 @@ def _quantity_element(epc_class: str, quantity: str | None, unit: str | None) ->
     return element
 
 
+@functools.lru_cache(maxsize=4096)  # an export has a few hundred distinct days and one zone
 def _zone_offset(day: str, zone: tzinfo) -> str:
     """Return the zone's UTC offset ("+08:00") at the start of ``day`` (YYYY-MM-DD)."""
     return datetime.combine(date.fromisoformat(day), time(), zone).isoformat()[-6:]
