@@ -460,7 +460,7 @@ def test_every_rules_list_page_shows_its_findings_in_both_languages(app, world):
             rows = page.text.count(f'<tr data-rule="{rule.name}" data-version="{rule.version}">')
             assert rows == counts[rule.name], (rule.name, lang)
     cap = client.get("/audit/risks/license_cap?lang=zh").text
-    assert "950 kg" in cap and "1000 kg" in cap and "95.0%" in cap and "接近上限" in cap
+    assert "950 kg" in cap and "1,000 kg" in cap and "95.0%" in cap and "接近上限" in cap
 
 
 def test_the_list_pages_through_its_findings(app, world):
