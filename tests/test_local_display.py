@@ -213,14 +213,14 @@ def test_exports_write_quantities_for_people_and_keep_the_plain_number(app, farm
 
 @pytest.fixture
 def certified(app, farm):
-    """The farm's producer also holds a 无公害农产品 certificate (as old records do) and a failed inspection."""
+    """The farm's producer also holds a 绿色食品 certificate and a failed inspection."""
     from tests.factories import item, make_certification, make_inspection
 
     with app.app_context(), db.write_session() as s:
         world_certifier = make_user(s, "certifier", make_world_org(s, "certification_body"), password=None)
         inspector = make_user(s, "inspector", make_world_org(s, "inspection_body"), password=None)
         batch = s.scalar(select(Batch).where(Batch.code == farm["code"]))
-        make_certification(s, world_certifier, batch.organization_id, kind="pollution_free", number="WGH-43-2023-0117")
+        make_certification(s, world_certifier, batch.organization_id)
         make_inspection(s, inspector, batch, verdict="fail", items=[item(value="0.35", verdict="fail")])
     return farm
 
@@ -245,9 +245,9 @@ def spreadsheet(client, farm, fmt: str, lang: str) -> list[list]:
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize(("lang", "words"), [
-    ("zh", {"header": "单据类型", "certificate": "无公害农产品证书", "issued": "已颁发", "category": "水果",
+    ("zh", {"header": "单据类型", "certificate": "绿色食品证书", "issued": "已颁发", "category": "水果",
             "fail": "不合格", "report": "检测报告", "frozen": "已冻结", "event": "证书颁发"}),
-    ("en", {"header": "Reference document type", "certificate": "Pollution-free agricultural product certificate",
+    ("en", {"header": "Reference document type", "certificate": "Green food certificate",
             "issued": "Issued", "category": "Fruit", "fail": "Fail", "report": "Inspection report",
             "frozen": "frozen", "event": "Certificate issued"}),
 ])
@@ -257,7 +257,7 @@ def test_exports_name_every_code_in_the_readers_language_and_keep_the_codes(app,
     assert header[keys.index("doc_type_name")] == words["header"]
     cells = [dict(zip(keys, row, strict=True)) for row in rows]
     cert = next(r for r in cells if r["event"] == "certification.issued")
-    assert (cert["doc_type_name"], cert["doc_type"]) == (words["certificate"], "certificate:pollution_free")
+    assert (cert["doc_type_name"], cert["doc_type"]) == (words["certificate"], "certificate:green_food")
     assert (cert["status_name"], cert["status"], cert["event_name"]) == (words["issued"], "issued", words["event"])
     inspection = next(r for r in cells if r["event"] == "inspection.recorded")
     assert (inspection["status_name"], inspection["status"]) == (words["fail"], "fail")
@@ -290,3 +290,13 @@ def test_the_export_log_is_written_in_words(app, farm, client):
     assert "Brand: 炎陵黄桃; Event date: 2026-01-01 to …" in section
     assert "Web page" in section and "Completed" in section
     assert "session" not in section and "complete<" not in section
+
+
+@pytest.mark.parametrize(("lang", "name"), [("zh", "无公害农产品证书"),
+                                            ("en", "Pollution-free agricultural product certificate")])
+def test_an_old_pollution_free_certificate_is_named_in_the_export(app, lang, name):
+    from traceapp.audit.export_labels import sheet_labels
+
+    with app.test_request_context(f"/audit/export?lang={lang}"):
+        words = sheet_labels()
+    assert words.doc_type("certificate:pollution_free") == name
