@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run install dev test lint bench clean-db fonts
+.PHONY: run install dev test lint bench clean-db fonts axe
+AXE := tests/e2e/node/node_modules/axe-core/axe.min.js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,7 @@ test: dev
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 >/dev/null) || \
 		echo "could not install libcairo2: the SVG decoding test will fail"
 	@$(MAKE) --no-print-directory fonts
+	@$(MAKE) --no-print-directory axe || echo "could not install axe-core: the accessibility tests will skip (CI fails them)"
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The CJK font label PDFs embed; without it (no root, no network) they use reportlab's built-in STSong-Light.
@@ -54,6 +56,14 @@ fonts:
 	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (echo "installing fonts-wqy-microhei for label PDFs" && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || \
 		echo "could not install fonts-wqy-microhei: label PDFs use the built-in STSong-Light font"
+
+# axe-core, which the accessibility tests inject into pages, at the version package-lock.json pins.
+axe: $(AXE)
+
+$(AXE): tests/e2e/node/package.json tests/e2e/node/package-lock.json
+	@command -v npm >/dev/null || (echo "npm is missing: install Node.js (Debian: apt-get install npm) for the accessibility tests" && false)
+	npm ci --prefix tests/e2e/node --no-audit --no-fund --loglevel=error
+	@touch $@
 
 lint: dev
 	$(BIN)/ruff check .
