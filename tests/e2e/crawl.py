@@ -33,9 +33,10 @@ def is_public(path: str) -> bool:
     return path == "/" or path.startswith(PUBLIC_PREFIXES)
 
 
-def pattern(url: str) -> str:
+def pattern(url: str, from_form: bool = False) -> str:
     """Return the URL pattern a page belongs to: numeric ids, batch codes and brand slugs collapsed,
-    query values dropped, so one page stands for a thousand batches."""
+    so one page stands for a thousand batches; a link's query dropped (a filter or page number
+    shows the same page), a form's kept by its names (the form's answer is a page of its own)."""
     parts = urlsplit(url)
     segments = []
     for i, segment in enumerate(parts.path.split("/")):
@@ -45,7 +46,7 @@ def pattern(url: str) -> str:
         elif i == 2 and parts.path.startswith("/brands/") and segment:
             segment = "{slug}"
         segments.append(segment)
-    keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
+    keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}) if from_form else []
     return "/".join(segments) + ("?" + "&".join(keys) if keys else "")
 
 
@@ -70,6 +71,8 @@ class Page:
     widths: dict[int, int] = field(default_factory=dict)
     console: list[str] = field(default_factory=list)
     identifiers: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)
+    lang: str = ""
 
 
 @dataclass
@@ -77,16 +80,22 @@ class Crawl:
     pages: list[Page] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    def problems(self) -> dict[str, list[str]]:
+    def problems(self, language: str | None = None) -> dict[str, list[str]]:
         """Return the failures by kind, each naming its page: a 5xx answer, or a 4xx to a link (a
-        form's 4xx is its answer to the defaults it was sent with)."""
-        found: dict[str, list[str]] = {"status": [], "console": [], "overflow": [], "identifiers": []}
+        form's 4xx is its answer to the defaults it was sent with); with ``language``, a page whose
+        <html lang> is not that language's."""
+        found: dict[str, list[str]] = {"status": [], "console": [], "overflow": [], "unlabelled": [], "lang": [],
+                                       "identifiers": []}
         for page in self.pages:
             if page.status >= 500 or (page.status >= 400 and not page.from_form):
                 found["status"].append(f"{page.url} answered {page.status}")
             found["console"] += [f"{page.url}: {message}" for message in page.console]
             found["overflow"] += [f"{page.url} is {width} px wide at {viewport} px"
                                   for viewport, width in page.widths.items() if width > viewport]
+            if page.unlabelled:
+                found["unlabelled"].append(f"{page.url}: no label for {', '.join(page.unlabelled)}")
+            if language and page.lang != LANG[language]:
+                found["lang"].append(f"{page.url} is marked lang={page.lang!r}")
             if page.identifiers:
                 found["identifiers"].append(f"{page.url} shows {', '.join(sorted(set(page.identifiers)))}")
         return found
@@ -116,6 +125,13 @@ _VISIBLE_TEXT = """(limit) => {
   return text;
 }"""
 TRANSLATE_NO_MAX = 80
+# Form controls a person uses that have no name a screen reader can announce (a <label>, aria-label
+# or aria-labelledby), each shown as its name or id.
+_UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => !['hidden', 'submit', 'button', 'reset', 'image'].includes(e.type))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+  .map(e => e.name || e.id || e.outerHTML.slice(0, 60))"""
+LANG = {"zh": "zh-CN", "en": "en"}
 
 
 def log_in(page, base: str, username: str) -> None:
@@ -150,7 +166,7 @@ def crawl(page, base: str, start: str, *, viewports_for, find_identifiers=None, 
     queue, seen, per = deque([(base + start, False)]), {base + start}, {}
     while queue and len(result.pages) < limit:
         url, from_form = queue.popleft()
-        key = pattern(url)
+        key = pattern(url, from_form)
         if per.get(key, 0) >= per_pattern:
             continue
         per[key] = per.get(key, 0) + 1
@@ -174,6 +190,8 @@ def crawl(page, base: str, start: str, *, viewports_for, find_identifiers=None, 
             page.set_viewport_size({"width": width, "height": original["height"]})
             visited.widths[width] = page.evaluate("document.documentElement.scrollWidth")
         page.set_viewport_size(original)
+        visited.unlabelled = page.evaluate(_UNLABELLED)
+        visited.lang = page.evaluate("document.documentElement.lang")
         if find_identifiers is not None:
             visited.identifiers = find_identifiers(page.evaluate(_VISIBLE_TEXT, TRANSLATE_NO_MAX))
         for href, form in page.evaluate(_TARGETS):

@@ -1,7 +1,8 @@
 """Every page a role can reach, in Chinese and in English, on the demo data: from the role's home
 page the crawler (tests/e2e/crawl.py) follows every same-origin link and opens every GET form, one
 page per URL pattern, and no page may answer 5xx, log a console error, be wider than its screen
-(360 px for public pages, 768 and 1366 px for every page), or, in Chinese, show an internal
+(360 px for public pages, 768 and 1366 px for every page), have a form control without a label or
+an <html lang> other than its language's, or, in Chinese, show an internal
 identifier: a key with an underscore, a JSON field name, a stored code such as over_cap or pass."""
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def test_every_page_a_role_reaches_works_and_fits(role, language, demo, live_ser
     finally:
         context.close()
     assert len(result.pages) >= (4 if user is None else 6), [p.url for p in result.pages]
-    problems = result.problems()
+    problems = result.problems(language)
     leaks = problems.pop("identifiers")
     failures = [f"{kind}: {line}" for kind, lines in problems.items() for line in lines]
     if failures:
