@@ -56,6 +56,7 @@ def test_first_pages_have_no_serious_accessibility_violation(language, demo, liv
             log_in(page, live_server, user)
         page.goto(live_server + path.format(code=code))
         assert page.evaluate("document.documentElement.lang") == ("zh-CN" if language == "zh" else "en")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
         failures += [f"{path}: {v}" for v in _violations(page, axe_script)]
         context.close()
     assert not failures, "\n".join(failures)
