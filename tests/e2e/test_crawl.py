@@ -28,7 +28,9 @@ LITERAL_CODES = {"session", "token", "issued"}
 CODE = re.compile(r"[a-z][a-z_]+")
 # A key with an underscore, or a path into a JSON body (items[1].method), standing as a word of its own.
 KEYISH = re.compile(r"(?<![A-Za-z0-9_.-])(?:[a-z]+_[a-z_]+|[a-z_]+\[[0-9]+\]\.[a-z_]+)(?![A-Za-z0-9_-])")
-WORD = re.compile(r"(?<![A-Za-z0-9_./:@-])[a-z][a-z_]+(?![A-Za-z0-9_/@-])")
+# A word of its own; one inside an address (a path, a query's name: /ledger/entries?start=N&limit=K
+# on the /ledger/ page, for auditors to type) is part of that address, not of the sentence.
+WORD = re.compile(r"(?<![A-Za-z0-9_./:@?&=-])[a-z][a-z_]+(?![A-Za-z0-9_/@=-])")
 
 
 def _codes() -> set[str]:
@@ -97,11 +99,6 @@ def test_every_page_a_role_reaches_works_and_fits(role, language, demo, live_ser
         context.close()
     assert len(result.pages) >= (4 if user is None else 6), [p.url for p in result.pages]
     problems = result.problems(language)
-    leaks = problems.pop("identifiers")
     failures = [f"{kind}: {line}" for kind, lines in problems.items() for line in lines]
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
-    if leaks:
-        # Other pieces of issue 25 rewrite these messages and labels in parallel: until they are all
-        # in, a leak is reported, not failed (the final merge turns this into a failure).
-        pytest.xfail("internal identifiers shown:\n" + "\n".join(leaks))
