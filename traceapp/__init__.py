@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None):
         db,
         errors,
         i18n,
+        lists,
         params,
         pickers,
         public,
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None):
     audit.init_app(app)
     brands.init_app(app)
     pickers.init_app(app)
+    lists.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

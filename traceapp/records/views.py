@@ -3,7 +3,7 @@ inspections, certificates, 合格证 and corrections. Every write goes through a
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,7 +17,6 @@ from traceapp.records.access import require_batch_owner, require_role
 from traceapp.records.certifications import (
     get_certification,
     issue_certification,
-    issuing_body,
     revoke_certification,
 )
 from traceapp.records.compliance import (
@@ -37,7 +36,6 @@ from traceapp.records.models import (
     PRODUCER_KINDS,
     UNITS,
     Batch,
-    Certification,
     Inspection,
     Organization,
 )
@@ -45,6 +43,7 @@ from traceapp.records.recalls import recalled_batches_of
 from traceapp.records.values import quantity_text
 
 bp = Blueprint("records", __name__)
+HOMES = "traceapp.homes"
 INPUT_ROWS = 3
 ITEM_ROWS = 5
 PRINT_SIZES = ("a5", "100x70", "80x60")
@@ -56,6 +55,10 @@ PRINTED_BASES = {"quality_control": "质量安全控制符合要求", "self_test
 @bp.get("/home")
 @login_required
 def home():
+    # A role's home may be made by the package that owns that role's work (see ``home_for``).
+    made = current_app.extensions.get(HOMES, {}).get(current_user.role)
+    if made is not None:
+        return made()
     session = db.session()
     context = {}
     if current_user.organization_id:
@@ -73,6 +76,11 @@ def home():
         context["batches"] = [queries.batch_summary(session, b) for b in session.scalars(
             select(Batch).order_by(Batch.id.desc()).limit(20))]
     return render_template("records/home.html", **context)
+
+
+def home_for(app, role: str, view) -> None:
+    """Make ``view`` (no arguments, returns a response) the home page of ``role``'s users."""
+    app.extensions.setdefault(HOMES, {})[role] = view
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -206,20 +214,6 @@ def new_inspection():
                      defaults={"batch": request.args.get("batch", ""), "inspected_on": clock.today().isoformat()})
 
 
-@bp.get("/certifications")
-@login_required
-def certifications():
-    require_role(current_user, "certifier", "regulator")
-    session = db.session()
-    listed = session.execute(select(Certification, Organization).join(Organization,
-                                                                       Organization.id == Certification.holder_id)
-                             .order_by(Certification.id.desc()).limit(200)).all()
-    revocable = {cert.id for cert, _holder in listed if current_user.role == "admin" or (
-        current_user.role == "certifier" and issuing_body(session, cert) == current_user.organization_id)}
-    return render_template("records/certifications.html", certifications=listed, today=clock.today(),
-                           revocable=revocable)
-
-
 @bp.route("/certifications/new", methods=["GET", "POST"])
 @login_required
 def new_certification():
@@ -236,7 +230,7 @@ def new_certification():
             session, v, current_user, "holder", kinds=PRODUCER_KINDS)})
         cert = resolve.saving(problems, lambda: issue_certification(session, form, user=current_user))
         recorded.append(cert.number)
-        return url_for("records.certifications")
+        return url_for("lists.certificates")
 
     recorded: list[str] = []
     return form_page("records/certification_form.html", save,
@@ -253,12 +247,12 @@ def revoke(cert_id: int):
 
     def save(form: dict) -> str:
         revoke_certification(session, cert.id, form, user=current_user)
-        return url_for("records.certifications")
+        return url_for("lists.certificates")
 
     confirm = Confirmation(
         _("撤销证书 %(number)s", number=cert.number),
         _("撤销后证书 %(number)s 在所有批次页面和消费者页面上显示为“已撤销”；此操作不可撤销。", number=cert.number),
-        _("确认撤销证书"), url_for("records.certifications"))
+        _("确认撤销证书"), url_for("lists.certificates"))
     return form_page("records/void.html", save, saved=lambda: _("证书 %(number)s 已撤销。", number=cert.number),
                      confirm=confirm, cert=cert, batch=None)
 
