@@ -42,7 +42,7 @@ class Batch(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     product: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(32))
     brand: Mapped[str | None] = mapped_column(String(64))
@@ -50,7 +50,7 @@ class Batch(Base):
     unit: Mapped[str] = mapped_column(String(8))
     harvest_date: Mapped[date]
     pack_date: Mapped[date | None]
-    origin_region: Mapped[str] = mapped_column(String(6), index=True)
+    origin_region: Mapped[str] = mapped_column(String(6))
     base: Mapped[str] = mapped_column(String(200))
     gtin: Mapped[str | None] = mapped_column(String(14))
     lot: Mapped[str | None] = mapped_column(String(20))
@@ -62,7 +62,12 @@ class Batch(Base):
     __table_args__ = (UniqueConstraint("gtin", "lot", name="uq_batches_gtin_lot"),
                       # a brand's batches by harvest, covering the brand page's sums (migration 0006)
                       Index("ix_batches_brand_harvest", "brand", "harvest_date", "id", "organization_id", "unit",
-                            "quantity"))
+                            "quantity"),
+                      # the lists and searches, newest harvest first (migration 0022)
+                      Index("ix_batches_org_harvest", "organization_id", "harvest_date", "id"),
+                      Index("ix_batches_region_harvest", "origin_region", "harvest_date", "id"),
+                      Index("ix_batches_brand_region_harvest", "brand", "origin_region", "harvest_date", "id"),
+                      Index("ix_batches_harvest", "harvest_date", "id"))
 
 
 class BatchInput(Base):
@@ -89,14 +94,17 @@ class Inspection(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
     inspected_on: Mapped[date]
-    body_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     report_no: Mapped[str] = mapped_column(String(64))
     items: Mapped[list] = mapped_column(JSON)
     verdict: Mapped[str] = mapped_column(String(8))
     recorded_by: Mapped[str] = mapped_column(String(64))
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (UniqueConstraint("body_id", "report_no", name="uq_inspections_body_id_report_no"),)
+    __table_args__ = (UniqueConstraint("body_id", "report_no", name="uq_inspections_body_id_report_no"),
+                      # a body's inspections and every inspection, latest first (migration 0022)
+                      Index("ix_inspections_body_date", "body_id", "inspected_on", "id"),
+                      Index("ix_inspections_date", "inspected_on", "id"))
 
 
 CERT_KINDS = ("pollution_free", "green_food", "organic", "geographical_indication")
