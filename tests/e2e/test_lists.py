@@ -1,0 +1,76 @@
+"""Lists and search in the browser on a tablet, through the UI only: a producer finds a batch by
+product name and harvest dates; a regulator finds every batch of a brand in a county."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from traceapp import db
+from traceapp.records.models import Batch, Organization
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def tablet(browser):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _log_in(page, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", "traceapp-demo")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/home")
+
+
+def _shown_codes(page) -> list[str]:
+    return page.locator("#batch-results tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
+
+
+def test_a_producer_finds_a_batch_by_product_name_and_harvest_dates(demo, live_server, tablet):
+    with demo.app_context():
+        session = db.session()
+        org = session.scalar(select(Organization.id).where(Organization.name.like("%鹿原镇%")))
+        expected = [b.code for b in session.scalars(select(Batch).where(
+            Batch.organization_id == org).order_by(Batch.harvest_date.desc(), Batch.id.desc()))
+            if "黄桃" in b.product and "2026-07-01" <= b.harvest_date.isoformat() <= "2026-08-31"]
+        others = [b.code for b in session.scalars(select(Batch).where(Batch.organization_id != org))]
+    assert expected  # the demo's 2026 season
+    _log_in(tablet, live_server, "luyuan")
+    tablet.get_by_role("link", name="我的批次").click()
+    tablet.wait_for_url("**/batches/")
+    tablet.fill("#f-product", "黄桃")
+    tablet.fill("#f-from", "2026-07-01")
+    tablet.fill("#f-to", "2026-08-31")
+    tablet.get_by_role("button", name="查询").click()
+    tablet.wait_for_url("**/batches/?*")
+    assert _shown_codes(tablet) == expected
+    assert tablet.locator("#list-count").inner_text() == f"共 {len(expected)} 条"
+    assert not set(others) & set(_shown_codes(tablet))
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= 768
+    tablet.locator("#batch-results tbody tr").first.get_by_role("link").click()
+    tablet.wait_for_url(f"**/batches/{expected[0]}")
+
+
+def test_a_regulator_finds_every_batch_of_a_brand_in_a_county(demo, live_server, tablet):
+    with demo.app_context():
+        session = db.session()
+        expected = [b.code for b in session.scalars(select(Batch).where(
+            Batch.brand == "yanling-huangtao", Batch.origin_region == "430225")
+            .order_by(Batch.harvest_date.desc(), Batch.id.desc()))]
+    assert expected
+    _log_in(tablet, live_server, "regulator")
+    tablet.get_by_role("link", name="批次查询").click()
+    tablet.wait_for_url("**/batches/")
+    tablet.fill("#f-brand", "yanling-huangtao")
+    tablet.fill("#f-region", "430225")
+    tablet.get_by_role("button", name="查询").click()
+    tablet.wait_for_url("**/batches/?*")
+    assert _shown_codes(tablet) == expected
+    assert tablet.locator("#list-count").inner_text() == f"共 {len(expected)} 条"
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= 768
