@@ -30,6 +30,7 @@ from traceapp.audit.export_labels import (
     sheet_labels,
     via_text,
 )
+from traceapp.audit.filters import LABELS as FILTER_LABELS
 from traceapp.audit.models import ExportLog
 from traceapp.audit.verification import now_utc
 from traceapp.errors import DomainError, InvalidField, error_response
@@ -106,7 +107,7 @@ def export():
     try:
         fmt = parse_format(request.args)
         args = request.args if via == "token" else resolve.filter_args(  # names typed without the pickers
-            session, request.args, user, producer_kinds=PRODUCER_KINDS)
+            session, request.args, user, labels=FILTER_LABELS, producer_kinds=PRODUCER_KINDS)
         filters = parse_filters(session, args)
     except InvalidField as exc:
         if via == "token" or request.accept_mimetypes.best == "application/json":

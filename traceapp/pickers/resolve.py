@@ -129,14 +129,15 @@ def saving(problems: dict[str, str], save: Callable[[], T]) -> T:
     return result
 
 
-def filter_args(session: Session, args: Mapping[str, str], viewer, *, producer_kinds=None) -> dict[str, str]:
+def filter_args(session: Session, args: Mapping[str, str], viewer, *, labels: Mapping,
+                producer_kinds=None) -> dict[str, str]:
     """Return a query string's filters with ``region``, ``brand`` and ``producer`` typed as names turned
     into the codes, slugs and ids the filters take; raise InvalidField for a name that matches nothing
-    or several things."""
+    or several things, naming the filter by its entry in ``labels``."""
     resolved = {key: args.get(key, "") for key in args}
-    resolvers = {"region": lambda v: region(v, "region", _("地区")),
-                 "brand": lambda v: brand(session, v, "brand", _("品牌")),
-                 "producer": lambda v: organization(session, v, viewer, "producer", _("生产主体"),
+    resolvers = {"region": lambda v: region(v, "region", labels["region"]),
+                 "brand": lambda v: brand(session, v, "brand", labels["brand"]),
+                 "producer": lambda v: organization(session, v, viewer, "producer", labels["producer"],
                                                     kinds=producer_kinds)}
     for field, resolver in resolvers.items():
         if resolved.get(field, "").strip():

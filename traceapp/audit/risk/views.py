@@ -10,6 +10,7 @@ from flask_login import current_user
 from traceapp import db
 from traceapp.audit import risk
 from traceapp.audit.desk import regulators_only, when
+from traceapp.audit.filters import LABELS as filter_labels
 from traceapp.errors import InvalidField
 from traceapp.numbers import format_quantity
 from traceapp.params import int_arg
@@ -35,7 +36,8 @@ def _refused(template: str, error: InvalidField, **context):
 def _picked(session) -> dict[str, str]:
     """The query string with a region, brand or producer typed by name (the pickers without their
     script) turned into the code, slug or id the filters take."""
-    return resolve.filter_args(session, request.args, current_user, producer_kinds=PRODUCER_KINDS)
+    return resolve.filter_args(session, request.args, current_user, labels=filter_labels,
+                               producer_kinds=PRODUCER_KINDS)
 
 
 @bp.get("/")
