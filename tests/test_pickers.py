@@ -162,7 +162,7 @@ def test_brand_picker_lists_only_licences_valid_today_with_what_is_left_of_the_c
         ("yanling-huangtao", "2", "0.6", "1.4", "t")]
     log_in(client, "coop")
     form = client.get("/batches/new").text
-    assert 'data-slug="yanling-huangtao"' in form and "1.4" in form
+    assert 'data-slug="yanling-huangtao"' in form and "剩余 1.4 / 2 t" in form
     for other in ("yanling-baicha", "yanling-chayou", "yanling-sungan", "yanling-mijie"):
         assert other not in form
 
