@@ -117,3 +117,28 @@ def test_a_regulator_filters_risks_by_a_producer_found_by_part_of_its_name(live_
     tablet.wait_for_url(re.compile(rf".*producer={picked}.*"))
     assert "鹿原" in tablet.locator("#f-producer").input_value()  # shown by name, posted by id
     assert tablet.console_errors == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the pages, not the database, are under test
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_pickers_have_no_serious_accessibility_violation_with_their_lists_open(language, live_server, browser):
+    from tests.e2e.test_accessibility import AXE, _violations
+
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing: `make test` installs axe-core")
+    script = AXE.read_text()
+    failures = []
+    for user, path, box, text in (("luyuan", "/batches/new", "#f-origin_region", "yanling"),
+                                  ("luyuan", "/batches/new", "#f-brand", "炎陵"),
+                                  ("regulator", "/audit/risks/", "#f-producer", "炎陵")):
+        context = browser.new_context(viewport={"width": 768, "height": 1024}, bypass_csp=True)
+        context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+        page = context.new_page()
+        _log_in(page, live_server, user)
+        page.goto(live_server + path)
+        page.locator(box).press_sequentially(text)
+        page.locator(f"{box} ~ [role=listbox] [role=option]").first.wait_for()
+        page.locator(box).press("ArrowDown")
+        failures += [f"{path} {box}: {v}" for v in _violations(page, script)]
+        context.close()
+    assert failures == []
