@@ -11,6 +11,7 @@ from __future__ import annotations
 def create_app(test_config: dict | None = None):
     """Create and configure the Flask application."""
     from traceapp import (
+        admin,
         api,
         audit,
         auth,
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None):
     errors.init_app(app)
     params.init_app(app)
     auth.init_app(app)
+    admin.init_app(app)
     public.init_app(app)
     audit.init_app(app)
     brands.init_app(app)

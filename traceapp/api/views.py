@@ -11,7 +11,7 @@ from sqlalchemy import select
 from traceapp import db
 from traceapp.api import idempotency, schemas
 from traceapp.api.openapi import document, integer, operation
-from traceapp.auth.services import user_for_token
+from traceapp.auth import user_of_token
 from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
@@ -52,7 +52,7 @@ def api_user():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthorized(_("需要 API 令牌：请在请求头中加入 Authorization: Bearer <令牌>。"))
-    user = user_for_token(db.session(), header[7:].strip())
+    user = user_of_token(header[7:].strip())
     if user is None:
         raise Unauthorized(_("API 令牌无效或账号已停用。"))
     return user

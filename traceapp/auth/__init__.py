@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
+PASSWORD_FIRST_EXEMPT = (None, "static", "auth.change_password", "auth.logout", "auth.login")
 
 
 def init_app(app: Flask) -> None:
@@ -30,8 +31,36 @@ def init_app(app: Flask) -> None:
     def _from_token(req):
         header = req.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            return services.user_for_token(db.session(), header[7:].strip())
+            return user_of_token(header[7:].strip())
+        return None
+
+    @app.before_request
+    def _password_first():
+        # A temporary password (an admin's reset) opens one page: the one that replaces it.
+        from flask import redirect, request, url_for
+        from flask_login import current_user
+
+        if (request.endpoint in PASSWORD_FIRST_EXEMPT or request.blueprint in ("api", "public")
+                or "Authorization" in request.headers):
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            return redirect(url_for("auth.change_password"))
         return None
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.users_cli)
+
+
+def user_of_token(token: str):
+    """Return the user an API token signs in (``services.user_for_token``), recording its use."""
+    from traceapp import db
+    from traceapp.auth import services
+
+    user = services.user_for_token(db.session(), token)
+    if user is not None:
+        # Its own short transaction, so the request's session stays a read until its handler
+        # asks to write (db.writing), and this write never waits on the ledger's lock.
+        with db.database().sessions() as own:
+            services.note_token_use(own, token)
+            own.commit()
+    return user

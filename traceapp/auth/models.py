@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -26,6 +26,8 @@ class User(UserMixin, Base):
     # Part of the id a session cookie carries: logout and a password change move it on, so a
     # cookie signed before then (copied, or left on another device) no longer names anyone.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set by an admin's password reset: the temporary password only opens the page that replaces it.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -46,6 +48,11 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex; the token is shown once
     created_at: Mapped[datetime]
+    # The token's first characters, so its owner can tell which one a list row is (None: issued
+    # before tokens kept one).
+    prefix: Mapped[str | None] = mapped_column(String(16))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 LOGIN_OUTCOMES = ("pending", "success", "failure", "throttled")
@@ -66,3 +73,21 @@ class LoginEvent(Base):
 
     __table_args__ = (Index("ix_login_events_username_at", "username", "at"),
                       Index("ix_login_events_client_at", "client", "at"))
+
+
+ACCOUNT_ACTIONS = ("user.created", "user.deactivated", "user.reactivated", "user.role_changed",
+                   "user.password_reset", "token.issued", "token.revoked")
+
+
+class AccountEvent(Base):
+    """One administrative action on an account (accounts are not ledger facts: they hold password
+    hashes), kept for the admins' log. ``detail`` is JSON: what changed, never a secret."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]  # UTC
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -50,12 +50,7 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     org = session.get(Organization, org_id) if org_id is not None else None
     if org_id is not None and org is None:
         f.fail("org", _("没有编号为 %(id)s 的组织。", id=org_id))
-    kinds = ROLE_ORG_KINDS.get(role)
-    if role and kinds and role != "regulator" and org is None and org_id is None:
-        f.fail("org", _("%(role)s必须属于一个组织：请给出组织编号（--org）。", role=label_of(ROLE, role)))
-    if org is not None and kinds and org.kind not in kinds:
-        f.fail("org", _("%(role)s不能属于%(kind)s；请选择另一个组织。", role=label_of(ROLE, role),
-                                 kind=label_of(ORG_KIND, org.kind)))
+    check_role_fits(f, role, org, org_id)
     if password is not None and len(password) < MIN_PASSWORD:
         f.fail("password", _short_password())
     f.check()
@@ -66,6 +61,17 @@ def create_user(session: Session, username: str, role: str, org_id: int | None, 
     session.add(user)
     session.flush()
     return user
+
+
+def check_role_fits(f: Fields, role: str, org: Organization | None, org_id: int | None) -> None:
+    """Record on ``f`` (field ``org``) a role that needs an organization but has none, or one of a
+    kind it does not belong to (ROLE_ORG_KINDS)."""
+    kinds = ROLE_ORG_KINDS.get(role)
+    if role and kinds and role != "regulator" and org is None and org_id is None:
+        f.fail("org", _("%(role)s必须属于一个组织：请给出组织编号（--org）。", role=label_of(ROLE, role)))
+    if org is not None and kinds and org.kind not in kinds:
+        f.fail("org", _("%(role)s不能属于%(kind)s；请选择另一个组织。", role=label_of(ROLE, role),
+                                 kind=label_of(ORG_KIND, org.kind)))
 
 
 def _short_password() -> str:
@@ -87,9 +93,19 @@ def _check(session: Session, username: str, password: str) -> tuple[User | None,
     password hash is checked either way, a dummy one when there is no user, no password or no
     active account, so the answer takes as long whether or not the name exists."""
     user = _user_named(session, username)
-    usable = user is not None and user.active and bool(user.password_hash)
+    usable = user is not None and may_sign_in(session, user) and bool(user.password_hash)
     matches = check_password_hash(user.password_hash if usable else _dummy_hash(), password)
     return user, usable and matches
+
+
+def may_sign_in(session: Session, user: User) -> bool:
+    """Return whether the account is active and so is its organization (if it has one)."""
+    if not user.active:
+        return False
+    if user.organization_id is None:
+        return True
+    org = session.get(Organization, user.organization_id)
+    return org is not None and org.active
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -144,15 +160,23 @@ def end_sessions(session: Session, user_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def end_organization_sessions(session: Session, org_id: int) -> None:
+    """End every session of every user of the organization (it was deactivated)."""
+    session.execute(update(User).where(User.organization_id == org_id)
+                    .values(session_version=User.session_version + 1)
+                    .execution_options(synchronize_session=False))
+
+
 def set_password(session: Session, username: str, password: str) -> User:
-    """Set a user's password and end their sessions; raises NotFound for an unknown name,
-    InvalidField for a password that is too short."""
+    """Set a user's password (which no longer has to be changed) and end their sessions; raises
+    NotFound for an unknown name, InvalidField for a password that is too short."""
     user = _user_named(session, username)
     if user is None:
         raise NotFound(_("没有名为 %(name)s 的用户。", name=username))
     if len(password) < MIN_PASSWORD:
         raise InvalidField("password", _short_password())
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = False
     session.flush()
     end_sessions(session, user.id)
     session.refresh(user)
@@ -169,7 +193,7 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     if match is None:
         return None
     user = session.get(User, int(match[1]))
-    if user is None or not user.active or user.session_version != int(match[2]):
+    if user is None or user.session_version != int(match[2]) or not may_sign_in(session, user):
         return None
     return user
 
@@ -197,19 +221,38 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+TOKEN_PREFIX = 10  # "ta_" and 7 characters: enough to tell a user's tokens apart, too few to guess the rest
+
+
 def issue_token(session: Session, username: str) -> str:
-    """Create an API token for the user and return it; only its hash is stored."""
+    """Create an API token for the user and return it; only its hash and first characters are stored."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(_("没有名为 %(name)s 的用户。", name=username))
     token = "ta_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=_now()))
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=_now(),
+                         prefix=token[:TOKEN_PREFIX]))
     session.flush()
     return token
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """Return the active user an API token belongs to, or None."""
+    """Return the user an API token belongs to, or None when the token is unknown or revoked, or the
+    user or their organization is deactivated."""
     row = session.execute(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                          .where(ApiToken.token_hash == _token_hash(token))).scalar_one_or_none()
-    return row if row is not None and row.active else None
+                          .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+                          ).scalar_one_or_none()
+    return row if row is not None and may_sign_in(session, row) else None
+
+
+TOKEN_USE_STEP = 60  # seconds: a token's last use is stored at most this often, not on every request
+
+
+def note_token_use(session: Session, token: str, now: datetime | None = None) -> None:
+    """Record that the token was just used (when its stored last use is older than TOKEN_USE_STEP).
+    Begin a transaction of its own with it (see log_in about SQLite)."""
+    now = _naive(now)
+    session.execute(update(ApiToken).where(
+        ApiToken.token_hash == _token_hash(token),
+        (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - timedelta(seconds=TOKEN_USE_STEP)))
+        .values(last_used_at=now).execution_options(synchronize_session=False))

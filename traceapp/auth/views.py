@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
 from traceapp import db
-from traceapp.auth import services
+from traceapp.auth import accounts, services
 from traceapp.auth.throttle import LoginPolicy, LoginThrottled, local_time
-from traceapp.errors import Forbidden, InvalidField
+from traceapp.errors import Forbidden, InvalidField, NotFound, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.params import int_arg
@@ -120,3 +120,41 @@ def login_events():
     older = events[-1].id if len(events) == services.EVENTS_PAGE else None
     return render_template("auth/logins.html", events=events, name=name, client=client, older=older,
                            local_time=local_time)
+
+
+@bp.get("/account/tokens")
+@login_required
+def tokens():
+    return render_template("auth/tokens.html", tokens=accounts.own_tokens(db.session(), current_user),
+                           done=request.args.get("done"), local_time=local_time)
+
+
+@bp.post("/account/tokens")
+@login_required
+def new_token():
+    session = db.writing()
+    try:
+        row, token = accounts.issue_own_token(session, current_user)
+    except Rejected as exc:
+        session.rollback()
+        return render_template("auth/tokens.html", tokens=accounts.own_tokens(db.session(), current_user),
+                               error=exc.message, local_time=local_time), exc.status
+    session.commit()
+    response = make_response(render_template("auth/tokens.html", tokens=accounts.own_tokens(session, current_user),
+                                             new_token=token, local_time=local_time))
+    response.headers["Cache-Control"] = "no-store"  # the token is shown this once
+    return response
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@login_required
+def revoke_token(token_id: int):
+    mine = {t.id: t for t in accounts.own_tokens(db.session(), current_user)}
+    if token_id not in mine:
+        raise NotFound(_("没有这个令牌，或它已被撤销。"))
+    if request.method == "GET":  # the confirmation step
+        return render_template("auth/token_revoke.html", token=mine[token_id], local_time=local_time)
+    session = db.writing()
+    accounts.revoke_own_token(session, current_user, token_id)
+    session.commit()
+    return redirect(url_for("auth.tokens", done="revoked"), code=303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceapp.db import Base
@@ -29,6 +29,8 @@ class Organization(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     contact: Mapped[str] = mapped_column(String(200), default="")
     demo: Mapped[bool] = mapped_column(default=False)
+    # False after org.deactivated: its users cannot sign in; its records stay.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
 
 UNITS = ("kg", "g", "t", "斤", "箱", "件", "盒", "袋", "个", "只", "头", "L")

@@ -3,6 +3,7 @@ be what its entries say, and every entry's record must have its row."""
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -24,7 +25,8 @@ from traceapp.records.models import (
     Inspection,
     Organization,
 )
-from traceapp.records.services import batch_record, org_record
+from traceapp.records.organizations import ENTRY_KINDS, fold_changes, organization_state
+from traceapp.records.services import batch_record
 
 CHUNK = 5000  # rows per round of the streamed batch check
 
@@ -37,11 +39,14 @@ def entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
 
 
 def organization_differences(session: Session) -> Iterator[str]:
-    """Yield a sentence for each organization row that differs from its ledger entries."""
-    expected = {int(e["subject"].removeprefix("org:")): (seq, e["data"])
+    """Yield a sentence for each organization row that differs from its registration, changes,
+    deactivations and reactivations."""
+    expected = {int(e["subject"].removeprefix("org:")): (seq, dict(e["data"]))
                 for seq, e in entries(session, "org.registered")}
+    fold_changes(expected, heapq.merge(*(entries(session, kind) for kind in ENTRY_KINDS[1:]),
+                                       key=lambda pair: pair[0]))
     rows = {org.id: org for org in session.scalars(select(Organization))}
-    yield from compare("organizations", expected, rows, org_record, lambda row: row.ledger_seq)
+    yield from compare("organizations", expected, rows, organization_state, lambda row: row.ledger_seq)
 
 
 def batch_differences(session: Session) -> Iterator[str]:

@@ -276,7 +276,7 @@ def new_organization():
         org = resolve.saving(problems, lambda: services.register_organization(db.session(), form,
                                                                               actor=current_user.actor()))
         created.append(org.name)
-        return url_for("records.organizations")
+        return url_for("admin.organization", org_id=org.id)
 
     created: list[str] = []
     return form_page("records/organization_form.html", save,
