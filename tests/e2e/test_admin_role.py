@@ -6,6 +6,7 @@ under the admin, and ``ledger verify`` passes at the end."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -51,20 +52,25 @@ def test_an_admin_does_the_whole_job_on_a_tablet(live_server, tablet, demo):
     tablet.fill("#f-name", "桃源县测试茶叶专业合作社")
     tablet.select_option("#f-kind", "cooperative")
     tablet.fill("#f-uscc", _uscc())
-    tablet.fill("#f-region", "430725")
+    region = tablet.locator("#f-region")  # the region picker: typed in pinyin, chosen from the list
+    region.click()
+    region.press_sequentially("taoyuan")
+    tablet.locator("#l-region [role=option]", has_text="湖南省常德市桃源县").first.click()
+    assert tablet.locator("input[type=hidden][name=region]").input_value() == "430725"
     tablet.fill("#f-contact", "0736-0000000")
     tablet.click("main form button[type=submit]")
-    tablet.wait_for_url("**/admin/organizations/*?done=registered")
-    assert "组织已登记" in tablet.locator(".notice").inner_text()
+    tablet.wait_for_url(re.compile(r".*/admin/organizations/[0-9]+$"))
+    assert "已登记并写入账本" in tablet.locator(".notice").inner_text()
     assert "桃源县" in tablet.locator("main").inner_text()
     _fits(tablet)
-    org_id = int(tablet.url.split("/admin/organizations/")[1].split("?")[0])
+    org_id = int(tablet.url.rsplit("/", 1)[1])
 
     # a user for it, with a temporary password
     tablet.get_by_role("link", name="为这个组织新建用户").click()
     tablet.fill("#f-username", "taoyuan_li")
     tablet.select_option("#f-role", "producer")
-    assert tablet.locator("#f-org").input_value() == str(org_id)
+    assert tablet.locator("input[type=hidden][name=org]").input_value() == str(org_id)
+    assert "桃源县测试茶叶专业合作社" in tablet.locator("#f-org").input_value()
     tablet.click("main form button[type=submit]")
     first = tablet.locator("#temporary-password").input_value()
     _fits(tablet)

@@ -19,7 +19,8 @@ from traceapp.auth.throttle import local_time
 from traceapp.errors import Conflict, Forbidden, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.params import int_arg
-from traceapp.records.forms import form_page
+from traceapp.pickers import resolve
+from traceapp.records.forms import done, form_page
 from traceapp.records.models import ORG_KINDS, Organization
 from traceapp.records.organizations import (
     CHANGEABLE,
@@ -61,10 +62,11 @@ def home_page():
 
 @bp.get("/organizations")
 def organizations():
+    region = resolve.region(request.args.get("region", "")[:100], "region")  # a name typed without the script
     found = search_organizations(db.session(), q=request.args.get("q", "")[:100], kind=request.args.get("kind", ""),
-                                 region=request.args.get("region", "").strip(), active=request.args.get("active", ""),
+                                 region=region, active=request.args.get("active", ""),
                                  page=int_arg("page", default=1, minimum=1, maximum=10**6))
-    return render_template("admin/organizations.html", found=found, args=request.args, kinds=ORG_KINDS)
+    return render_template("admin/organizations.html", found=found, args=request.args, kinds=ORG_KINDS, region=region)
 
 
 @bp.get("/organizations/<int:org_id>")
@@ -73,7 +75,7 @@ def organization(org_id: int):
     org = get_organization(session, org_id)
     overview = queries.organization_overview(session, org)
     return render_template("admin/organization.html", org=org, overview=overview,
-                           history=queries.described(overview.history), done=request.args.get("done"))
+                           history=queries.described(overview.history))
 
 
 @bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -82,10 +84,12 @@ def edit_organization(org_id: int):
     current = {field: getattr(org, field) or "" for field in CHANGEABLE}
 
     def save(form: dict) -> str:
-        change_organization(db.session(), org, form, user=current_user)
-        return url_for("admin.organization", org_id=org.id, done="changed")
+        problems = resolve.fields(form, {"region": lambda v: resolve.region(v, "region")})
+        resolve.saving(problems, lambda: change_organization(db.session(), org, form, user=current_user))
+        return url_for("admin.organization", org_id=org.id)
 
-    return form_page("admin/organization_form.html", save, defaults=current, org=org, current=current)
+    return form_page("admin/organization_form.html", save, defaults=current, org=org, current=current,
+                     saved=lambda: _("组织的登记已修改，并已记入账本。"))
 
 
 @bp.route("/organizations/<int:org_id>/<any(deactivate, reactivate):action>", methods=["GET", "POST"])
@@ -94,9 +98,11 @@ def organization_state(org_id: int, action: str):
 
     def save(form: dict) -> str:
         set_organization_active(db.session(), org, action == "reactivate", form, user=current_user)
-        return url_for("admin.organization", org_id=org.id, done=action + "d")
+        return url_for("admin.organization", org_id=org.id)
 
-    return form_page("admin/organization_state.html", save, org=org, action=action)
+    notice = (_("组织已停用：它的用户不能再登录，它的记录保持不变。") if action == "deactivate"
+              else _("组织已重新启用。"))
+    return form_page("admin/organization_state.html", save, org=org, action=action, saved=notice)
 
 
 @bp.get("/users")
@@ -128,40 +134,44 @@ def new_user():
     errors, message, status = {}, None, 200
     if request.method == "POST":
         values = request.form.to_dict()
-        created, refusal = _write(lambda s: accounts.create_account(s, values, actor=current_user))
+
+        def create(session):
+            data = dict(values)
+            problems = resolve.fields(data, {"org": lambda v: resolve.organization(session, v, current_user, "org")})
+            return resolve.saving(problems, lambda: accounts.create_account(session, data, actor=current_user))
+
+        created, refusal = _write(create)
         if refusal is None:
             user, password = created
             return _once(render_template("admin/secret.html", user=user, password=password, created=True))
         errors, message, status = refusal.field_messages(), refusal.message, refusal.status
-    org = None
-    if str(values.get("org", "")).isdigit() and len(values["org"]) < 10:
-        org = db.session().get(Organization, int(values["org"]))
-    return render_template("admin/user_form.html", values=values, errors=errors, message=message, roles=ROLES,
-                           org=org), status
+    return render_template("admin/user_form.html", values=values, errors=errors, message=message,
+                           roles=ROLES), status
 
 
 @bp.get("/users/<int:user_id>")
 def user(user_id: int):
-    return _user_page(user_id, done=request.args.get("done"))
+    return _user_page(user_id)
 
 
-def _user_page(user_id: int, *, done: str | None = None, refusal=None):
+def _user_page(user_id: int, *, refusal=None):
     session = db.session()
     account = accounts.get_user(session, user_id)
     org = session.get(Organization, account.organization_id) if account.organization_id else None
     page = render_template("admin/user.html", account=account, org=org, roles=ROLES,
                            events=accounts.account_events(session, user_id=account.id, limit=20),
-                           logins=login_events(session, username=account.username, limit=10), done=done,
+                           logins=login_events(session, username=account.username, limit=10),
                            errors=refusal.field_messages() if refusal else {},
                            message=refusal.message if refusal else None, local_time=local_time)
     return page, refusal.status if refusal else 200
 
 
-def _user_action(user_id: int, action, done: str):
+def _user_action(user_id: int, action, notice: str):
     accounts.get_user(db.session(), user_id)  # 404 before any write
     _result, refusal = _write(lambda s: action(s, accounts.get_user(s, user_id)))
     if refusal is None:
-        return redirect(url_for("admin.user", user_id=user_id, done=done), code=303)
+        done(notice)
+        return redirect(url_for("admin.user", user_id=user_id), code=303)
     return _user_page(user_id, refusal=refusal)
 
 
@@ -172,13 +182,14 @@ def user_state(user_id: int, action: str):
         return render_template("admin/user_confirm.html", account=account, action=action)
     active = action == "reactivate"
     return _user_action(user_id, lambda s, u: accounts.set_user_active(s, u, active, actor=current_user),
-                        action + "d")
+                        _("账号已重新启用。") if active else _("账号已停用：它不能再登录或使用 API 令牌。"))
 
 
 @bp.post("/users/<int:user_id>/role")
 def user_role(user_id: int):
     form = request.form.to_dict()
-    return _user_action(user_id, lambda s, u: accounts.change_role(s, u, form, actor=current_user), "role")
+    return _user_action(user_id, lambda s, u: accounts.change_role(s, u, form, actor=current_user),
+                        _("角色已修改；这个用户需要重新登录。"))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.params import int_arg
 from traceapp.public.scans import client_id
+from traceapp.records.forms import done
 
 bp = Blueprint("auth", __name__)
 
@@ -126,7 +127,7 @@ def login_events():
 @login_required
 def tokens():
     return render_template("auth/tokens.html", tokens=accounts.own_tokens(db.session(), current_user),
-                           done=request.args.get("done"), local_time=local_time)
+                           local_time=local_time)
 
 
 @bp.post("/account/tokens")
@@ -157,4 +158,5 @@ def revoke_token(token_id: int):
     session = db.writing()
     accounts.revoke_own_token(session, current_user, token_id)
     session.commit()
-    return redirect(url_for("auth.tokens", done="revoked"), code=303)
+    done(_("令牌已撤销：用它发出的请求会被拒绝。"))
+    return redirect(url_for("auth.tokens"), code=303)
