@@ -121,7 +121,8 @@ _TARGETS = """() => {
 _VISIBLE_TEXT = """(limit) => {
   const kept = [...document.querySelectorAll('[translate="no"]')].map(e => e.innerText);
   let text = document.body.innerText;
-  for (const t of kept) if (t && t.length <= limit) text = text.split(t).join(' ');
+  // Longest first: a name inside another (brand in teabrand) must not leave the rest of it behind.
+  for (const t of kept.sort((a, b) => b.length - a.length)) if (t && t.length <= limit) text = text.split(t).join(' ');
   return text;
 }"""
 TRANSLATE_NO_MAX = 80
