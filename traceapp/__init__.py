@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None):
         brands,
         cli,
         config,
+        console,
         db,
         errors,
         i18n,
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None):
     public.init_app(app)
     audit.init_app(app)
     brands.init_app(app)
+    console.init_app(app)
     pickers.init_app(app)
     lists.init_app(app)
     api.init_app(app)

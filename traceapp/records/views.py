@@ -72,7 +72,7 @@ def home():
         context["inspections"] = session.execute(
             select(Inspection, Batch).join(Batch, Batch.id == Inspection.batch_id)
             .where(Inspection.body_id == current_user.organization_id).order_by(Inspection.id.desc()).limit(20)).all()
-    elif current_user.role in ("admin", "regulator", "certifier", "brand_manager"):
+    elif current_user.role in ("admin", "regulator", "certifier"):
         context["batches"] = [queries.batch_summary(session, b) for b in session.scalars(
             select(Batch).order_by(Batch.id.desc()).limit(20))]
     return render_template("records/home.html", **context)
