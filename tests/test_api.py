@@ -202,7 +202,7 @@ def concrete_routes(app, world) -> list[tuple[str, str]]:
     """Every (method, path) of the API blueprint but the OpenAPI document, with real ids filled in."""
     values = {"code": world["batch"].code, "org_id": str(world["producer_org"].id), "cert_id": str(world["cert"].id),
               "cert_code": world["compliance"].code, "slug": "no-such-brand", "license_id": "1",
-              "name": "failed_inspection", "attachment_id": "1"}
+              "name": "failed_inspection", "attachment_id": "1", "seq": "0"}
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
@@ -213,7 +213,7 @@ def concrete_routes(app, world) -> list[tuple[str, str]]:
 
 def test_every_endpoint_refuses_a_missing_or_unknown_token(app, client, world):
     routes = concrete_routes(app, world)
-    assert len(routes) == 36
+    assert len(routes) == 37
     before = ledger_size(app)
     for method, path in routes:
         for headers in ({}, {"Authorization": "Bearer ta_nonsense"}, {"Authorization": world["tokens"]["admin"]},

@@ -11,6 +11,7 @@ import traceapp.api.idempotency  # noqa: F401
 import traceapp.audit.models  # noqa: F401
 import traceapp.auth.models  # noqa: F401 - registers the tables on Base.metadata
 import traceapp.brands.models  # noqa: F401
+import traceapp.personal.models  # noqa: F401
 import traceapp.public.models  # noqa: F401
 import traceapp.records.models  # noqa: F401
 from traceapp import migrations

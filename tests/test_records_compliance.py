@@ -23,7 +23,9 @@ from tests.factories import (
 )
 from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden, Rejected
+from traceapp.ledger.commitments import commitment
 from traceapp.ledger.store import LedgerEntry
+from traceapp.personal.models import PersonalDatum
 from traceapp.records.compliance import (
     PROMISES,
     issue_compliance_certificate,
@@ -67,7 +69,11 @@ def test_a_tested_certificate_rests_on_a_passed_inspection_and_appends_one_entry
         assert entry["data"] == {"code": cert.code, "batch": batch.code, "basis": "commissioned_test",
                                  "inspection": f"inspection:{passed.id}", "quantity": "600.5", "unit": "kg",
                                  "issued_on": "2026-08-05", "promiser": "producer", "promise": PROMISES["producer"],
-                                 "contact": "0731-62200000"}
+                                 "contact": entry["data"]["contact"]}
+        # The contact reaches a person: the entry holds its commitment, the clear value stays off the ledger.
+        kept = fetch(PersonalDatum, (row.ledger_seq, "contact"))
+        assert (json.loads(kept.value), entry["data"]["contact"]) == (
+            "0731-62200000", {"commitment": commitment(kept.salt, "0731-62200000")})
         assert projection_differences() == []
 
 

@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None):
         i18n,
         lists,
         params,
+        personal,
         pickers,
         public,
         records,
@@ -50,5 +51,6 @@ def create_app(test_config: dict | None = None):
     pickers.init_app(app)
     lists.init_app(app)
     api.init_app(app)
+    personal.init_app(app)
     cli.init_app(app)
     return app

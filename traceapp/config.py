@@ -14,7 +14,7 @@ from traceapp import clock
 from traceapp.instance_files import read_or_create
 
 ENV_KEYS = ("DATABASE_URL", "TRACEAPP_PUBLIC_URL", "TRACEAPP_LEDGER_ORIGIN", "SECRET_KEY",
-            "TRACEAPP_ENV", "TRACEAPP_TIMEZONE")
+            "TRACEAPP_ENV", "TRACEAPP_TIMEZONE", "TRACEAPP_COMPLIANCE_RETENTION_YEARS")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEV_SECRET_KEYS = {"dev", "development", "changeme", "secret"}
 
@@ -55,6 +55,8 @@ def load(app: Flask, test_config: dict | None) -> None:
         QR_CACHE_SECONDS=300,  # a worker reuses a code's QR image this long without asking the database
         PAGE_CACHE=True,  # keep anonymous public pages rendered while the ledger is unchanged
         PAGE_VERSION_SECONDS=1.0,  # how often a worker asks the database whether the ledger grew
+        # 合格证 contacts may not be erased sooner (the record-keeping period of 农业农村部令2025年第4号)
+        TRACEAPP_COMPLIANCE_RETENTION_YEARS=2,
         RISK_COUNTS_SECONDS=60,  # the desk's risk counts are kept this long while the ledger is unchanged
     )
     app.config.from_pyfile("config.py", silent=True)

@@ -27,7 +27,7 @@ from traceapp.records.transfers import transfer_batch
 from traceapp.records.uscc import compose
 
 DEMO_PASSWORD = "traceapp-demo"
-SYSTEM = {"user": "seed-demo", "org": None}
+SYSTEM = {"user": "system:seed-demo", "org": None}
 # (username, role, organization key or None)
 DEMO_USERS = [
     ("admin", "admin", None),

@@ -33,6 +33,8 @@ LABELS = {
     "password": _l("密码"),
     # transfers and corrections
     "to": _l("接收方"), "fields": _l("更正的字段"),
+    # personal data
+    "subject": _l("记录"),
 }
 
 # The fields of one inspection item, as the inspection form's item rows show them.

@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     import traceapp.api.code_states  # noqa: F401 - freeze, unfreeze, void
+    import traceapp.api.personal_data  # noqa: F401 - reveals for auditors
     import traceapp.api.recalls  # noqa: F401 - recall, lift, trace
     import traceapp.api.risks  # noqa: F401 - risk signals
     import traceapp.api.transfers  # noqa: F401 - handing batches over

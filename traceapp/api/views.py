@@ -16,6 +16,7 @@ from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.params import int_arg
+from traceapp.personal.fields import public_name
 from traceapp.records import queries, services
 from traceapp.records.access import require_role
 from traceapp.records.certifications import get_certification, issue_certification, revoke_certification
@@ -151,12 +152,13 @@ def openapi():
 @operation(summary="List organizations", response=schemas.OrganizationList, errors=(400, 401),
            query=(("kind", "string", "filter by kind"), *PAGE))
 def organizations():
-    api_user()
+    user = api_user()
     query = select(Organization).order_by(Organization.id)
     if request.args.get("kind"):
         query = query.where(Organization.kind == request.args["kind"])
     rows = db.session().scalars(page(query))
-    return jsonify(schemas.OrganizationList().dump({"items": [queries.organization_view(o) for o in rows]}))
+    return jsonify(schemas.OrganizationList().dump({"items": [for_viewer(queries.organization_view(o), user)
+                                                              for o in rows]}))
 
 
 @bp.post("/organizations")
@@ -172,9 +174,17 @@ def create_organization():
 @bp.get("/organizations/<int:org_id>")
 @operation(summary="One organization", response=schemas.OrganizationOut, errors=(401,))
 def organization(org_id: int):
-    api_user()
+    user = api_user()
     return jsonify(schemas.OrganizationOut().dump(
-        queries.organization_view(services.get_organization(db.session(), org_id))))
+        for_viewer(queries.organization_view(services.get_organization(db.session(), org_id)), user)))
+
+
+def for_viewer(view: dict, user) -> dict:
+    """Return an organization's view as this token's user may see it: its own staff, admins and
+    regulators see the personal fields; others what a public page shows."""
+    if user.role in ("admin", "regulator") or user.organization_id == view["id"]:
+        return view
+    return {**view, "name": public_name(view["name"], view["kind"]), "address": "", "contact": ""}
 
 
 # -- batches --------------------------------------------------------------------------------

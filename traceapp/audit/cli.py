@@ -11,7 +11,9 @@ from traceapp import db
 from traceapp.audit.consistency import MAX_NOTE, check_consistency
 from traceapp.audit.verification import verify_everything
 from traceapp.ledger.bundle import write_bundle
+from traceapp.ledger.commitments import write_reveals
 from traceapp.ledger.store import begin_snapshot, stream_checkpoints, stream_entries
+from traceapp.personal.services import all_reveals
 
 
 @click.group("ledger", cls=AppGroup, help="Audit the ledger: verify, export, consistency.")
@@ -30,13 +32,20 @@ def verify_command():
         for line in report.problems:
             click.echo(f"FAILED: {line}", err=True)
         sys.exit(1)
-    click.echo(f"OK: {report.summary.line()}; projection tables match the entries")
+    click.echo(f"OK: {report.summary.line()}; every personal data commitment matches its reveal or its erasure; "
+               "projection tables match the entries")
+    click.echo(f"personal data in clear text: {report.clear_text} entries (written before personal data became "
+               "commitments; the log keeps them)")
 
 
 @ledger_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
-def export_command(path: str):
-    """Write the audit bundle (JSON lines; gzip when PATH ends in .gz)."""
+@click.option("--personal-data", "reveals_path", type=click.Path(dir_okay=False, writable=True),
+              help="also write the reveals of the personal data (salts and clear values) to this file; "
+                   "it holds personal data: give it only to whom the law allows")
+def export_command(path: str, reveals_path: str | None):
+    """Write the audit bundle (JSON lines; gzip when PATH ends in .gz). It carries personal data as
+    commitments only; --personal-data writes their reveals to a separate file."""
     ledger = db.ledger()
     with db.database().sessions() as session:
         conn = begin_snapshot(session)
@@ -45,7 +54,11 @@ def export_command(path: str):
         checkpoints = list(stream_checkpoints(conn))
         entries = (row for row in stream_entries(conn) if row[0] < size)
         count = write_bundle(path, ledger.verifier, checkpoints, entries, size)
+        if reveals_path:
+            fields = write_reveals(reveals_path, ledger.verifier.name, size, all_reveals(session, upto=size))
     click.echo(f"wrote {path}: {count} entries, {len(checkpoints)} checkpoints")
+    if reveals_path:
+        click.echo(f"wrote {reveals_path}: the reveals of {fields} personal data fields")
 
 
 @ledger_cli.command("consistency")

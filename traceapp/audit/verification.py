@@ -42,15 +42,27 @@ class Report:
     summary: Summary | None
     chain_error: VerificationError | None = None
     projection: list[str] = field(default_factory=list)
+    personal: list[str] = field(default_factory=list)  # commitments that their reveals do not give
+    clear_text: int | None = None  # entries holding personal data in clear text (written before commitments)
 
     @property
     def ok(self) -> bool:
-        return self.chain_error is None and not self.projection
+        return self.chain_error is None and not self.projection and not self.personal
 
     @property
     def problems(self) -> list[str]:
         chain = [str(self.chain_error)] if self.chain_error is not None else []
-        return chain + [f"projection: {line}" for line in self.projection]
+        return (chain + [f"personal data: {line}" for line in self.personal]
+                + [f"projection: {line}" for line in self.projection])
+
+    def line(self) -> str | None:
+        """Return the summary line, with the count of entries that expose personal data in clear text."""
+        if self.summary is None:
+            return None
+        if self.clear_text is None:
+            return self.summary.line()
+        return (f"{self.summary.line()}; {self.clear_text} entries hold personal data in clear text "
+                "(written before personal data became commitments; the log keeps them)")
 
 
 def verify_everything(session: Session, ledger: Ledger, progress: Callable[[int], None] | None = None) -> Report:
@@ -64,8 +76,12 @@ def verify_everything(session: Session, ledger: Ledger, progress: Callable[[int]
     except VerificationError as exc:
         # Entries that fail the chain cannot be trusted to re-derive anything from.
         return Report(None, chain_error=exc)
+    from traceapp.personal.checks import clear_text_entries, reveal_problems
+
     between = (lambda: progress(summary.size)) if progress is not None else None
-    return Report(summary, projection=projection_problems(session, between))
+    personal = list(reveal_problems(session))
+    return Report(summary, projection=projection_problems(session, between), personal=personal,
+                  clear_text=clear_text_entries(session))
 
 
 def projection_problems(session: Session, between: Callable[[], object] | None = None) -> list[str]:
@@ -168,7 +184,7 @@ def _run(app: Flask, run_id: int) -> None:
                 report = verify_everything(work, ledger, progress=lambda n: _touch(sessions, run_id, entries_checked=n))
             size = report.summary.size if report.summary else None
             values = {"status": "ok" if report.ok else "failed",
-                      "result": json.dumps({"summary": report.summary.line() if report.summary else None,
+                      "result": json.dumps({"summary": report.line(),
                                             "problems": report.problems}, ensure_ascii=False)}
             if size is not None:
                 values["entries_checked"] = size

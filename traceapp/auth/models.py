@@ -37,8 +37,9 @@ class User(UserMixin, Base):
         return f"{self.id}:{self.session_version}"
 
     def actor(self) -> dict:
-        """Return how this user is named in ledger entries."""
-        return {"user": self.username, "org": f"org:{self.organization_id}" if self.organization_id else None}
+        """Return how this user is named in ledger entries: by an opaque id, since the public log can
+        never forget a name (the login name is personal data of this record, not of the ledger)."""
+        return {"user": f"user:{self.id}", "org": f"org:{self.organization_id}" if self.organization_id else None}
 
 
 class ApiToken(Base):

@@ -13,6 +13,7 @@ from traceapp.brands.attachments import attachment_record, pending_request
 from traceapp.brands.models import Brand, BrandAttachment, License
 from traceapp.brands.search import fold
 from traceapp.brands.services import brand_record, in_unit, license_record
+from traceapp.personal.fields import public_name
 from traceapp.records import regions
 from traceapp.records.models import Batch, Inspection, Organization
 from traceapp.records.queries import public_url
@@ -100,7 +101,7 @@ def brand_page(session: Session, brand: Brand, today: date | None = None) -> dic
         view = license_view(license_, brand, today)
         used = sum((in_unit(total, unit, license_.unit) or Decimal(0) for unit, total in used_by.get(org.id, [])),
                    Decimal(0))
-        licensees.append({**view, "name": org.name, "uscc": org.uscc, "demo": org.demo,
+        licensees.append({**view, "name": public_name(org.name, org.kind), "uscc": org.uscc, "demo": org.demo,
                           "used": quantity_text(used), "authorized": quantity_text(license_.quantity),
                           "share": float(used / license_.quantity) if license_.quantity else 0.0})
     in_year = (Batch.brand == brand.slug, Batch.harvest_date >= date(year, 1, 1),
@@ -121,7 +122,8 @@ def brand_page(session: Session, brand: Brand, today: date | None = None) -> dic
             "licensees": licensees, "year": year, "batch_count": batch_count,
             "inspections": inspected, "pass_rate": (verdicts.get("pass", 0) / inspected) if inspected else None,
             "recent": [{"code": b.code, "product": b.product, "quantity": quantity_text(b.quantity), "unit": b.unit,
-                        "harvest_date": b.harvest_date.isoformat(), "producer": o.name, "demo": o.demo}
+                        "harvest_date": b.harvest_date.isoformat(), "producer": public_name(o.name, o.kind),
+                        "demo": o.demo}
                        for b, o in recent]}
 
 

@@ -126,7 +126,7 @@ class _Transaction:
 
 
 def configure_engine(engine: Engine) -> None:
-    """Set up an engine for the ledger: on SQLite, WAL, FULL sync, a busy timeout, and
+    """Set up an engine for the ledger: on SQLite, WAL, FULL sync, a busy timeout, secure_delete, and
     ``BEGIN IMMEDIATE`` for transactions started by :func:`begin_write`.
 
     pysqlite's own transaction handling is turned off so that SQLAlchemy's begin event
@@ -143,6 +143,8 @@ def configure_engine(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=FULL")  # a signed checkpoint must never be lost
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Erased personal data must leave the file: freed cells and pages are zeroed, not left readable.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

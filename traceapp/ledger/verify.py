@@ -11,9 +11,10 @@ proofs and roots are served from those hashes, so a damaged one makes correct en
 look forged to anyone who checks a proof against a signed root.
 The first problem raises :class:`VerificationError` naming its sequence number.
 
-Run as ``python -m traceapp.ledger.verify BUNDLE [--key KEYFILE] [--checkpoint FILE]`` to
-check an audit bundle with no database and no Flask: this module imports only the
-standard library, ``cryptography`` and ``rfc8785``.
+Run as ``python -m traceapp.ledger.verify BUNDLE [--key KEYFILE] [--checkpoint FILE]
+[--personal-data FILE]`` to check an audit bundle (and, given a reveals file, every personal data
+commitment in it) with no database and no Flask: this module imports only the standard library,
+``cryptography`` and ``rfc8785``.
 """
 
 from __future__ import annotations
@@ -405,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                                       "(default: the key inside the bundle)")
     parser.add_argument("--checkpoint", help="a previously saved signed checkpoint to prove "
                                              "consistent with the bundle's latest")
+    parser.add_argument("--personal-data", dest="personal_data",
+                        help="a reveals file (ledger export --personal-data): check every personal data "
+                             "commitment in the bundle against it")
     args = parser.parse_args(argv)
     try:
         trusted = Verifier.parse(_read_text(args.key)) if args.key else None
@@ -438,6 +442,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: the bundle's header announces {bundle.size} entries but it holds {summary.size}")
         return 1
     print(f"OK: {summary.line()}")
+    if args.personal_data:
+        from traceapp.ledger.commitments import RevealMismatch, check_reveals, read_reveals
+
+        try:
+            _origin, reveals = read_reveals(args.personal_data)
+            checked, erased = check_reveals(bundle.entries(), reveals)
+        except RevealMismatch as exc:
+            print(f"FAILED: {exc}")
+            return 1
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"OK: {checked} personal data commitments match their reveals; {erased} were erased "
+              "(each named by a personal_data.erased entry)")
     if old is not None:
         print(f"OK: your checkpoint of size {old.size} is consistent with the latest of size {summary.size}")
     return 0

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from traceapp import clock, db
 from traceapp.brands.queries import claim_of
 from traceapp.ledger.store import LedgerEntry
+from traceapp.personal.fields import public_name
 from traceapp.records import regions
 from traceapp.records.certifications import certificate_status
 from traceapp.records.codes import normalize_code
@@ -168,8 +169,21 @@ def read_consumer_page(conn: Connection, code: str, today: date | None = None) -
             "recall": _recall(conn, page["recall_seq"]) if page["recall_seq"] is not None else None,
             "code_state": {"state": state.get("state") or "active", "reason": state.get("reason"),
                            "changed_at": changed_at.isoformat() + "+00:00" if changed_at else None}}
-    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, view, page["page_version"],
+    return ConsumerPage(batch.id, first_scan, scans.get("count") or 0, public_view(view), page["page_version"],
                         bool(page["labels_printed"]))
+
+
+def public_view(view: dict) -> dict:
+    """Return what a consumer may see of a batch's view: no staff login names, no 合格证 contact (the
+    printed 合格证 carries it), an ``individual`` producer by surname and 某; the organization registered it."""
+    producer = view["producer"]
+    producer["name"] = public_name(producer["name"], producer["kind"])
+    view["registered_by"] = producer["name"]
+    for cert in view["compliance_certificates"]:
+        cert.pop("contact", None)
+    for correction in view["corrections"]:
+        correction.pop("corrected_by", None)
+    return view
 
 
 def sources(conn: Connection, batch_id: int, recalled: set[str] = frozenset()) -> list[dict]:
@@ -189,7 +203,7 @@ def sources(conn: Connection, batch_id: int, recalled: set[str] = frozenset()) -
             budget[0] -= 1
             found.append({"code": source.code, "product": source.product, "quantity": quantity_text(source.quantity),
                           "unit": source.unit, "harvest_date": source.harvest_date.isoformat(),
-                          "producer": source.name, "demo": source.demo, "base": source.base,
+                          "producer": public_name(source.name, source.kind), "demo": source.demo, "base": source.base,
                           "origin_name": regions.full_name(source.origin_region),
                           "recalled": source.code in recalled,
                           "sources": walk(source.id, level + 1, seen | {source.id}) if level < SOURCE_DEPTH else []})
@@ -205,7 +219,8 @@ def recalled_sources(conn: Connection, batch_id: int) -> list[dict]:
     found = []
     for row in conn.execute(_recalled_sources_query(), {"root": batch_id}):
         recall = recall_of(row.seq, row.body)
-        found.append({"code": row.code, "product": row.product, "producer": row.name, "reason": recall["reason"],
+        found.append({"code": row.code, "product": row.product, "producer": public_name(row.name, row.kind),
+                      "reason": recall["reason"],
                       "recalled_at": recall["recalled_at"]})
     return found
 
@@ -222,7 +237,7 @@ def _recalled_sources_query():
               .where(LedgerEntry.subject == literal("batch:", String) + Batch.code,
                      LedgerEntry.kind.in_((RECALLED, LIFTED)))
               .order_by(LedgerEntry.seq.desc()).limit(1).correlate(Batch).scalar_subquery())
-    return (select(Batch.code, Batch.product, Organization.name, LedgerEntry.seq, LedgerEntry.body)
+    return (select(Batch.code, Batch.product, Organization.name, Organization.kind, LedgerEntry.seq, LedgerEntry.body)
             .select_from(tree)
             .join(Batch, Batch.id == tree.c.id)
             .join(Organization, Organization.id == Batch.organization_id)
@@ -243,7 +258,7 @@ def _sources_query():
                           .join(tree, deeper.batch_id == tree.c.input_id)
                           .where(tree.c.level < SOURCE_DEPTH))
     return (select(tree.c.parent, Batch.id, Batch.code, Batch.product, Batch.unit, Batch.harvest_date, Batch.base,
-                   Batch.origin_region, tree.c.quantity, Organization.name, Organization.demo)
+                   Batch.origin_region, tree.c.quantity, Organization.name, Organization.kind, Organization.demo)
             .join(Batch, Batch.id == tree.c.input_id)
             .join(Organization, Organization.id == Batch.organization_id)
             .order_by(Batch.code)

@@ -23,6 +23,7 @@ from traceapp import db
 from traceapp.brands.models import Brand
 from traceapp.errors import DomainError, InvalidField, NotFound
 from traceapp.i18n import gettext as _
+from traceapp.personal.fields import public_name
 from traceapp.public.digital_link_path import read_qualifiers
 from traceapp.records.codes import gtin_check_digit
 from traceapp.records.models import Batch, CodeState, ComplianceCertificate, Organization
@@ -150,11 +151,12 @@ def product(gtin: str):
     if not _wants_linkset() and _requested_rel() in (None, "pip", "defaultLink", "defaultLinkMulti"):  # this page
         voided = set(session.scalars(select(CodeState.batch_id).where(
             CodeState.state == "void", CodeState.batch_id.in_([b.id for b, _o in rows]))))
-        lots = [{"lot": b.lot, "code": b.code, "harvest_date": b.harvest_date.isoformat(), "producer": o.name,
+        lots = [{"lot": b.lot, "code": b.code, "harvest_date": b.harvest_date.isoformat(),
+                 "producer": public_name(o.name, o.kind),
                  "voided": b.id in voided,
                  "url": digital_link_uri(gtin, b.lot) if b.lot else public_url(f"/t/{b.code}")} for b, o in rows]
         return render_template("public/gtin.html", gtin=gtin, product=latest.product, brand=brand, lots=lots,
-                               producers=list(dict.fromkeys(o.name for _b, o in rows)),
+                               producers=list(dict.fromkeys(public_name(o.name, o.kind) for _b, o in rows)),
                                linkset=public_url(f"/01/{gtin}?linkType=linkset"))
     return _answer(public_url(f"/01/{gtin}"), links, latest.product)
 

@@ -98,6 +98,9 @@ def code_state_sentence(state: dict) -> str | None:
 
 def code_state_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each ``code_states`` row that differs from the code's latest ``code.*`` entry."""
+    from traceapp.personal.actors import actor_names
+
+    name_of = actor_names(session)
     expected: dict[str, tuple[int, dict]] = {}
     for seq, body in session.execute(select(LedgerEntry.seq, LedgerEntry.body)
                                      .where(LedgerEntry.kind.in_(tuple(KINDS))).order_by(LedgerEntry.seq)):
@@ -108,7 +111,7 @@ def code_state_differences(session: Session) -> Iterator[str]:
             expected.pop(code, None)
         else:
             expected[code] = (seq, {"state": state, "reason": entry["data"]["reason"],
-                                    "changed_by": entry["actor"]["user"], "changed_at": entry["ts"]})
+                                    "changed_by": name_of(entry["actor"]["user"]), "changed_at": entry["ts"]})
     rows = {code: row for row, code in session.execute(select(CodeState, Batch.code)
                                                         .join(Batch, Batch.id == CodeState.batch_id))}
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from traceapp import clock
 from traceapp.errors import Conflict, NotFound, Rejected
 from traceapp.i18n import gettext as _
-from traceapp.ledger.store import ledger_of
+from traceapp.personal.services import append_personal
 from traceapp.records.access import require_batch_owner
 from traceapp.records.codes import normalize_code
 from traceapp.records.endings import append_ending, read_reason
@@ -76,8 +76,8 @@ def issue_compliance_certificate(session: Session, batch: Batch, data: dict, *, 
                                  ledger_seq=-1)
     session.add(cert)
     session.flush()
-    entry = ledger_of(session).append(session, "compliance_certificate.issued", user.actor(),
-                                      f"compliance_certificate:{cert.code}", compliance_record(cert, batch))
+    entry = append_personal(session, "compliance_certificate.issued", user.actor(),
+                            f"compliance_certificate:{cert.code}", compliance_record(cert, batch))
     cert.ledger_seq = entry.seq
     return cert
 

@@ -187,8 +187,10 @@ def prints_of(session: Session, batch: Batch) -> list[LabelPrint]:
 
 def label_print_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each label_prints row that differs from its ``batch.labels_printed`` entry."""
+    from traceapp.personal.actors import actor_names
     from traceapp.records.projections import entries, with_batches
 
+    name_of = actor_names(session)
     rows, batches = with_batches(session, LabelPrint, lambda row: row.ledger_seq)
     for seq, entry in entries(session, KIND):
         row = rows.pop(seq, None)
@@ -198,7 +200,7 @@ def label_print_differences(session: Session) -> Iterator[str]:
         code, unit = batches[seq]
         actual = {"batch": f"batch:{code}", "printed_by": row.printed_by,
                   "data": label_record(row.labels, row.package_quantity, unit, row.layout)}
-        expected = {"batch": entry["subject"], "printed_by": entry["actor"]["user"], "data": entry["data"]}
+        expected = {"batch": entry["subject"], "printed_by": name_of(entry["actor"]["user"]), "data": entry["data"]}
         if actual != expected:
             fields = sorted({k for k in ("batch", "printed_by") if actual[k] != expected[k]}
                             | {k for k in expected["data"] if actual["data"].get(k) != expected["data"][k]})

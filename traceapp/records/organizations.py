@@ -15,6 +15,8 @@ from traceapp.errors import Conflict, Forbidden, Rejected
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import ledger_of
+from traceapp.personal.fields import changed_paths
+from traceapp.personal.services import append_personal
 from traceapp.records.labels import ORG_KIND, ROLE, label_of
 from traceapp.records.models import ORG_KINDS, USCC_OPTIONAL_KINDS, Organization
 from traceapp.records.services import org_record, read_region
@@ -100,8 +102,10 @@ def change_organization(session: Session, org: Organization, data: dict, *, user
     for field, value in changes.items():
         setattr(org, field, value)
     session.flush()
-    ledger_of(session).append(session, "org.changed", user.actor(), f"org:{org.id}", {
-        "changes": changes, "previous": {k: before[k] for k in changes}, "reason": reason})
+    individual = "individual" in (before["kind"], after["kind"])
+    append_personal(session, "org.changed", user.actor(), f"org:{org.id}",
+                    {"changes": changes, "previous": {k: before[k] for k in changes}, "reason": reason},
+                    paths=changed_paths(changes, individual=individual))
     return org
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, aliased
 
 from traceapp.ledger.store import LedgerEntry
+from traceapp.personal.checks import revealed, with_reveals
 from traceapp.records.certifications import certification_record
 from traceapp.records.compliance import compliance_record
 from traceapp.records.corrections import CORRECTABLE
@@ -40,11 +41,12 @@ def entries(session: Session, kind: str) -> Iterator[tuple[int, dict]]:
 
 def organization_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each organization row that differs from its registration, changes,
-    deactivations and reactivations."""
-    expected = {int(e["subject"].removeprefix("org:")): (seq, dict(e["data"]))
+    deactivations and reactivations (personal fields: from their revealed values, ``personal.checks``)."""
+    reveals = revealed(session)
+    expected = {int(e["subject"].removeprefix("org:")): (seq, with_reveals(e["data"], reveals.get(seq)))
                 for seq, e in entries(session, "org.registered")}
-    fold_changes(expected, heapq.merge(*(entries(session, kind) for kind in ENTRY_KINDS[1:]),
-                                       key=lambda pair: pair[0]))
+    moves = heapq.merge(*(entries(session, kind) for kind in ENTRY_KINDS[1:]), key=lambda pair: pair[0])
+    fold_changes(expected, ((seq, {**e, "data": with_reveals(e["data"], reveals.get(seq))}) for seq, e in moves))
     rows = {org.id: org for org in session.scalars(select(Organization))}
     yield from compare("organizations", expected, rows, organization_state, lambda row: row.ledger_seq)
 
@@ -162,7 +164,8 @@ def certification_differences(session: Session) -> Iterator[str]:
 
 def compliance_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each 合格证 row that differs from its issue and void entries."""
-    expected = {e["subject"].removeprefix("compliance_certificate:"): (seq, dict(e["data"]))
+    reveals = revealed(session)
+    expected = {e["subject"].removeprefix("compliance_certificate:"): (seq, with_reveals(e["data"], reveals.get(seq)))
                 for seq, e in entries(session, "compliance_certificate.issued")}
     for seq, entry in entries(session, "compliance_certificate.voided"):
         code = entry["subject"].removeprefix("compliance_certificate:")

@@ -14,6 +14,7 @@ from traceapp.errors import Conflict, Forbidden, NotFound, Rejected
 from traceapp.field_labels import LABELS
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import ledger_of
+from traceapp.personal.services import append_personal
 from traceapp.records import regions
 from traceapp.records.codes import LOT_FORBIDDEN, is_valid_gtin14, new_code, normalize_code
 from traceapp.records.labels import CATEGORY, ORG_KIND, ROLE, label_of
@@ -61,7 +62,7 @@ def register_organization(session: Session, data: dict, *, actor: dict, demo: bo
                        demo=demo, ledger_seq=-1)
     session.add(org)
     session.flush()
-    entry = ledger_of(session).append(session, "org.registered", actor, f"org:{org.id}", org_record(org))
+    entry = append_personal(session, "org.registered", actor, f"org:{org.id}", org_record(org))
     org.ledger_seq = entry.seq
     return org
 

@@ -104,6 +104,9 @@ def receivers(session: Session, batch: Batch) -> list[Organization]:
 def transfer_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each ``batch_transfers`` row that differs from its ``batch.transferred`` entry,
     each entry without its row and each row without its entry (for ``ledger verify``)."""
+    from traceapp.personal.actors import actor_names
+
+    name_of = actor_names(session)
     source = aliased(Batch)
     rows = {row.ledger_seq: (row, code, unit) for row, code, unit in session.execute(
         select(BatchTransfer, source.code, source.unit).outerjoin(source, source.id == BatchTransfer.batch_id))}
@@ -118,7 +121,8 @@ def transfer_differences(session: Session) -> Iterator[str]:
         actual = {"subject": f"batch:{code}", "user": row.transferred_by,
                   "ts": format_ts(row.transferred_at.replace(tzinfo=UTC)),
                   **transfer_record(code, row.from_id, row.to_id, row.quantity, unit)}
-        expected = {"subject": entry["subject"], "user": entry["actor"]["user"], "ts": entry["ts"], **entry["data"]}
+        expected = {"subject": entry["subject"], "user": name_of(entry["actor"]["user"]), "ts": entry["ts"],
+                    **entry["data"]}
         if actual != expected:
             fields = sorted(k for k in set(actual) | set(expected) if actual.get(k) != expected.get(k))
             yield f"batch_transfers: row {row.id} differs from entry {seq} in {', '.join(fields)}"
