@@ -42,6 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchlib import Gunicorn, log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
@@ -275,6 +276,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="client threads (default 16)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind, interleaved (default 3)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--personal", action="store_true",
+                        help="instead: organization registrations per second with personal data as commitments "
+                             "against the code before commitments (clear text in the entry), in-process, "
+                             "interleaved in the same run (target >= 0.9)")
     parser.add_argument("--db-prefix", default="traceapp_bench_records",
                         help="name prefix of the PostgreSQL database (the process id is appended)")
     args = parser.parse_args(argv)
@@ -283,8 +288,72 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+PERSONAL_TARGET = 0.9
+
+
+def _register_orgs(app, n: int, serial: list[int]) -> float:
+    """Register ``n`` individual producers (name, address and phone: all personal), one write transaction each
+    as a request makes it; return registrations per second."""
+    from traceapp import db
+    from traceapp.records.services import register_organization
+
+    start = time.perf_counter()
+    for _ in range(n):
+        serial[0] += 1
+        with db.write_session() as session:
+            register_organization(session, {"name": f"李{serial[0]}", "kind": "individual", "region": "430225",
+                                            "address": f"炎陵县鹿原镇九龙村{serial[0]}号",
+                                            "contact": f"139{serial[0]:08d}"}, actor={"user": "user:1", "org": None})
+    return n / (time.perf_counter() - start)
+
+
+@contextmanager
+def _without_commitments():
+    """Run registrations as the code before commitments did: the whole record into the entry in clear text,
+    no personal_data rows (``append_personal`` swapped for the ledger's plain append)."""
+    from traceapp.ledger.store import ledger_of
+    from traceapp.records import services
+
+    kept = services.append_personal
+    services.append_personal = lambda session, *entry: ledger_of(session).append(session, *entry)
+    try:
+        yield
+    finally:
+        services.append_personal = kept
+
+
+def run_personal(name: str, url: str, instance: Path, args: argparse.Namespace) -> dict:
+    from traceapp import create_app, migrations
+    from traceapp.db import database, write_session
+
+    app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance), "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
+                      "TRACEAPP_LEDGER_ORIGIN": ORIGIN})
+    serial = [0]
+    rounds: dict[str, list[float]] = {"without": [], "with": []}
+    with app.app_context():
+        migrations.upgrade(database().engine)
+        with write_session() as session:
+            database().ledger.sign_empty(session)
+        with _without_commitments():
+            _register_orgs(app, 20, serial)
+        _register_orgs(app, 20, serial)  # warm-up
+        for i in range(args.rounds):
+            with _without_commitments():
+                rounds["without"].append(_register_orgs(app, args.requests, serial))
+            rounds["with"].append(_register_orgs(app, args.requests, serial))
+            log(f"[{name}] round {i + 1}/{args.rounds} without {rounds['without'][-1]:7.1f}/s  "
+                f"with commitments {rounds['with'][-1]:7.1f}/s")
+        database().engine.dispose()
+    without, with_ = statistics.median(rounds["without"]), statistics.median(rounds["with"])
+    return {"without_per_s": round(without, 1), "with_per_s": round(with_, 1), "ratio": round(with_ / without, 3),
+            "ratio_per_round": [round(w / o, 3) for o, w in zip(rounds["without"], rounds["with"], strict=True)],
+            "target": PERSONAL_TARGET, "met": with_ / without >= PERSONAL_TARGET}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.personal:
+        return main_personal(args)
     start = time.perf_counter()
     results: dict = {}
     engines: list[tuple[str, Callable]] = [("sqlite", lambda: sqlite_database(NAME))]
@@ -302,6 +371,23 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({**results, "run": run}, ensure_ascii=False))
     if not all(r["verify_ok"] for r in results.values()):
         sys.exit(1)
+
+
+def main_personal(args: argparse.Namespace) -> None:
+    results = {}
+    engines: list[tuple[str, Callable]] = [("sqlite", lambda: sqlite_database(NAME))]
+    if args.postgres:
+        engines.append(("postgresql", lambda: postgres_database(args.postgres, args.db_prefix)))
+    for name, database in engines:
+        with database() as (url, instance):
+            results[name] = run_personal(name, url, instance, args)
+    print(f"{'engine':<12}{'without/s':>11}{'with/s':>9}{'ratio':>8}{'target':>8}{'met':>5}")
+    for name, r in results.items():
+        print(f"{name:<12}{r['without_per_s']:>11}{r['with_per_s']:>9}{r['ratio']:>8}{r['target']:>8}{yes(r['met']):>5}")
+    print(f"\n{args.requests} registrations x {args.rounds} rounds each way, interleaved; medians over rounds")
+    print(json.dumps({**results, "run": {"requests": args.requests, "rounds": args.rounds,
+                                         "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}},
+                     ensure_ascii=False))
 
 
 if __name__ == "__main__":

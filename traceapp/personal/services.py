@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -35,9 +35,11 @@ def append_personal(session: Session, kind: str, actor: dict, subject: str, data
     keep their reveals."""
     sealed_data, sealed = seal(data, personal_paths(kind, data) if paths is None else paths)
     entry = ledger_of(session).append(session, kind, actor, subject, sealed_data)
-    for field in sealed:
-        session.add(PersonalDatum(seq=entry.seq, path=field.path, subject=subject, salt=field.salt,
-                                  value=json.dumps(field.value, ensure_ascii=False)))
+    if sealed:
+        # One core INSERT for the entry's fields: no ORM objects to track, since nothing reads them back.
+        session.execute(insert(PersonalDatum.__table__), [
+            {"seq": entry.seq, "path": field.path, "subject": subject, "salt": field.salt,
+             "value": json.dumps(field.value, ensure_ascii=False), "erased_seq": None} for field in sealed])
     return entry
 
 
