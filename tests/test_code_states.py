@@ -89,7 +89,7 @@ def test_a_code_is_frozen_unfrozen_and_voided_through_ledger_entries(app, world)
     voided = change(app, world, "void", who="regulator", reason="标签被冒用")
     assert (voided["state"], voided["reason"]) == ("void", "标签被冒用")
     last = entries(app)[-1]
-    assert (last["kind"], last["actor"]["user"]) == ("code.voided", world["regulator"].username)
+    assert (last["kind"], last["actor"]["user"]) == ("code.voided", f"user:{world['regulator'].id}")
     assert differences(app) == []
     with app.app_context():
         assert projection_differences() == []

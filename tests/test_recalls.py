@@ -177,7 +177,7 @@ def test_a_downstream_recall_appends_one_entry_per_affected_batch_and_marks_ever
     for entry in entries:
         assert entry["kind"] == "batch.recalled"
         assert entry["data"] == {"reason": REASON, "scope": "downstream", "origin": origin}
-        assert entry["actor"]["user"] == world["regulator"].username and entry["ts"].endswith("Z")
+        assert entry["actor"]["user"] == f"user:{world['regulator'].id}" and entry["ts"].endswith("Z")
     for name in AFFECTED:
         page = client.get(f"/t/{world['codes'][name]}")
         assert page.status_code == 200 and 'id="recall-banner"' in page.text and REASON in page.text, name

@@ -41,7 +41,8 @@ def test_a_batch_gets_an_unguessable_code_and_its_ledger_entry(app, producer):
         entry = s.scalar(select(LedgerEntry).where(LedgerEntry.subject == f"batch:{batch.code}"))
         data = json.loads(entry.body)["data"]
         assert data["quantity"] == "1200.5" and data["organization"] == f"org:{producer.organization_id}"
-        assert json.loads(entry.body)["actor"] == {"user": producer.username, "org": f"org:{producer.organization_id}"}
+        actor = {"user": f"user:{producer.id}", "org": f"org:{producer.organization_id}"}
+        assert json.loads(entry.body)["actor"] == actor
         assert differences(s) == []
 
 
