@@ -21,7 +21,7 @@ from traceapp.brands.services import get_brand, revoke_license
 from traceapp.ledger.store import begin_write
 from traceapp.public import scans
 from traceapp.public.consumer import _statement as consumer_statement
-from traceapp.public.consumer import read_consumer_page
+from traceapp.public.consumer import public_view, read_consumer_page
 from traceapp.public.models import FirstScan, Scan
 from traceapp.records import queries, regions
 from traceapp.records.code_states import code_state, void_code
@@ -33,12 +33,14 @@ from traceapp.records.values import quantity_text
 
 
 def reference_view(session, batch: Batch) -> dict:
-    """The consumer page as the ORM reads compose it (what the page showed before its one-statement read)."""
+    """The consumer page as the ORM reads compose it (what the page showed before its one-statement read), with
+    what a consumer may see of it (``public_view``)."""
     detail = queries.batch_detail(session, batch)
     state = code_state(session, batch)
-    return {**detail, "claim": claim_status(session, batch), "sources": reference_sources(batch, 1, {batch.id}),
-            "recall": recall_status(session, batch), "recalled_sources": reference_recalled_sources(session, batch),
-            "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None}}
+    return public_view({
+        **detail, "claim": claim_status(session, batch), "sources": reference_sources(batch, 1, {batch.id}),
+        "recall": recall_status(session, batch), "recalled_sources": reference_recalled_sources(session, batch),
+        "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None}})
 
 
 def reference_sources(batch: Batch, level: int, seen: set[int]) -> list[dict]:
