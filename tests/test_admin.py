@@ -17,6 +17,7 @@ from traceapp import db
 from traceapp.auth.models import AccountEvent, ApiToken, User
 from traceapp.errors import Conflict, Forbidden, Rejected
 from traceapp.ledger.store import LedgerEntry
+from traceapp.personal.checks import revealed, with_reveals
 from traceapp.records.models import Batch, Organization
 from traceapp.records.organizations import change_organization, search_organizations
 from traceapp.validation import InvalidInput
@@ -79,9 +80,14 @@ def test_a_change_is_an_entry_with_the_previous_values_and_verify_rederives_it(a
                                      "region": "430225", "reason": "工商变更登记"}, user=admin)
     change = entries_of(app, f"org:{world['coop']}")[-1]
     assert change["kind"] == "org.changed" and change["actor"] == admin.actor()
-    assert change["data"] == {"changes": {"name": "炎陵县鹿原镇黄桃专业合作社", "contact": "0731-62200001"},
-                              "previous": {"name": "鹿原镇黄桃专业合作社", "contact": "0731-00000000"},
-                              "reason": "工商变更登记"}
+    # The contact reaches a person: the entry holds commitments to both values, their reveals are kept apart.
+    with app.app_context():
+        reveals = revealed(db.session())[change["seq"]]
+    assert sorted(reveals) == ["changes.contact", "previous.contact"]
+    assert all(isinstance(change["data"][part]["contact"], dict) for part in ("changes", "previous"))
+    assert with_reveals(change["data"], reveals) == {
+        "changes": {"name": "炎陵县鹿原镇黄桃专业合作社", "contact": "0731-62200001"},
+        "previous": {"name": "鹿原镇黄桃专业合作社", "contact": "0731-00000000"}, "reason": "工商变更登记"}
     with app.app_context():
         assert projection_differences() == []
         with db.write_session() as s:  # a row edited behind the ledger's back is reported
