@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from traceapp.brands.models import Brand, License
 from traceapp.brands.queries import find_brands
-from traceapp.brands.services import used_quantity
+from traceapp.brands.services import in_unit
 from traceapp.records import regions
 from traceapp.records.labels import translated_labels
-from traceapp.records.models import Organization
+from traceapp.records.models import Batch, Organization
 from traceapp.records.values import quantity_text
 
 LIMIT = 20
@@ -150,12 +150,24 @@ def licensed_brands(session: Session, organization_id: int, today: date) -> list
                License.valid_from <= today, License.valid_to >= today,
                or_(Brand.retired_on.is_(None), Brand.retired_on > today))
         .order_by(Brand.name, Brand.slug, License.valid_from, License.id)).all()
+    if not rows:
+        return []
+    # this year's claims under each of these brands in one grouped query (the producer's batches by
+    # harvest date), summed per brand in the licence's unit as used_quantity does
+    claimed: dict[str, list[tuple[str, Decimal]]] = {}
+    for slug, unit, total in session.execute(
+            select(Batch.brand, Batch.unit, func.sum(Batch.quantity))
+            .where(Batch.organization_id == organization_id, Batch.harvest_date >= date(today.year, 1, 1),
+                   Batch.harvest_date <= date(today.year, 12, 31), Batch.brand.in_({b.slug for _l, b in rows}))
+            .group_by(Batch.brand, Batch.unit)):
+        claimed.setdefault(slug, []).append((unit, Decimal(total)))
     found: dict[str, dict] = {}
     for license_, brand in rows:
         if brand.slug in found:  # the claim check takes a brand's earliest covering licence
             found[brand.slug]["products"] += [p for p in license_.products if p not in found[brand.slug]["products"]]
             continue
-        used = used_quantity(session, brand, organization_id, today.year, license_.unit)
+        used = sum((in_unit(total, unit, license_.unit) or Decimal(0) for unit, total in claimed.get(brand.slug, [])),
+                   Decimal(0))
         left = max(license_.quantity - used, Decimal(0))
         found[brand.slug] = {"slug": brand.slug, "name": brand.name, "aliases": list(brand.aliases),
                              "products": list(license_.products), "unit": license_.unit,
