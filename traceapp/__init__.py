@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None):
         cli,
         config,
         console,
+        dashboards,
         db,
         errors,
         i18n,
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None):
     console.init_app(app)
     pickers.init_app(app)
     lists.init_app(app)
+    dashboards.init_app(app)
     api.init_app(app)
     personal.init_app(app)
     cli.init_app(app)
