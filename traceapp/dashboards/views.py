@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from traceapp import clock, db
-from traceapp.audit.filters import Filters, read_filters
+from traceapp.audit.filters import LABELS, Filters, read_filters
 from traceapp.dashboards import figures
 from traceapp.errors import InvalidField, NotFound
 from traceapp.i18n import gettext as _
@@ -36,7 +36,7 @@ def _build(name: str) -> dict:
     for a user who may not see it and InvalidField for a bad filter."""
     session = db.session()
     today = clock.today()
-    picked = resolve.filter_args(session, request.args, current_user, producer_kinds=PRODUCER_KINDS)
+    picked = resolve.filter_args(session, request.args, current_user, labels=LABELS, producer_kinds=PRODUCER_KINDS)
     filters = read_filters(session, picked, producers_only=True)
     start, end = figures.date_range(filters, today)
     context = {"picked": picked, "filters": filters, "start": start, "end": end, "brands": None, "producer": None}
