@@ -116,8 +116,8 @@ _TARGETS = """() => {
   return found;
 }"""
 # The page's visible text without the parts that show people's own entries verbatim, which may be
-# any word: elements marked translate="no" (user names, entered codes; see templates). The crawl
-# checks that they hold no prose by asserting on their length (TRANSLATE_NO_MAX).
+# any word: elements marked translate="no" (user names, entered codes; see templates). Only short
+# ones (TRANSLATE_NO_MAX characters) are set aside, so no paragraph can hide behind the mark.
 _VISIBLE_TEXT = """(limit) => {
   const kept = [...document.querySelectorAll('[translate="no"]')].map(e => e.innerText);
   let text = document.body.innerText;
