@@ -53,14 +53,23 @@ def init_app(app: Flask) -> None:
 
 def user_of_token(token: str):
     """Return the user an API token signs in (``services.user_for_token``), recording its use."""
+    from sqlalchemy.exc import OperationalError
+
     from traceapp import db
     from traceapp.auth import services
+    from traceapp.ledger.store import WRITE_OPTION
 
-    user = services.user_for_token(db.session(), token)
-    if user is not None:
-        # Its own short transaction, so the request's session stays a read until its handler
-        # asks to write (db.writing), and this write never waits on the ledger's lock.
+    session = db.session()
+    user = services.user_for_token(session, token)
+    # The last use is noted in its own short transaction, so the request's session stays a read
+    # until its handler asks to write (db.writing); not while this request holds the write lock
+    # (on SQLite the note would wait for it), and a failed note is skipped: the last use is a
+    # hint for the token's owner, and no request may fail over it.
+    if user is not None and not session.connection().get_execution_options().get(WRITE_OPTION):
         with db.database().sessions() as own:
-            services.note_token_use(own, token)
-            own.commit()
+            try:
+                services.note_token_use(own, token)
+                own.commit()
+            except OperationalError:
+                own.rollback()
     return user
