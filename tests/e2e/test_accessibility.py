@@ -19,7 +19,10 @@ AXE = Path(__file__).parent / "node" / "node_modules" / "axe-core" / "axe.min.js
 # (who logs in, the page, the width it is used at): the consumer's pages on a phone, staff on a tablet.
 PAGES = [(None, "/", 360), (None, "/t/{code}", 360), ("luyuan", "/batches/new", 768),
          (None, "/brands/yanling-huangtao", 360), ("regulator", "/audit/", 768),
-         ("brand", "/console/yanling-huangtao/", 768), ("brand", "/console/yanling-huangtao/licences/new", 768)]
+         ("brand", "/console/yanling-huangtao/", 768), ("brand", "/console/yanling-huangtao/licences/new", 768),
+         ("admin", "/admin/", 768), ("admin", "/admin/organizations", 768),
+         ("admin", "/admin/organizations/1/edit", 768), ("admin", "/admin/users/new", 768),
+         ("luyuan", "/account/tokens", 768)]
 BLOCKING = ("serious", "critical")
 
 
