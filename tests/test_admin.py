@@ -305,11 +305,13 @@ def test_the_admin_edits_an_organization_through_its_page(app, world):
         values["uscc"] = db.session().get(Organization, world["coop"]).uscc
     refused = post(admin, path, {**values, "kind": "enterprise"}, form_path=path)
     assert refused.status_code == 400 and "确认修改类型" in refused.text
-    done = post(admin, path, {**values, "kind": "enterprise", "confirm_kind": "1", "address": "鹿原镇九龙村"},
-                form_path=path)
+    done = post(admin, path, {**values, "kind": "enterprise", "confirm_kind": "1", "address": "鹿原镇九龙村",
+                              "contact": "0731-62200002"}, form_path=path)
     assert done.status_code == 303
     page = admin.get(done.headers["Location"]).text
     assert "组织的登记已修改" in page and "农民专业合作社 → 企业" in page and "cooperative" not in page
+    # the contact is a commitment in the entry; an admin reads its revealed values
+    assert "0731-00000000 → 0731-62200002" in page and "湖南省株洲市炎陵县鹿原镇 → 鹿原镇九龙村" in page
     english = admin.get(done.headers["Location"], headers={"Accept-Language": "en"})
     assert english.status_code == 200
     with app.app_context():

@@ -3,6 +3,7 @@ entries about organizations. Reads only."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,8 @@ from traceapp.brands.models import Brand, License
 from traceapp.field_labels import LABELS
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import LedgerEntry
+from traceapp.personal.fields import ERASED
+from traceapp.personal.models import PersonalDatum
 from traceapp.records import regions
 from traceapp.records.labels import ORG_KIND, label_of
 from traceapp.records.models import Batch, Certification, Organization
@@ -120,12 +123,28 @@ def _shown(field: str, value) -> str:
     return str(value)
 
 
-def described(entries: list[tuple[int, dict]]) -> list[dict]:
+def _reveals(session: Session, seqs: list[int]) -> dict[int, dict[str, object]]:
+    """Return the clear values (ERASED once erased) of these entries' personal fields, by seq and path:
+    admins may read them (``traceapp.personal``)."""
+    found: dict[int, dict[str, object]] = {}
+    if seqs:
+        for row in session.scalars(select(PersonalDatum).where(PersonalDatum.seq.in_(seqs))):
+            found.setdefault(row.seq, {})[row.path] = ERASED if row.erased_seq is not None else json.loads(row.value)
+    return found
+
+
+def described(session: Session, entries: list[tuple[int, dict]]) -> list[dict]:
     """Return what a page shows of organization entries: what happened, when (local time), the reason,
-    and each changed field by its label with its previous and new value (codes by their labels)."""
+    and each changed field by its label with its previous and new value (codes by their labels,
+    personal fields by their revealed values)."""
     out = []
+    reveals = _reveals(session, [seq for seq, entry in entries if entry["kind"] == "org.changed"])
     for seq, entry in entries:
-        data = entry.get("data") or {}
+        data = copy.deepcopy(entry.get("data") or {})
+        for path, value in reveals.get(seq, {}).items():
+            part, _dot, key = path.partition(".")
+            if isinstance(data.get(part), dict) and key in data[part]:
+                data[part][key] = value
         changes = [(str(LABELS.get(k, k)), _shown(k, data.get("previous", {}).get(k)), _shown(k, v))
                    for k, v in (data.get("changes") or {}).items()] if entry["kind"] == "org.changed" else []
         at = datetime.strptime(entry["ts"][:19], "%Y-%m-%dT%H:%M:%S")

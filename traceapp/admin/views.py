@@ -75,7 +75,7 @@ def organization(org_id: int):
     org = get_organization(session, org_id)
     overview = queries.organization_overview(session, org)
     return render_template("admin/organization.html", org=org, overview=overview,
-                           history=queries.described(overview.history))
+                           history=queries.described(session, overview.history))
 
 
 @bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -212,7 +212,7 @@ def log():
     entries_before = int_arg("seq", default=0, minimum=0) or None
     events = accounts.account_events(session, before=before, limit=50)
     entries = queries.organization_entries(session, before=entries_before, limit=50)
-    shown = queries.described(entries)
+    shown = queries.described(session, entries)
     ids = {e.actor_id for e in events} | {e.user_id for e in events} | {e["actor"] for e in shown
                                                                          if isinstance(e["actor"], int)}
     users = queries.users_by_ids(session, {i for i in ids if i is not None})
