@@ -395,3 +395,49 @@ def test_an_admin_opens_any_brands_console(ui_app, client, world):
     log_in(client, world["admin"])
     for path in CONSOLE_PAGES:
         assert client.get(path.format(active=world["active"])).status_code == 200, path
+
+
+def test_an_admin_registers_a_brand_for_an_owner_typed_by_name(ui_app, client, world):
+    token = log_in(client, world["admin"])
+    response = client.post("/console/new-brand", data={
+        "csrf_token": token, "name": "宜章莽山茶", "category": "tea", "level": "county", "products": "红茶",
+        "area-0": "431022", "owner": "宜章县脐橙协会"})
+    assert response.status_code == 303, response.text[:3000]
+    with ui_app.app_context(), db.database().sessions() as s:
+        made = s.scalar(select(Brand).where(Brand.name == "宜章莽山茶"))
+        rival_owner = s.get(Brand, s.scalar(select(Brand.id).where(Brand.slug == "yizhang-qicheng"))).owner_id
+        assert made.owner_id == rival_owner
+    assert entries(ui_app, "brand.registered")[-1]["actor"] == actor(ui_app, world["admin"])
+
+
+def test_a_brand_manager_cannot_register_a_brand_for_another_owner(ui_app, client, world):
+    token = log_in(client, world["manager"])
+    before = ledger_size(ui_app)
+    response = client.post("/console/new-brand", data={
+        "csrf_token": token, "name": "冒名品牌", "category": "fruit", "level": "county", "products": "黄桃",
+        "area-0": "430225", "owner": "宜章县脐橙协会"})
+    with ui_app.app_context(), db.database().sessions() as s:
+        made = s.scalar(select(Brand).where(Brand.name == "冒名品牌"))
+        owner = s.get(Brand, world["brand"]).owner_id
+    assert response.status_code == 303
+    assert made.owner_id == owner  # the owner field is not offered to it: the brand is its own organization's
+    assert ledger_size(ui_app) == before + 1
+
+
+def test_refusing_a_request_to_attach_needs_a_reason_and_writes_it(ui_app, client, world):
+    with ui_app.app_context(), db.write_session() as s:
+        from traceapp.brands.services import change_brand, get_brand
+        change_brand(s, get_brand(s, "yizhang-qicheng"), {"area": ["430225"], "parent": "yanling-huangtao"},
+                     user=s.scalar(select_user("rival")))
+    token = log_in(client, world["manager"])
+    attachment_id = int(re.search(r'id="attachment-([0-9]+)"', client.get("/console/yanling-huangtao/").text)
+                        .group(1))
+    url = f"/console/yanling-huangtao/attachments/{attachment_id}/refuse"
+    before = ledger_size(ui_app)
+    assert client.post(url, data={"csrf_token": token, "reason": " "}).status_code == 400
+    assert ledger_size(ui_app) == before
+    response = client.post(url, data={"csrf_token": token, "reason": "产地范围不符"})
+    assert response.status_code == 303
+    assert "挂靠申请" in client.get(response.location).text
+    refused = entries(ui_app, "brand.attachment_refused")[-1]
+    assert refused["data"]["reason"] == "产地范围不符" and refused["actor"] == actor(ui_app, world["manager"])
