@@ -289,3 +289,13 @@ def test_a_bad_date_range_is_a_400_naming_the_field(demo):
     assert page.status_code == 400 and "开始日期" in page.text
     page = client.get("/dashboards/regulator", query_string={"from": "2000-01-01", "to": "2026-01-01"})
     assert page.status_code == 400 and "120" in page.text
+
+
+def test_a_new_batch_shows_on_the_next_view_of_the_dashboard(demo):
+    client = log_in(demo, "luyuan")
+    before = dict(body_rows(client.get("/dashboards/producer", query_string=RANGE).text, "batches"))
+    with demo.app_context(), db.write_session() as s:
+        make_batch(s, user(s, "luyuan"), harvest_date="2026-02-14", pack_date=None)
+    after = dict(body_rows(client.get("/dashboards/producer", query_string=RANGE).text, "batches"))
+    assert int(after["2026-02"]) == int(before["2026-02"]) + 1
+    assert {m: n for m, n in after.items() if m != "2026-02"} == {m: n for m, n in before.items() if m != "2026-02"}

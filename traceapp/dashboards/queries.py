@@ -5,6 +5,7 @@ producer: :meth:`traceapp.audit.filters.Filters.batch_clauses` or a list of the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -140,8 +141,9 @@ def risks_per_month(session: Session, filters, start: date, end: date) -> dict[s
     carry a date (``day``: an inspection, a harvest, a 合格证's issue), each rule's own statement under the
     same filters, grouped in the database."""
     total: dict[str, int] = {}
+    dated = replace(filters, date_from=start, date_to=end)  # each rule bounds its own date, on its indexes
     for rule in dated_rules():
-        found = risk.rule_query(session, rule, filters).order_by(None).subquery()
+        found = risk.rule_query(session, rule, dated).order_by(None).subquery()
         month = month_of(session, found.c.day).label("month")
         for m, n in session.execute(select(month, func.count()).where(*_in_range(found.c.day, start, end))
                                     .group_by(month)):

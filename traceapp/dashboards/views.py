@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from traceapp import clock, db
 from traceapp.audit.filters import LABELS, Filters, read_filters
-from traceapp.dashboards import figures
+from traceapp.dashboards import cache, figures
 from traceapp.errors import InvalidField, NotFound
 from traceapp.i18n import gettext as _
 from traceapp.pickers import resolve
@@ -40,16 +40,18 @@ def _build(name: str) -> dict:
     filters = read_filters(session, picked, producers_only=True)
     start, end = figures.date_range(filters, today)
     context = {"picked": picked, "filters": filters, "start": start, "end": end, "brands": None, "producer": None}
+    key = (name, tuple(sorted(filters.args().items())), start, end)
     if name == "regulator":
-        context["figures"] = figures.regulator_figures(session, filters, start, end)
+        context["figures"] = cache.cached(key, lambda: figures.regulator_figures(session, filters, start, end))
     elif name == "brand":
         brands = figures.scope_brands(session, current_user, filters)
         owned = figures.scope_brands(session, current_user, Filters())
-        context.update(brands=owned, figures=figures.brand_figures(session, brands, start, end, today))
+        context.update(brands=owned, figures=cache.cached(
+            (*key, tuple(b.slug for b in brands)), lambda: figures.brand_figures(session, brands, start, end, today)))
     else:
         producer = figures.scope_producer(session, current_user, filters)
-        context.update(producer=producer,
-                       figures=figures.producer_figures(session, producer, start, end) if producer else None)
+        context.update(producer=producer, figures=cache.cached(
+            (*key, producer.id), lambda: figures.producer_figures(session, producer, start, end)) if producer else None)
     return context
 
 
