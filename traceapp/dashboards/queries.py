@@ -1,5 +1,5 @@
-"""The dashboards' figures, each ONE grouped SQL statement bounded by a date range: counts per month
-(or per product) are made in the database, so the number of rows read back is the number of bars,
+"""The dashboards' figures, each ONE grouped SQL statement bounded by a date range: counts per day,
+month or product are made in the database, so the rows read back are at most the days of the range,
 however many batches the registry holds. ``clauses`` narrow the batches counted (region, brand,
 producer: :meth:`traceapp.audit.filters.Filters.batch_clauses` or a list of the same kind)."""
 
@@ -49,12 +49,24 @@ def _in_range(column, start: date, end: date) -> list:
     return [column >= start, column <= end]
 
 
+def _by_month(rows) -> dict[str, tuple]:
+    """Fold rows of (day, figures...) grouped by day into {YYYY-MM: summed figures}. Grouping by the
+    date column itself walks its index in order with no function per row; a range holds at most a few
+    thousand days, so the fold is cheap."""
+    months_: dict[str, tuple] = {}
+    for day, *figures in rows:
+        key = day.isoformat()[:7] if isinstance(day, date) else str(day)[:7]
+        known = months_.get(key)
+        figures = tuple(int(f or 0) for f in figures)
+        months_[key] = figures if known is None else tuple(a + b for a, b in zip(known, figures, strict=True))
+    return months_
+
+
 def batches_per_month(session: Session, clauses: list, start: date, end: date) -> dict[str, int]:
     """Return {YYYY-MM: batches harvested that month}."""
-    month = month_of(session, Batch.harvest_date).label("month")
-    rows = session.execute(select(month, func.count()).where(*_in_range(Batch.harvest_date, start, end), *clauses)
-                           .group_by(month))
-    return {m: n for m, n in rows}
+    rows = session.execute(select(Batch.harvest_date, func.count())
+                           .where(*_in_range(Batch.harvest_date, start, end), *clauses).group_by(Batch.harvest_date))
+    return {m: n for m, (n,) in _by_month(rows).items()}
 
 
 def _passed():
@@ -64,10 +76,12 @@ def _passed():
 def inspections_per_month(session: Session, clauses: list, start: date, end: date) -> dict[str, tuple[int, int]]:
     """Return {YYYY-MM: (inspections that month, of which passed)} for inspections of the batches in
     ``clauses``, by the date of the inspection."""
-    month = month_of(session, Inspection.inspected_on).label("month")
-    rows = session.execute(select(month, func.count(), _passed()).join(Batch, Batch.id == Inspection.batch_id)
-                           .where(*_in_range(Inspection.inspected_on, start, end), *clauses).group_by(month))
-    return {m: (n, int(p or 0)) for m, n, p in rows}
+    query = select(Inspection.inspected_on, func.count(), _passed())
+    if clauses:  # every inspection is of a batch: without a filter on batches the join would only cost
+        query = query.join(Batch, Batch.id == Inspection.batch_id)
+    rows = session.execute(query.where(*_in_range(Inspection.inspected_on, start, end), *clauses)
+                           .group_by(Inspection.inspected_on))
+    return _by_month(rows)
 
 
 def inspections_by_product(session: Session, clauses: list, start: date, end: date,
@@ -82,12 +96,11 @@ def inspections_by_product(session: Session, clauses: list, start: date, end: da
 
 def coverage_per_month(session: Session, clauses: list, start: date, end: date) -> dict[str, tuple[int, int]]:
     """Return {YYYY-MM: (batches harvested that month, of which have a 合格证 that is not voided)}."""
-    month = month_of(session, Batch.harvest_date).label("month")
     covered = exists(select(1).where(ComplianceCertificate.batch_id == Batch.id,
                                      ComplianceCertificate.voided_on.is_(None)))
-    rows = session.execute(select(month, func.count(), func.sum(case((covered, 1), else_=0)))
-                           .where(*_in_range(Batch.harvest_date, start, end), *clauses).group_by(month))
-    return {m: (n, int(c or 0)) for m, n, c in rows}
+    rows = session.execute(select(Batch.harvest_date, func.count(), func.sum(case((covered, 1), else_=0)))
+                           .where(*_in_range(Batch.harvest_date, start, end), *clauses).group_by(Batch.harvest_date))
+    return _by_month(rows)
 
 
 def recalls_per_month(session: Session, clauses: list, start: date, end: date) -> dict[str, int]:
