@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from traceapp.brands.models import Brand, License
 from traceapp.brands.queries import find_brands
 from traceapp.brands.services import in_unit
+from traceapp.personal.fields import public_name
 from traceapp.records import regions
 from traceapp.records.labels import translated_labels
 from traceapp.records.models import Batch, Organization
@@ -84,12 +85,13 @@ def sees_personal(viewer, organization_id: int) -> bool:
     return viewer is not None and (viewer.role in SEES_PERSONAL or viewer.organization_id == organization_id)
 
 
+
+
 def masked_name(name: str, kind: str) -> str:
     """Return how an organization is named to those who may not see personal data: an individual by
-    surname and 某 (as the public pages do), any other kind by its registered name."""
-    if kind != "individual" or not name:
-        return name
-    return f"{name[:1]}某"
+    surname and 某 (issue 23's one rule, :func:`traceapp.personal.fields.public_name`), any other kind
+    by its registered name."""
+    return public_name(name, kind)
 
 
 def organization_item(org: Organization, viewer) -> dict:
