@@ -22,7 +22,8 @@ PAGES = [(None, "/", 360), (None, "/t/{code}", 360), ("luyuan", "/batches/new", 
          ("brand", "/console/yanling-huangtao/", 768), ("brand", "/console/yanling-huangtao/licences/new", 768),
          ("admin", "/admin/", 768), ("admin", "/admin/organizations", 768),
          ("admin", "/admin/organizations/1/edit", 768), ("admin", "/admin/users/new", 768),
-         ("luyuan", "/account/tokens", 768)]
+         ("luyuan", "/account/tokens", 768), ("regulator", "/dashboards/regulator", 768),
+         ("brand", "/dashboards/brand", 768), ("luyuan", "/dashboards/producer", 1366)]
 BLOCKING = ("serious", "critical")
 
 
