@@ -117,7 +117,9 @@ def test_an_admin_does_the_whole_job_on_a_tablet(live_server, tablet, demo):
     assert "令牌已撤销" in tablet.locator(".notice").inner_text()
     assert api.get(f"{base}/api/v1/organizations/{org_id}", headers=headers).status == 401
 
-    # the log shows what was done, by labels
+    # the home lists the latest account actions; the log shows what was done, by labels
+    tablet.goto(base + "/home")
+    assert "taoyuan_li" in tablet.locator("main").inner_text() and "停用账号" in tablet.locator("main").inner_text()
     tablet.goto(base + "/admin/log")
     log = tablet.locator("main").inner_text()
     assert "创建账号" in log and "重置密码" in log and "停用账号" in log and "撤销 API 令牌" in log

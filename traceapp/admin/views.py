@@ -56,8 +56,10 @@ def index():
 def home_page():
     """Render the admin's home (also their /home): organizations and users to act on."""
     session = db.session()
+    events = accounts.account_events(session, limit=10)
     return render_template("admin/index.html", **queries.attention(session), account_actions=queries.ACCOUNT_ACTIONS,
-                           events=accounts.account_events(session, limit=10), local_time=local_time)
+                           events=events, users=queries.users_by_ids(session, {e.user_id for e in events if e.user_id}),
+                           local_time=local_time)
 
 
 @bp.get("/organizations")
