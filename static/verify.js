@@ -4,6 +4,7 @@
 // WebCrypto only; no other code is loaded.
 (function () {
   "use strict";
+  recordScan(document.getElementById("scans"));
   var box = document.getElementById("ledger-proof");
   if (!box) return;
   var utf8 = new TextEncoder();
@@ -137,7 +138,7 @@
     show("unsupported", box.getAttribute("data-unsupported"));
     return;
   }
-  fetch(box.getAttribute("data-json"), {headers: {Accept: "application/json"}, cache: "no-store"})
+  fetch(box.getAttribute("data-json"), {headers: {Accept: "application/json"}})
     .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
     .then(check)
     .then(function (result) {
@@ -147,4 +148,42 @@
       show(unsupported ? "unsupported" : "failed", box.getAttribute(unsupported ? "data-unsupported" : "data-failed"));
       if (window.console) console.warn("ledger proof:", error);
     });
+
+  // The page writes nothing when it is fetched (so any cache may keep it): its scan is this POST,
+  // made when the page is shown. The answer fills in the scan sentence and the warning, if any.
+  function recordScan(line) {
+    if (!line || !window.fetch) return;
+    fetch(line.getAttribute("data-url"), {method: "POST", headers: {Accept: "application/json"},
+                                         credentials: "same-origin", cache: "no-store"})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (answer) {
+        var text = answer.first_scan
+          ? line.getAttribute("data-first").replace("{time}", localTime(answer.first_scan)).replace("{n}", answer.count)
+          : line.getAttribute("data-none");
+        var signedIn = line.getAttribute("data-signed-in");
+        line.textContent = signedIn ? text + " " + signedIn : text;
+        if (answer.notice) {
+          var alert = document.createElement("strong");
+          alert.className = "alert";
+          alert.textContent = answer.notice;
+          line.appendChild(document.createTextNode(" "));
+          line.appendChild(alert);
+        }
+        line.setAttribute("data-count", String(answer.count));
+        line.hidden = false;
+      }, function (error) {
+        if (window.console) console.warn("scan:", error);
+      });
+  }
+
+  // "2026-08-05T14:03:00+08:00" -> "2026-08-05 14:03 (UTC+8)", as the server writes local times.
+  function localTime(text) {
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|([+-])(\d{2}):(\d{2}))$/.exec(text);
+    if (!m) return text;
+    var zone = "UTC";
+    if (m[3] !== "Z" && (m[5] !== "00" || m[6] !== "00")) {
+      zone = "UTC" + m[4] + String(Number(m[5])) + (m[6] !== "00" ? ":" + m[6] : "");
+    }
+    return m[1] + " " + m[2] + " (" + zone + ")";
+  }
 })();

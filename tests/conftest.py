@@ -136,10 +136,7 @@ def new_app(database_url: str, instance: Path | str, **config):
 
 
 def close_app(app) -> None:
-    """Stop the app's scan writer and close its connections (a test's end)."""
-    from traceapp.public import scans
-
-    scans.stop(app)  # no scan-writing thread may outlive the test's database
+    """Close the app's connections (a test's end)."""
     app.extensions["traceapp.db"].engine.dispose()
 
 

@@ -183,22 +183,25 @@ def test_the_page_follows_the_ledger_at_once(demo):
     assert re.search(r'data-code="' + batch.code, client.get(f"/t/{batch.code}").text)
 
 
-def test_each_clients_view_is_a_scan_and_many_clients_are_called_unusual_never_fake(demo):
+def test_each_clients_scan_is_counted_and_many_clients_are_called_unusual_never_fake(demo):
     demo.config.update(SCAN_ALERT_CLIENTS=4)
     client = demo.test_client()
     with demo.app_context():  # the demo batch whose labels were printed: its scans count
         code = db.session().scalar(select(Batch.code).join(LabelPrint, LabelPrint.batch_id == Batch.id).limit(1))
+
+    def scan(n: int, **headers) -> dict:
+        return client.post(f"/t/{code}/scans", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}, headers=headers).json
+
     for n in (1, 2, 3):
-        page = client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).text
-        assert f"共查询 {n} 次" in page and "本系统记录的首次查询时间" in page
-        assert "存在异常查询记录" not in page
-    client.get(f"/t/{code}.json", environ_base={"REMOTE_ADDR": "198.51.100.4"})  # the page's own script: not a scan
-    assert "共查询 3 次" in client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "198.51.100.3"}).text
-    page = client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "198.51.100.4"}).text
-    assert "共查询 4 次" in page and "存在异常查询记录，建议核对购买渠道" in page
-    assert "假" not in page.split('id="scans"')[1].split("</p>")[0]
-    english = client.get(f"/t/{code}?lang=en").text
-    assert "fake" not in english.lower()
+        answer = scan(n)
+        assert answer["count"] == n and answer["first_scan"] and answer["notice"] is None
+    client.get(f"/t/{code}", environ_base={"REMOTE_ADDR": "198.51.100.4"})  # the page itself: not a scan
+    client.get(f"/t/{code}.json", environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert scan(3)["count"] == 3
+    answer = scan(4)
+    assert answer["count"] == 4 and answer["notice"] == "存在异常查询记录，建议核对购买渠道。"
+    english = scan(5, **{"Accept-Language": "en"})["notice"]
+    assert english.isascii() and "fake" not in english.lower()
 
 
 def test_a_frozen_or_void_code_says_so(demo):

@@ -32,7 +32,6 @@ from tests.factories import (
 from traceapp import db
 from traceapp.errors import Forbidden, Rejected
 from traceapp.ledger.store import LedgerEntry
-from traceapp.public.models import StoredPage
 from traceapp.public.qr import target_url
 from traceapp.records.label_pdf import LabelContent, qr_matrix, render_pdf
 from traceapp.records.label_sheets import (
@@ -373,26 +372,6 @@ def test_printing_records_the_print_and_answers_with_the_html_sheet(app, people)
     assert again.status_code == 200 and labels_in(again.text) == 30
     with app.app_context():
         assert written() == (before[0] + 1, before[1] + 1)
-
-
-def test_printing_labels_stores_the_batchs_consumer_pages_ahead(app, people):
-    """The code is about to be scanned: its first view is served a stored page."""
-    client = app.test_client()
-    token = log_in(client, "web-producer")
-    code = people["batch"].code
-
-    def pages() -> dict:
-        with app.app_context():
-            return dict(db.session().execute(
-                select(StoredPage.lang, StoredPage.html).where(StoredPage.batch_id == people["batch"].id)).all())
-
-    assert not any(pages().values())  # none stored (the fixture's writes may have marked some unbuilt)
-    posted = client.post(f"/batches/{code}/labels", data={"csrf_token": token, "n": "30", "package": "5",
-                                                         "layout": "a4-24", "format": "html"})
-    assert posted.status_code == 303
-    kept = pages()
-    assert sorted(kept) == ["en", "zh"] and "Product traceability" in kept["en"] and "产品追溯" in kept["zh"]
-    assert people["batch"].product in kept["zh"] and "web-producer" not in kept["zh"]  # as an anonymous viewer
 
 
 def test_printing_a_pdf_answers_with_decodable_pages_and_reprints_write_nothing(app, people):

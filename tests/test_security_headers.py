@@ -204,8 +204,8 @@ def test_a_label_sheet_gets_a_fresh_style_nonce_per_response(app, sample, client
     assert policy(first)["script-src"] == ["'self'"]  # the nonce is for styles only
 
 
-def test_the_consumer_page_needs_no_nonce_since_it_is_kept_rendered(app, sample, client):
-    for _ in range(2):  # the first view renders and stores the page, the second is served from it
+def test_the_consumer_page_needs_no_nonce_since_caches_keep_it(app, sample, client):
+    for _ in range(2):
         response = client.get(f"/t/{sample['plain']}")
         assert response.status_code == 200
         assert "<style" not in response.text and "nonce" not in response.text
@@ -225,5 +225,5 @@ def test_no_template_holds_an_inline_script_a_handler_or_a_style_attribute():
         text = path.read_text(encoding="utf-8")
         for rule in (SCRIPT, HANDLER, STYLE_ATTRIBUTE, STYLE_ELEMENT):
             assert not rule.search(text), (path.relative_to(TEMPLATES), rule.pattern, rule.search(text).group(0))
-    for name in ("base.html", "public/trace.html", "records/_batch_facts.html"):  # what a stored page is made of
+    for name in ("base.html", "public/trace.html", "records/_batch_facts.html"):  # what a cached page is made of
         assert "style_nonce" not in (TEMPLATES / name).read_text(encoding="utf-8")

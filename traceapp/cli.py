@@ -8,7 +8,6 @@ from flask.cli import AppGroup, with_appcontext
 
 from traceapp import db, migrations
 from traceapp.ledger.continuity import SignerMismatch, check_signer
-from traceapp.public import stored_pages
 
 
 @click.group("db", cls=AppGroup, help="Create and migrate the database schema.")
@@ -51,35 +50,6 @@ def upgrade_command():
 def current_command():
     """Print the schema revision of the database."""
     migrations.current(db.database().engine)
-
-
-@db_cli.command("consumer-pages")
-@click.option("--check", is_flag=True, help="Only list the stored pages that differ from a page rendered now "
-                                            "(exit status 1 when there are any).")
-@click.option("--rebuild", is_flag=True, help="Render every page again, not only those without a servable one.")
-@click.option("--lang", "languages", multiple=True, type=click.Choice(stored_pages.LANGUAGES),
-              help="Only this language (repeatable; default: all).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes rendering pages; more than 1 takes the app the environment configures.")
-def consumer_pages_command(check: bool, rebuild: bool, languages: tuple[str, ...], jobs: int):
-    """Build ahead the consumer pages served from storage (those not built yet, or stale by date or
-    by release), after a bulk import or an upgrade; with --check, find the stored pages that
-    differ from their rows (rows changed outside the services)."""
-    app = current_app._get_current_object()
-    if check:
-        found = stored_pages.stale(app)
-        if found:
-            shown = ", ".join(f"{code} ({lang})" for code, lang in found[:20]) + (", …" if len(found) > 20 else "")
-            raise click.ClickException(f"{len(found)} stored consumer pages differ from their rows: {shown}; "
-                                       "run `flask db consumer-pages --rebuild` to render them again")
-        click.echo("every stored consumer page matches its rows")
-        return
-    languages = languages or stored_pages.LANGUAGES
-    if jobs > 1:
-        count = stored_pages.build_in_processes(jobs, languages, rebuild)
-    else:
-        count = stored_pages.build(app, languages, rebuild=rebuild)
-    click.echo(f"stored {count} consumer pages")
 
 
 @click.command("init-db")

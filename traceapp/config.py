@@ -50,8 +50,6 @@ def load(app: Flask, test_config: dict | None) -> None:
         SCAN_ALERT_CLIENT_CODES=20,  # a client looking up more codes than this in a window is a script
         SCAN_RATE_LIMIT=120,  # requests per client ...
         SCAN_RATE_WINDOW=60,  # ... per this many seconds, per worker
-        SCAN_FLUSH_INTERVAL=1.0,  # seconds between writes of buffered scans
-        SCAN_FLUSH_ROWS=500,  # or as soon as this many are buffered
         QR_CACHE_SECONDS=300,  # a worker reuses a code's QR image this long without asking the database
         PAGE_CACHE=True,  # keep anonymous public pages rendered while the ledger is unchanged
         PAGE_VERSION_SECONDS=1.0,  # how often a worker asks the database whether the ledger grew

@@ -48,7 +48,8 @@ def test_the_phone_verifies_the_proof_and_loads_nothing_from_elsewhere(app, live
     assert all(url.startswith(live_server) for url in requested), requested
     # The icon is a file of the app's own: the Content-Security-Policy (img-src 'self') refuses a data: URL.
     assert sorted(url.removeprefix(live_server) for url in requested) == sorted(
-        [f"/t/{code}", "/static/style.css", "/static/verify.js", f"/t/{code}.json", "/static/favicon.svg"])
+        [f"/t/{code}", "/static/style.css", "/static/verify.js", f"/t/{code}.json", f"/t/{code}/scans",
+         "/static/favicon.svg"])
 
 
 def tamper_proof(proof: dict) -> None:

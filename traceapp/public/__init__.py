@@ -4,9 +4,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceapp.public import digital_link, qr, stored_pages, views
+    from traceapp.public import caching, digital_link, qr, views
 
-    stored_pages.install(app.extensions["traceapp.db"].sessions)
+    caching.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(qr.bp)
     app.register_blueprint(digital_link.bp)

@@ -79,3 +79,11 @@ def _not_found(shown: str) -> NotFound:
 def _not_a_link(text: str) -> InvalidField:
     return InvalidField("code", _("这个网址不是追溯链接：追溯二维码中的网址含有 /t/ 加追溯码，"
                                   "或 /01/ 商品条码 /10/ 批号。请填写包装上的追溯码。"))
+
+
+def batch_id_of(session: Session, code: str) -> int | None:
+    """Return the id of the batch with this printed code (any case), or None."""
+    canonical = normalize_code(code) if isinstance(code, str) else None
+    if canonical is None:
+        return None
+    return session.scalar(select(Batch.id).where(Batch.code == canonical))

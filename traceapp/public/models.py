@@ -3,9 +3,9 @@ often a code was looked up. The client is a salted hash, never the IP address.""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceapp.db import Base
@@ -41,29 +41,3 @@ class FirstScan(Base):
     scanned_at: Mapped[datetime]
     client: Mapped[str] = mapped_column(String(64))
     scan_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
-
-
-class StoredPage(Base):
-    """A batch's consumer page rendered for an anonymous viewer in one language, with a marker where
-    the scan sentence goes (``traceapp.public.stored_pages``). Derived, not a ledger fact: a write
-    that changes what the page shows sets ``html`` to NULL in its transaction; no foreign key, so it
-    never stands in the way of repairing the rows it comes from."""
-
-    __tablename__ = "consumer_pages"
-
-    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
-    html: Mapped[str | None] = mapped_column(Text)  # None: marked unbuilt by a write
-    version: Mapped[int] = mapped_column(BigInteger)  # the page epoch it was read or marked at
-    release: Mapped[str | None] = mapped_column(String(64))  # of the code, templates and key that rendered it
-    valid_through: Mapped[date | None]  # the last day it stays right (a certificate or licence runs out after)
-
-
-class StoredPageEpoch(Base):
-    """One row: a counter that every transaction marking stored pages raises, read with each page's
-    rows, so that a page read before such a write committed is never stored over its mark."""
-
-    __tablename__ = "consumer_page_epoch"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    epoch: Mapped[int] = mapped_column(BigInteger)

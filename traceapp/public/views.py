@@ -6,14 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
-from markupsafe import escape
+from flask_login import current_user
+from sqlalchemy import select
 
 from traceapp import clock, db
+from traceapp.auth import csrf
 from traceapp.errors import TRACE_NOT_FOUND, DomainError, NotFound
-from traceapp.i18n import current_language
-from traceapp.public import lookup, scans, stored_pages
+from traceapp.ledger.store import LedgerCheckpoint
+from traceapp.public import caching, lookup, scans
 from traceapp.public.consumer import ConsumerPage, read_consumer_page, registration_proof
-from traceapp.records.codes import normalize_code
 
 bp = Blueprint("public", __name__)
 
@@ -50,8 +51,8 @@ def favicon():
 
 def find_page(code: str) -> ConsumerPage:
     """Return the consumer page of a printed code (any case), or a 404 that says nothing about other
-    codes."""
-    page = scans.on_scan_connection(lambda conn: read_consumer_page(conn, code))
+    codes. Reads only: each statement on its own, nothing written."""
+    page = read_consumer_page(db.session(), code)
     if page is None:
         raise NotFound(str(TRACE_NOT_FOUND))
     return page
@@ -70,60 +71,70 @@ def _json_suffix(code: str) -> bool:
     return code[-5:].lower() == ".json"
 
 
+def _signed_in() -> bool:
+    """Whether a user is signed in (an anonymous scan, with no session cookie, loads no session)."""
+    config = current_app.config
+    carries = (config["SESSION_COOKIE_NAME"] in request.cookies or "Authorization" in request.headers
+               or config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies)
+    return carries and current_user.is_authenticated
+
+
+def _conditional(tag: str, render) -> Response:
+    """304 when the request's If-None-Match holds ``tag`` (nothing rendered), else ``render()``; both
+    cacheable by anyone."""
+    if request.if_none_match.contains(tag):
+        return caching.public(Response(status=304), tag)
+    return caching.public(render(), tag)
+
+
 @bp.get("/t/<code>")
 def trace(code: str):
-    """The consumer page of one batch: what a QR code on a package opens. Each view is a scan.
-    Served from its stored rendering when there is one (``stored_pages``), else rendered, and the
-    rendering stored with the scan; the scan sentence is filled in on every view."""
+    """The consumer page of one batch: what a QR code on a package opens. Writes nothing: its script
+    records the scan (``record``), so the page is the same for every anonymous viewer in a language
+    and any cache may keep it."""
     if _json_suffix(code):  # /t/<code>.JSON: the suffix not in lower case (that one routes to trace_json)
         return trace_upper(code)
+    scans.check_rate(scans.client_id(request))
+    page = find_page(code)
+    if _signed_in():  # the page carries the viewer's name and a CSRF token: for them alone
+        response = _render(page, signed_in=True)
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+        return response
+    return _conditional(caching.etag(page.view, "html", page.labels_printed), lambda: _render(page, signed_in=False))
+
+
+def _render(page: ConsumerPage, signed_in: bool) -> Response:
+    html = render_template("public/trace.html", batch=page.view, key=db.ledger().verifier.encode(),
+                           labels_printed=page.labels_printed, signed_in=signed_in)
+    return Response(html, mimetype="text/html")
+
+
+@bp.post("/t/<code>/scans")
+@csrf.exempt  # a public endpoint: anyone may record a scan, and a forged one is just a scan (scan_rules)
+def record(code: str):
+    """Record a scan of the code, as the consumer page's script does when the page is shown; answer
+    ``{"first_scan": RFC 3339 in the deployment's zone | null, "count": N, "notice": null | sentence}``."""
     client = scans.client_id(request)
     scans.check_rate(client)
-    hints = scans.client_hints(request)
-    seen = {"signed_in": stored_pages.signed_in(), "region": scans.client_region(request)}
-    canonical = normalize_code(code)
-    servable = canonical is not None and stored_pages.servable_request()
-    if servable:
-        today, lang, stamp = clock.today(), current_language(), stored_pages.release()
-        served = scans.on_scan_connection(lambda conn: stored_pages.read(conn, canonical, lang, stamp, today))
-        if served is None:
-            raise NotFound(str(TRACE_NOT_FOUND))
-        if served.html is not None:
-            summary = scans.record_scan(served.batch_id, client, hints, first_on_record=served.first_scan,
-                                        count_on_record=served.scan_count, labels_printed=served.labels_printed,
-                                        **seen)
-            return _page_response(served.html, summary)
-    page = find_page(code)
-    html = stored_pages.render_page(page.view)
-    keep = (stored_pages.page_row(page.batch_id, current_language(), html, page.page_version, page.view)
-            if servable and stored_pages.storable(page.view) else None)
-    summary = scans.record_scan(page.batch_id, client, hints, first_on_record=page.first_scan,
-                                count_on_record=page.scan_count, page=keep, labels_printed=page.labels_printed,
-                                **seen)
-    return _page_response(html, summary)
-
-
-def _page_response(html: str, summary: scans.ScanSummary) -> Response:
-    """The page with this view's scan sentence; no-store, since each view is counted."""
-    return Response(html.replace(stored_pages.SCANS_MARKER, _scans_paragraph(summary), 1), mimetype="text/html",
-                    headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
-
-
-def _scans_paragraph(summary: scans.ScanSummary) -> str:
-    """What the page says about its code's scans (at stored_pages.SCANS_MARKER). Written here, not in
-    a template: Jinja's context for a one-line template cost 0.1 ms a view, an eighth of a stored page's."""
-    text = " ".join(escape(sentence) for sentence in scans.scan_sentences(summary))
-    alert = scans.scan_alert(summary)
-    strong = f' <strong class="alert">{escape(alert)}</strong>' if alert else ""
-    return f'<p class="scans" id="scans" data-count="{summary.count}">{text}{strong}</p>'
+    batch_id = lookup.batch_id_of(db.session(), code)
+    if batch_id is None:
+        raise NotFound(str(TRACE_NOT_FOUND))
+    db.session().close()  # the lookup's read ends here; the scan is a transaction of its own
+    summary = scans.record_scan(batch_id, client, scans.client_hints(request), signed_in=_signed_in(),
+                                region=scans.client_region(request))
+    response = jsonify({"first_scan": clock.local_iso(summary.first_at) if summary.first_at else None,
+                        "count": summary.count, "notice": scans.scan_alert(summary)})
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/t/<code>.json")
 def trace_json(code: str):
-    """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger.
-    Not counted as a scan: the page's own script fetches it."""
+    """The consumer page as JSON, with the proof that the batch's registration is in the signed ledger
+    (against the latest checkpoint, so its ETag follows the checkpoint's size too)."""
     scans.check_rate(scans.client_id(request))
     page = find_page(code)
-    response = jsonify({**page.view, "proof": registration_proof(db.session(), page.view["ledger_seq"])})
-    response.cache_control.no_cache = True
-    return response
+    checkpoint = db.session().scalar(select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1))
+    proof = lambda: registration_proof(db.session(), page.view["ledger_seq"])  # noqa: E731
+    return _conditional(caching.etag(page.view, "json", checkpoint), lambda: jsonify({**page.view, "proof": proof()}))

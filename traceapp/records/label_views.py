@@ -4,9 +4,7 @@ can be fetched again without a new record."""
 
 from __future__ import annotations
 
-import logging
-
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +12,6 @@ from sqlalchemy.orm import Session
 from traceapp import db
 from traceapp.errors import NotFound, Rejected
 from traceapp.i18n import gettext as _
-from traceapp.public import stored_pages
 from traceapp.public.qr import target_url
 from traceapp.records.access import require_batch_owner
 from traceapp.records.forms import done
@@ -36,7 +33,6 @@ from traceapp.records.models import Batch, LabelPrint, Organization
 from traceapp.records.services import get_batch
 from traceapp.validation import InvalidInput
 
-log = logging.getLogger(__name__)
 bp = Blueprint("label_sheets", __name__)
 # form / query parameter -> the service's field
 FORM_FIELDS = {"n": "labels", "package": "package_quantity", "layout": "layout"}
@@ -113,20 +109,10 @@ def record(code: str):
     except (InvalidInput, Rejected) as exc:
         session.rollback()
         return form_page(session, batch, values, form_errors(exc.fields), exc.message, None), exc.status
-    _store_pages_ahead(batch.code)
     if fmt == "html":  # a PDF download shows no page to carry the notice
         done(_("已记录本次打印（%(n)s 张标签）。", n=row.labels))
     # Post/redirect/get: reloading the sheet fetches the recorded print again, it does not record another.
     return redirect(url_for("label_sheets.reprint", code=batch.code, print_id=row.id, fmt=fmt), 303)
-
-
-def _store_pages_ahead(code: str) -> None:
-    """Its labels printed, the batch's code is about to be scanned: keep its consumer pages ready.
-    The print is recorded whatever happens here; a page not stored is rendered by its first view."""
-    try:
-        stored_pages.store_ahead(current_app._get_current_object(), code)
-    except Exception:  # noqa: BLE001 - a derived page must not fail a recorded print
-        log.exception("could not store the consumer pages of %s ahead", code)
 
 
 @bp.get("/batches/<code>/labels/<int:print_id>.<fmt>")
