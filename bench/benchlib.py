@@ -186,8 +186,6 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
 
     app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": str(instance), "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
                       "TRACEAPP_LEDGER_ORIGIN": ORIGIN, "PAGE_CACHE": False, **(config or {})})
-    from traceapp.public import scans
-
     engine = app.extensions["traceapp.db"].engine
     statements: list[tuple[str, float]] = []
     started: list[float] = []
@@ -198,22 +196,8 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
     def _after(_conn, _cursor, statement, *_args):
         statements.append((" ".join(statement.split()), time.perf_counter() - started.pop()))
 
-    for each in (engine, scans.engine_of(app)):  # the consumer page reads on the scans' engine
-        event.listen(each, "before_cursor_execute", _before)
-        event.listen(each, "after_cursor_execute", _after)
-    # The consumer page's read runs on the DBAPI cursor, which SQLAlchemy's events do not see: time it here.
-    from traceapp.public import consumer
-
-    one_value = consumer._one_value
-
-    def _timed_one_value(conn, statement, params):
-        _before()
-        try:
-            return one_value(conn, statement, params)
-        finally:
-            _after(conn, None, statement)
-
-    consumer._one_value = _timed_one_value
+    event.listen(engine, "before_cursor_execute", _before)
+    event.listen(engine, "after_cursor_execute", _after)
 
     client = app.test_client()
     result = {}
@@ -240,7 +224,6 @@ def profile(url: str, instance: Path, paths: dict[str, str], repeat: int, config
             if keep_statements:
                 result[what]["log"] = list(statements)
     finally:
-        consumer._one_value = one_value
         engine.dispose()
     return result
 

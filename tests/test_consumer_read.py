@@ -24,7 +24,8 @@ def reference_sources(batch: Batch, level: int, seen: set[int]) -> list[dict]:
             break
         org = db.session().get(Organization, source.organization_id)
         found.append({"code": source.code, "product": source.product, "quantity": quantity_text(link.quantity),
-                      "unit": source.unit, "harvest_date": source.harvest_date.isoformat(), "producer": public_name(org.name, org.kind),
+                      "unit": source.unit, "harvest_date": source.harvest_date.isoformat(),
+                      "producer": public_name(org.name, org.kind),
                       "demo": org.demo, "base": source.base, "origin_name": regions.full_name(source.origin_region),
                       "recalled": recall_status(db.session(), source) is not None,
                       "sources": reference_sources(source, level + 1, seen | {source.id}) if level < 6 else []})

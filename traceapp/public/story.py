@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from traceapp import clock
 from traceapp.i18n import gettext as _
 from traceapp.ledger.store import LedgerEntry
-from traceapp.personal.fields import public_name
 from traceapp.numbers import format_quantity
+from traceapp.personal.fields import public_name
 from traceapp.records import labels
 from traceapp.records.models import Batch, Organization
 from traceapp.records.recalls import LIFTED, RECALLED
