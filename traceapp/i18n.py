@@ -96,7 +96,6 @@ def init_app(app: Flask) -> None:
     # language's own ``_`` in its context; the global serves macros imported without one.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     app.context_processor(lambda: {"_": language_gettext()})
-    app.jinja_env.plain_calls.update((template_gettext, template_ngettext, current_language, language_query))
 
 
 def gettext(string: str, **variables) -> str:
@@ -132,7 +131,7 @@ _GETTEXTS = "traceapp.i18n.gettexts"
 
 def language_gettext() -> Callable[..., Markup]:
     """Return ``template_gettext`` for the request's language, with each translation made once as
-    markup (one per language and app, which its templates call without Jinja's inspection)."""
+    markup (one per language and app)."""
     language = current_language()
     gettexts = current_app.extensions.setdefault(_GETTEXTS, {})
     gettext_markup = gettexts.get(language)
@@ -146,7 +145,6 @@ def language_gettext() -> Callable[..., Markup]:
             return translated % variables if variables else translated
 
         gettexts[language] = gettext_markup
-        current_app.jinja_env.plain_calls.add(gettext_markup)
     return gettext_markup
 
 
