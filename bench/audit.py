@@ -50,6 +50,8 @@ from pathlib import Path
 from benchlib import (  # bench/ is the script's folder
     ORIGIN,
     PUBLIC_URL,
+    QUICK_HELP,
+    apply_quick,
     log,
     postgres_database,
     sqlite_database,
@@ -457,7 +459,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--formats", default="csv,xlsx,epcis")
     p.add_argument("--parts", default="trace,risk,export,verify")
     p.add_argument("--seed", type=int, default=2026)
-    args = p.parse_args(argv)
+    p.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(p, p.parse_args(argv), batches=2000, entries=2000, samples=5)
     args.parts = set(args.parts.split(","))
     args.formats = args.formats.split(",")
     return args

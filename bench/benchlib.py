@@ -44,6 +44,19 @@ def yes(met: bool) -> str:
     return "yes" if met else "NO"
 
 
+QUICK_HELP = ("a smoke run: a tiny registry and one short round, so that tests/test_benchmarks_run.py shows the "
+              "benchmark still runs (its figures mean nothing)")
+
+
+def apply_quick(parser: argparse.ArgumentParser, args: argparse.Namespace, **small) -> argparse.Namespace:
+    """With ``--quick``, set each option in ``small`` that was left at its default to the small value."""
+    if getattr(args, "quick", False):
+        for key, value in small.items():
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
+    return args
+
+
 @contextmanager
 def sqlite_database(name: str) -> Iterator[tuple[str, Path]]:
     """Yield (URL of a fresh SQLite file, an empty instance folder)."""

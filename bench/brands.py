@@ -63,9 +63,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from benchlib import (  # bench/ is the script's folder
+    QUICK_HELP,
     ROOT,
     Gunicorn,
     app_env,
+    apply_quick,
     database_size,
     ensure_wrk,
     log,
@@ -270,7 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-repeat", type=int, default=5, help="in-process renders per page (default 5)")
     parser.add_argument("--db-prefix", default="traceapp_bench_brands",
                         help="name prefix of the PostgreSQL database (the process id is appended)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), batches=2000, licences=200, brands=50, producers=50,
+                       rounds=1, duration=1, warmup=1, profile_repeat=1)
     if min(args.batches, args.licences, args.brands, args.producers, args.chunk, args.rounds, args.workers,
            args.connections, args.threads, args.profile_repeat) < 1 or args.duration <= 0 or args.warmup <= 0:
         parser.error("counts, --duration and --warmup must be positive")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import yes  # noqa: E402 - bench/ is the script's folder
+from benchlib import QUICK_HELP, apply_quick, yes  # noqa: E402 - bench/ is the script's folder
 
 from traceapp.records.label_pdf import LabelContent, label_font, qr_matrix, render_pdf  # noqa: E402
 from traceapp.records.label_sheets import LAYOUTS  # noqa: E402
@@ -49,7 +49,8 @@ def median_ms(times: list[float]) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs per figure (default 15)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), runs=1)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     serial = 1000

@@ -69,9 +69,11 @@ from pathlib import Path
 
 from benchlib import (  # bench/ is the script's folder
     PUBLIC_URL,
+    QUICK_HELP,
     ROOT,
     Gunicorn,
     app_env,
+    apply_quick,
     database_size,
     ensure_wrk,
     log,
@@ -454,7 +456,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pdf-runs", type=int, default=5, help="100-label PDFs per layout (default 5)")
     parser.add_argument("--db-prefix", default="traceapp_bench_public",
                         help="name prefix of the PostgreSQL database (the process id is appended)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), batches=2000, licences=200, brands=50, producers=50,
+                       codes=500, rounds=1, duration=1, warmup=1, profile_codes=3, profile_repeat=1, qr_renders=5,
+                       pdf_runs=1)
     if min(args.batches, args.licences, args.brands, args.producers, args.chunk, args.rounds, args.workers,
            args.connections, args.threads, args.profile_repeat, args.profile_codes, args.codes, args.qr_renders,
            args.pdf_runs) < 1 or args.duration <= 0 or args.warmup <= 0:

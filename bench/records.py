@@ -45,7 +45,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchlib import Gunicorn, log, postgres_database, sqlite_database, yes  # bench/ is the script's folder
+from benchlib import (  # bench/ is the script's folder
+    QUICK_HELP,
+    Gunicorn,
+    apply_quick,
+    log,
+    postgres_database,
+    sqlite_database,
+    yes,
+)
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +290,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "interleaved in the same run (target >= 0.9)")
     parser.add_argument("--db-prefix", default="traceapp_bench_records",
                         help="name prefix of the PostgreSQL database (the process id is appended)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), requests=10, concurrency=2, rounds=1, workers=2)
     if args.requests < 1 or args.concurrency < 1 or args.rounds < 1 or args.workers < 1:
         parser.error("--requests, --concurrency, --rounds and --workers must be at least 1")
     return args
