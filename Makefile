@@ -6,8 +6,9 @@ FLASK := $(BIN)/flask --app traceapp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+NGINX_PORT ?= 8080
 
-.PHONY: run install dev test lint bench clean-db fonts axe
+.PHONY: run serve-nginx nginx install dev test lint bench clean-db fonts axe
 AXE := tests/e2e/node/node_modules/axe-core/axe.min.js
 
 $(BIN)/python:
@@ -40,6 +41,28 @@ run: install fonts
 	@echo
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
+# nginx in front of gunicorn, as deployed (deploy/nginx.conf): static files and a cache of the public
+# pages on http://$(HOST):$(NGINX_PORT)/, gunicorn on 127.0.0.1:$(PORT) behind it. nginx runs from
+# instance/nginx/ (its own pid, logs and cache), not as the system's service; Ctrl-C stops both.
+serve-nginx: export TRACEAPP_PUBLIC_URL ?= http://$(HOST):$(NGINX_PORT)
+serve-nginx: export TRACEAPP_BEHIND_PROXY = 1
+serve-nginx: install fonts nginx
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(BIN)/python deploy/nginx.py --listen $(HOST):$(NGINX_PORT) --upstream 127.0.0.1:$(PORT) --prefix instance/nginx
+	@echo
+	@echo "traceapp is starting on http://$(HOST):$(NGINX_PORT)/ (nginx, its cache in instance/nginx/cache) in front of gunicorn on 127.0.0.1:$(PORT)"
+	@echo
+	$(BIN)/python deploy/nginx.py --listen $(HOST):$(NGINX_PORT) --upstream 127.0.0.1:$(PORT) --prefix instance/nginx --run & \
+		NGINX_PID=$$!; trap 'kill $$NGINX_PID 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+# Debian's nginx, for serve-nginx and the test that runs the cache in front of the app.
+nginx:
+	@test -x /usr/sbin/nginx || (echo "installing Debian's nginx (not started as a service)" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) || \
+		echo "could not install nginx: the nginx test will skip (CI fails it)"
+
 test: dev
 	@test -x /usr/bin/chromium || (echo "installing Debian's chromium for the browser tests" && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
@@ -48,6 +71,7 @@ test: dev
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 >/dev/null) || \
 		echo "could not install libcairo2: the SVG decoding test will fail"
 	@$(MAKE) --no-print-directory fonts
+	@$(MAKE) --no-print-directory nginx
 	@$(MAKE) --no-print-directory axe || echo "could not install axe-core: the accessibility tests will skip (CI fails them)"
 	$(BIN)/pytest -n 2 --dist loadgroup
 

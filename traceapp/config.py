@@ -14,7 +14,7 @@ from traceapp import clock
 from traceapp.instance_files import read_or_create
 
 ENV_KEYS = ("DATABASE_URL", "TRACEAPP_PUBLIC_URL", "TRACEAPP_LEDGER_ORIGIN", "SECRET_KEY",
-            "TRACEAPP_ENV", "TRACEAPP_TIMEZONE", "TRACEAPP_COMPLIANCE_RETENTION_YEARS")
+            "TRACEAPP_ENV", "TRACEAPP_TIMEZONE", "TRACEAPP_COMPLIANCE_RETENTION_YEARS", "TRACEAPP_BEHIND_PROXY")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEV_SECRET_KEYS = {"dev", "development", "changeme", "secret"}
 
