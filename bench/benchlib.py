@@ -271,7 +271,8 @@ def duration_ms(value: str) -> float:
 
 
 def parse_wrk(output: str) -> dict:
-    """Pull requests/s, the latency percentiles, the request count and the errors out of ``wrk --latency``."""
+    """Pull requests/s, the latency percentiles, the request count and the errors out of ``wrk --latency``
+    (and the ``X-Cache-Status <value> <count>`` lines a script may print)."""
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
     if rps is None:
         raise SystemExit(f"could not read wrk's output:\n{output}")
@@ -281,8 +282,10 @@ def parse_wrk(output: str) -> dict:
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = dict(zip(("connect", "read", "write", "timeout"), map(int, socket_errors.groups()), strict=True)) \
         if socket_errors else {}
+    cache = {key: int(n) for key, n in re.findall(r"^X-Cache-Status (\S+) (\d+)$", output, re.M)}
     return {"req_per_s": float(rps.group(1)), **pct, "requests": int(total.group(1)) if total else 0,
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors}
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors,
+            **({"cache_status": cache} if cache else {})}
 
 
 def run_wrk(wrk: str, url: str, args: argparse.Namespace, seconds: int, script: Path | None = None,

@@ -12,7 +12,9 @@ rate limit does not turn the benchmark into a stream of 429s.
 ``url_for``, translations and ``current_user`` as the consumer page) with static content in its
 ``content`` block: rows shaped like the consumer page's inspection items, padded so that the HTML
 is ``BENCH_BARE_BYTES`` bytes of UTF-8 (without it, the block is empty). No database, no scan, no
-ETag: a bare Flask page of the measured page's size. Its template is compiled once per worker and
+ETag: a bare Flask page of the measured page's size. It says the consumer page's Cache-Control, so
+that through the bench's nginx it is the cache's own speed: what the consumer pages are compared with
+there. Its template is compiled once per worker and
 kept, as Jinja keeps a file template (``render_template_string`` would compile it on every call).
 """
 
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import os
 
-from flask import render_template, render_template_string
+from flask import Response, render_template, render_template_string
 
 from traceapp import create_app
 from traceapp.heap import freeze_startup_objects
+from traceapp.public import caching
 
 app = create_app({"TRACEAPP_BEHIND_PROXY": True})
 LAYOUT = '{% extends "base.html" %}{% block title %}黄桃 · 产品追溯{% endblock %}{% block content %}@@{% endblock %}'
@@ -63,7 +66,11 @@ def bare_template():
 
 @app.get("/bench/bare")
 def bench_bare():
-    return render_template(bare_template())
+    response = Response(render_template(bare_template()), mimetype="text/html")
+    response.cache_control.public = True
+    response.cache_control.max_age = caching.MAX_AGE
+    response.cache_control.stale_while_revalidate = caching.STALE_WHILE_REVALIDATE
+    return response
 
 
 freeze_startup_objects()  # as wsgi.py does once the app is built
