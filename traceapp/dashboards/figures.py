@@ -24,6 +24,7 @@ from traceapp.records.models import PRODUCER_KINDS, Organization
 
 DEFAULT_MONTHS = 12  # what a dashboard shows before anyone picks dates: the last year, month by month
 MAX_MONTHS = 120  # a longer range would draw bars too thin to read
+METER_ROWS = 30  # licences drawn in the use chart (the fullest first); a big brand's hundreds stay in the table
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,14 @@ def use_figure(session: Session, brands: list[Brand], today: date, chart_id: str
     title = _("%(year)d 年被许可人的用量与年度许可数量", year=today.year)
     over = sum(1 for row in found if row["share"] > 1)
     desc = _("今天有效的 %(n)d 份许可中，%(over)d 份已超出年度许可数量。", n=len(found), over=over)
+    if len(found) > METER_ROWS:
+        desc += " " + _("图中画出用量比例最高的 %(n)d 份，表格列出全部。", n=METER_ROWS)
     rows = [[row["brand"], row["licensee"], format_quantity(row["used"]), format_quantity(row["cap"]), row["unit"],
              _percent(row["share"] * 100)] for row in found]
     headers = [_("品牌"), _("被许可人"), _("今年已用"), _("年度许可数量"), _("单位"), _("比例")]
     return Figure("use", title, desc, headers, rows, charts.meters(chart_id, title, desc,
-                                      [(f"{row['licensee']} · {row['brand']}", row["share"]) for row in found]))
+                                      [(f"{row['licensee']} · {row['brand']}", row["share"])
+                                       for row in found[:METER_ROWS]]))
 
 
 # -- who sees what ---------------------------------------------------------------------------------
