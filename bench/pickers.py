@@ -20,7 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import app_env, log, migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.benchlib import (  # noqa: E402
+    QUICK_HELP,
+    app_env,
+    apply_quick,
+    log,
+    migrate,
+    postgres_database,
+    sqlite_database,
+)
 from bench.registry import build  # noqa: E402
 
 QUERIES = {
@@ -93,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=200, help="requests per query (default 200)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), batches=2000, licences=200, brands=50, producers=50, repeat=3)
     engines = [("sqlite", lambda: sqlite_database("pickers"))]
     if args.postgres:
         engines.append(("postgresql", lambda: postgres_database(args.postgres, "traceapp_bench_pickers")))

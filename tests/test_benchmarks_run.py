@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 # What bench/ holds besides benchmarks: the shared helpers and the apps the benchmarks serve.
 NOT_BENCHMARKS = {"benchlib.py", "registry.py"}
 # Benchmarks whose report is a table, not a JSON line.
-TEXT_REPORTS = {"layout_widths.py"}
+TEXT_REPORTS = {"layout_widths.py", "pickers.py"}
 
 pytestmark = [pytest.mark.slow]
 
