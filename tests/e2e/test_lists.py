@@ -16,7 +16,12 @@ pytestmark = pytest.mark.e2e
 def tablet(browser):
     context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", has_touch=True)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
     yield page
+    assert errors == []
     context.close()
 
 
@@ -67,8 +72,19 @@ def test_a_regulator_finds_every_batch_of_a_brand_in_a_county(demo, live_server,
     _log_in(tablet, live_server, "regulator")
     tablet.get_by_role("link", name="批次查询").click()
     tablet.wait_for_url("**/batches/")
-    tablet.fill("#f-brand", "yanling-huangtao")
-    tablet.fill("#f-region", "430225")
+    brand = tablet.locator("#f-brand")  # the brand by its name, the county through 省 → 市 → 县
+    brand.click()
+    brand.press_sequentially("炎陵黄桃")
+    tablet.locator("#l-brand [role=option]").first.wait_for()
+    brand.press("ArrowDown")
+    brand.press("Enter")
+    assert tablet.locator("input[type=hidden][name=brand]").input_value() == "yanling-huangtao"
+    tablet.select_option("select[data-level=province]", label="湖南省")
+    tablet.wait_for_function("document.querySelector('select[data-level=city]').options.length > 1")
+    tablet.select_option("select[data-level=city]", label="株洲市")
+    tablet.wait_for_function("document.querySelector('select[data-level=county]').options.length > 1")
+    tablet.select_option("select[data-level=county]", label="炎陵县")
+    assert tablet.locator("input[type=hidden][name=region]").input_value() == "430225"
     tablet.get_by_role("button", name="查询").click()
     tablet.wait_for_url("**/batches/?*")
     assert _shown_codes(tablet) == expected

@@ -28,11 +28,13 @@ from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.i18n import lazy_gettext as _l
 from traceapp.ledger.store import LedgerEntry
+from traceapp.pickers import resolve
 from traceapp.records import regions
 from traceapp.records.codes import CODE_LENGTH
 from traceapp.records.labels import CERT_KIND, CERT_STATUS, ROLE, VERDICT, label_of
 from traceapp.records.models import (
     CERT_KINDS,
+    PRODUCER_KINDS,
     VERDICTS,
     Batch,
     Certification,
@@ -41,7 +43,6 @@ from traceapp.records.models import (
     Organization,
 )
 from traceapp.records.recalls import LIFTED, RECALLED
-from traceapp.records.values import quantity_text
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -131,8 +132,9 @@ def read_batch_search(session: Session, args: Mapping[str, str], user) -> BatchS
     """Return the batch search the query string asks for, scoped to what the user may see; raise
     Forbidden or InvalidField (naming the first bad field by its label)."""
     scope = batch_scope(user)
-    if scope is not None:  # a producer's list is its own: the producer and region filters do not apply
+    if scope is not None:  # a producer's list is its own: the producer filter does not apply
         args = {k: v for k, v in args.items() if k not in ("producer",)}
+    args = resolve.filter_args(session, args, user, producer_kinds=PRODUCER_KINDS)
     picked = read_filters(session, {k: v for k, v in args.items() if k not in ("from", "to")},
                           producers_only=True)
     date_from, date_to = _dates(args, HARVEST_DATES)
@@ -305,7 +307,6 @@ def batch_rows(session: Session, batches: list[Batch]) -> list[dict]:
         shown = "void" if state == "void" else "recalled" if b.code in recalled else state or "active"
         rows.append({"id": b.id, "code": b.code, "product": b.product, "category": b.category, "brand": b.brand,
                      "brand_name": brands.get(b.brand, b.brand) if b.brand else None, "quantity": b.quantity,
-                     "quantity_text": quantity_text(b.quantity),
                      "unit": b.unit, "harvest_date": b.harvest_date, "origin_region": b.origin_region,
                      "origin_name": regions.full_name(b.origin_region), "base": b.base,
                      "producer_id": b.organization_id, "producer": producers.get(b.organization_id, ""),
@@ -439,6 +440,8 @@ def read_certificate_search(session: Session, args: Mapping[str, str], user) -> 
     """Return the certificate search the query string asks for, scoped to the user's body (certifiers).
     ``producer`` is the holder, ``to`` the last day of validity."""
     scope = certificate_scope(user)
+    args = resolve.filter_args(session, {k: v for k, v in args.items() if k != "region" and k != "brand"}, user,
+                               producer_kinds=PRODUCER_KINDS)
     picked = read_filters(session, {k: v for k, v in args.items() if k == "producer"}, producers_only=True)
     return CertificateSearch(scope, _text(args, "number", 64), picked.producer,
                              _choice(args, "kind", CERT_KINDS, CERT_KIND),

@@ -16,10 +16,10 @@ from traceapp.audit.export_formats import csv_safe
 from traceapp.errors import InvalidField
 from traceapp.i18n import gettext as _
 from traceapp.lists import search
+from traceapp.numbers import format_quantity
 from traceapp.records.certifications import issuing_body
 from traceapp.records.labels import label_of
 from traceapp.records.labels import translated_labels as labels
-from traceapp.records.values import quantity_text
 
 bp = Blueprint("lists", __name__)
 
@@ -52,7 +52,7 @@ def batches_csv():
     shown = labels()
     columns = [(_("批次码"), "code"), (_("产品名称"), "product"), (_("品类"), lambda r: shown["category"].get(
         r["category"], r["category"])), (_("品牌"), lambda r: r["brand_name"] or ""),
-        (_("数量"), lambda r: quantity_text(r["quantity"])), (_("单位"), "unit"),
+        (_("数量"), lambda r: format_quantity(r["quantity"])), (_("单位"), "unit"),
         (_("采收日期"), lambda r: r["harvest_date"].isoformat()), (_("产地"), "origin_name"),
         (_("生产基地"), "base"), (_("生产主体"), "producer"),
         (_("状态"), lambda r: label_of(search.STATE, r["state"]))]
