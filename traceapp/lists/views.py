@@ -34,7 +34,8 @@ def _refused(template: str, exc: InvalidField, **context):
 def batches():
     session = db.session()
     scope = search.batch_scope(current_user)
-    context = {"own": scope is not None, "states": search.STATES, "state_labels": search.STATE}
+    context = {"own": scope is not None, "states": search.STATES,
+               "state_labels": {code: str(label) for code, label in search.STATE.items()}}
     try:
         wanted = search.read_batch_search(session, request.args, current_user)
         page = search.search_batches(session, wanted, request.args)
