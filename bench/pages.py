@@ -95,8 +95,10 @@ class Page:
 def _count_shown(expected_key: str) -> Callable[[str, dict], str | None]:
     """A check that the list page says it found as many rows as the context counted straight from the table."""
     def check(body: str, context: dict) -> str | None:
+        from traceapp.lists.search import COUNT_CAP
+
         count = context[expected_key]
-        shown = f"共 {count:,} 条以上" if count > 10_000 else f"共 {count:,} 条"
+        shown = f"共 {COUNT_CAP:,} 条以上" if count > COUNT_CAP else f"共 {count:,} 条"
         return None if shown in body else f"the page does not say {shown!r}"
     return check
 

@@ -167,7 +167,8 @@ LISTS = {"/batches/": ("inspector", "certifier", "brand", "teabrand"),
          "/batches.csv": ("inspector", "certifier", "brand"),
          "/inspections/": ("luyuan", "certifier", "brand"),
          "/inspections.csv": ("luyuan", "certifier", "brand"),
-         "/certifications": ("luyuan", "inspector", "brand")}
+         "/certifications": ("luyuan", "inspector", "brand"),
+         "/certifications.csv": ("luyuan", "inspector", "brand")}
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -207,6 +208,8 @@ def test_a_certifier_lists_only_its_bodys_certificates_and_revokes_one_after_con
         own = {c.number for c in session.scalars(select(Certification)) if issuing_body(session, c) == body}
     page = client.get("/certifications")
     assert set(re.findall(r'data-number="([^"]+)"', page.text)) == own and "GF430225269901" not in page.text
+    rows = list(csv.reader(io.StringIO(client.get("/certifications.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][1] == "证书编号" and {r[1] for r in rows[1:]} == own
     valid = client.get("/certifications?status=valid").text
     number = re.findall(r'<tr class="cert valid" data-number="([^"]+)"', valid)[0]
     with registry.app_context():

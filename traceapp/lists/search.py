@@ -498,6 +498,28 @@ def search_certificates(session: Session, search: CertificateSearch, today: date
     return Page(found, str(found[-1][0].id) if more else None, count, capped)
 
 
+def all_certificates(session: Session, search: CertificateSearch, today: date) -> Iterator[dict]:
+    """Yield every certificate ``search`` finds, newest first, a chunk at a time (the CSV)."""
+    clauses = certificate_clauses(search, today)
+    after = None
+    while True:
+        query = (select(Certification, Organization.name).join(Organization, Organization.id == Certification.holder_id)
+                 .where(*clauses))
+        if after is not None:
+            query = query.where(Certification.id < after)
+        chunk = session.execute(query.order_by(Certification.id.desc()).limit(CSV_CHUNK)).all()
+        for cert, holder in chunk:
+            yield {"kind": cert.kind, "number": cert.number, "holder": holder, "products": "、".join(cert.products),
+                   "valid_from": cert.valid_from.isoformat(), "valid_to": cert.valid_to.isoformat(),
+                   "issuer": cert.issuer, "status": certificate_status(cert, today),
+                   "revoked_on": cert.revoked_on.isoformat() if cert.revoked_on else "",
+                   "revoke_reason": cert.revoke_reason or ""}
+        if len(chunk) < CSV_CHUNK:
+            return
+        after = chunk[-1][0].id
+        session.expunge_all()
+
+
 def ending_soon(session: Session, issuer_id: int | None, today: date, until: date, limit: int = 20) -> list:
     """Return the body's valid certificates whose validity ends by ``until``, soonest first: (certificate, holder)."""
     clauses = [Certification.revoked_on.is_(None), Certification.valid_to >= today, Certification.valid_to <= until]

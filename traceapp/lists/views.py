@@ -57,7 +57,7 @@ def batches_csv():
         (_("采收日期"), lambda r: r["harvest_date"].isoformat()), (_("产地"), "origin_name"),
         (_("生产基地"), "base"), (_("生产主体"), "producer"),
         (_("状态"), lambda r: label_of(search.STATE, r["state"]))]
-    return _csv(columns, search.all_batches(session, wanted), "batches.csv")
+    return _csv(columns, search.all_batches(session, wanted), "batches.csv", session)
 
 
 @bp.get("/inspections/")
@@ -83,22 +83,29 @@ def inspections_csv():
     columns = [(_("报告编号"), "report_no"), (_("检测日期"), lambda r: r["inspected_on"].isoformat()),
                (_("批次码"), "code"), (_("产品名称"), "product"), (_("检测项目数"), "items"),
                (_("总体结论"), lambda r: shown["verdict"].get(r["verdict"], r["verdict"])), (_("检测机构"), "body")]
-    return _csv(columns, search.all_inspections(session, wanted), "inspections.csv")
+    return _csv(columns, search.all_inspections(session, wanted), "inspections.csv", session)
 
 
-def _csv(columns: list[tuple[str, str | Callable]], rows: Iterable[dict], filename: str) -> Response:
+def _csv(columns: list[tuple[str, str | Callable]], rows: Iterable[dict], filename: str, session) -> Response:
     """Stream ``rows`` as CSV (UTF-8 with a byte-order mark, so that spreadsheet programs read the
-    Chinese), a header of the columns' labels first."""
+    Chinese), a header of the columns' labels first.
+
+    The rows are read while the response streams, after the request's own teardown has closed and
+    forgotten its session: ``session`` is closed here when the stream ends, or the connection it
+    took up again would stay checked out of the pool."""
     def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([label for label, _get in columns])
-        yield "\ufeff" + buffer.getvalue()
-        for row in rows:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([csv_safe(get(row) if callable(get) else row[get]) for _label, get in columns])
-            yield buffer.getvalue()
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow([label for label, _get in columns])
+            yield "\ufeff" + buffer.getvalue()
+            for row in rows:
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow([csv_safe(get(row) if callable(get) else row[get]) for _label, get in columns])
+                yield buffer.getvalue()
+        finally:
+            session.close()
 
     return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -120,3 +127,17 @@ def certificates():
         current_user.role == "admin" or (current_user.role == "certifier" and issuing_body(session, cert) == scope))}
     return render_template("records/certifications.html", page=page, query=wanted.args(),
                            values=request.args.to_dict(), errors={}, message=None, revocable=revocable, **context)
+
+
+@bp.get("/certifications.csv")
+@login_required
+def certificates_csv():
+    session = db.session()
+    wanted = search.read_certificate_search(session, request.args, current_user)
+    shown = labels()
+    columns = [(_("类别"), lambda r: shown["cert_kind"].get(r["kind"], r["kind"])), (_("证书编号"), "number"),
+               (_("持有人"), "holder"), (_("产品"), "products"), (_("有效期起"), "valid_from"),
+               (_("有效期止"), "valid_to"), (_("发证机构"), "issuer"),
+               (_("状态"), lambda r: shown["cert_status"].get(r["status"], r["status"])),
+               (_("撤销日期"), "revoked_on"), (_("撤销原因"), "revoke_reason")]
+    return _csv(columns, search.all_certificates(session, wanted, clock.today()), "certificates.csv", session)
