@@ -52,7 +52,10 @@ STATE = {"active": _l("正常"), "recalled": _l("已召回"), "frozen": _l("已�
 CERT_STATUSES = ("valid", "expired", "revoked")
 # How messages name each search field: the words the search forms show.
 LABELS = {"code": _l("批次码"), "product": _l("产品名称"), "state": _l("状态"), "after": _l("翻页位置"),
-          "verdict": _l("检测结论"), "number": _l("证书编号"), "kind": _l("证书类别"), "status": _l("证书状态")}
+          "verdict": _l("检测结论"), "number": _l("证书编号"), "kind": _l("证书类别"), "status": _l("证书状态"),
+          "region": _l("地区"), "brand": _l("品牌"), "producer": _l("生产主体")}
+# The certificate list's producer filter is the holder.
+CERTIFICATE_LABELS = {**LABELS, "producer": _l("持有人")}
 # The date fields of each list, as its search form shows them.
 HARVEST_DATES = (_l("采收日期从"), _l("采收日期到"))
 INSPECTION_DATES = (_l("检测日期从"), _l("检测日期到"))
@@ -134,7 +137,7 @@ def read_batch_search(session: Session, args: Mapping[str, str], user) -> BatchS
     scope = batch_scope(user)
     if scope is not None:  # a producer's list is its own: the producer filter does not apply
         args = {k: v for k, v in args.items() if k not in ("producer",)}
-    args = resolve.filter_args(session, args, user, producer_kinds=PRODUCER_KINDS)
+    args = resolve.filter_args(session, args, user, labels=LABELS, producer_kinds=PRODUCER_KINDS)
     picked = read_filters(session, {k: v for k, v in args.items() if k not in ("from", "to")},
                           producers_only=True)
     date_from, date_to = _dates(args, HARVEST_DATES)
@@ -441,7 +444,7 @@ def read_certificate_search(session: Session, args: Mapping[str, str], user) -> 
     ``producer`` is the holder, ``to`` the last day of validity."""
     scope = certificate_scope(user)
     args = resolve.filter_args(session, {k: v for k, v in args.items() if k != "region" and k != "brand"}, user,
-                               producer_kinds=PRODUCER_KINDS)
+                               labels=CERTIFICATE_LABELS, producer_kinds=PRODUCER_KINDS)
     picked = read_filters(session, {k: v for k, v in args.items() if k == "producer"}, producers_only=True)
     return CertificateSearch(scope, _text(args, "number", 64), picked.producer,
                              _choice(args, "kind", CERT_KINDS, CERT_KIND),
