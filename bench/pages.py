@@ -2,7 +2,8 @@
 registry, each in-process and under wrk beside a bare page of the same size in the same run.
 
     .venv/bin/python bench/pages.py                                     # SQLite, 1,000,000 batches
-    .venv/bin/python bench/pages.py --batches 20000                     # a quick run
+    .venv/bin/python bench/pages.py --batches 20000                     # a smaller registry
+    .venv/bin/python bench/pages.py --quick                             # a smoke run (figures mean nothing)
     .venv/bin/python bench/pages.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/pages.py --only producer_batches             # some of the pages
 
@@ -55,9 +56,11 @@ from urllib.parse import urlencode
 from benchlib import (  # bench/ is the script's folder
     ORIGIN,
     PUBLIC_URL,
+    QUICK_HELP,
     ROOT,
     Gunicorn,
     app_env,
+    apply_quick,
     database_size,
     ensure_wrk,
     log,
@@ -369,7 +372,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-sqlite", action="store_true", help="with --postgres, measure PostgreSQL only")
     parser.add_argument("--db-prefix", default="traceapp_bench_pages",
                         help="name prefix of the PostgreSQL database (the process id is appended)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = apply_quick(parser, parser.parse_args(argv), batches=2000, licences=200, brands=50, producers=50,
+                       rounds=1, duration=1, warmup=1, repeat=3)
     if min(args.batches, args.licences, args.brands, args.producers, args.chunk, args.rounds, args.workers,
            args.connections, args.threads, args.repeat) < 1 or args.duration <= 0 or args.warmup <= 0:
         parser.error("counts, --duration and --warmup must be positive")
