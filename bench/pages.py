@@ -114,8 +114,12 @@ PAGES = [
          lambda c: "/batches/?" + urlencode({"brand": c["brand"], "region": c["county"]}),
          _count_shown("regulator_search_count")),
 ]
+PAGES.append(Page("brand_console_licences", "brand_manager",  # the biggest brand's console: licences, use
+                  lambda c: f"/console/{c['brand']}/", lambda body, c: None if f"共 {c['brand_licences']:,} 份" in body
+                  else f"the console does not say 共 {c['brand_licences']:,} 份"))
 # bench user -> (role, context key of its organization id or None)
-USERS = {"producer": ("producer", "producer_org"), "regulator": ("regulator", None)}
+USERS = {"producer": ("producer", "producer_org"), "regulator": ("regulator", None),
+         "brand_manager": ("brand_manager", "brand_owner")}
 
 
 def context(url: str, registry) -> dict:
@@ -140,10 +144,14 @@ def context(url: str, registry) -> dict:
                                        "ORDER BY count(*) DESC, origin_region LIMIT 1"), {"b": brand}).scalar_one()
             found = conn.execute(text("SELECT count(*) FROM batches WHERE brand = :b AND origin_region = :r"),
                                  {"b": brand, "r": county}).scalar_one()
+            owner, licences = conn.execute(text(
+                "SELECT b.owner_id, (SELECT count(*) FROM licenses l WHERE l.brand_id = b.id) FROM brands b "
+                "WHERE b.slug = :b"), {"b": brand}).one()
     finally:
         engine.dispose()
     return {"producer_org": org, "product": product, "from": start.isoformat(), "to": end.isoformat(),
-            "producer_batches_count": produced, "brand": brand, "county": county, "regulator_search_count": found}
+            "producer_batches_count": produced, "brand": brand, "county": county, "regulator_search_count": found,
+            "brand_owner": owner, "brand_licences": licences}
 
 
 def create_users(url: str, instance: Path, ctx: dict) -> None:
