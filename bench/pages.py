@@ -49,9 +49,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from benchlib import (  # bench/ is the script's folder
     ORIGIN,
@@ -117,6 +118,25 @@ PAGES = [
 PAGES.append(Page("brand_console_licences", "brand_manager",  # the biggest brand's console: licences, use
                   lambda c: f"/console/{c['brand']}/", lambda body, c: None if f"共 {c['brand_licences']:,} 份" in body
                   else f"the console does not say 共 {c['brand_licences']:,} 份"))
+
+
+def _batches_shown(expected_key: str) -> Callable[[str, dict], str | None]:
+    """A check that a dashboard's batches chart says it counted as many batches over its default range (the
+    last 12 months in the deployment's zone) as the context counted straight from the table."""
+    def check(body: str, context: dict) -> str | None:
+        shown = f"共 {context[expected_key]} 个批次"
+        return None if shown in body else f"the dashboard does not say {shown!r}"
+    return check
+
+
+PAGES += [  # the dashboards: the cached figures (traceapp/dashboards/cache.py), after the first render
+    Page("regulator_dashboard", "regulator", lambda c: "/dashboards/regulator", _batches_shown("all_batches_12m")),
+    Page("regulator_dashboard_filtered", "regulator",
+         lambda c: "/dashboards/regulator?" + urlencode({"brand": c["brand"], "region": c["county"]}),
+         _batches_shown("brand_county_batches_12m")),
+    Page("brand_dashboard", "brand_manager", lambda c: "/dashboards/brand", _batches_shown("owner_batches_12m")),
+    Page("producer_dashboard", "producer", lambda c: "/dashboards/producer", _batches_shown("producer_batches_12m")),
+]
 # bench user -> (role, context key of its organization id or None)
 USERS = {"producer": ("producer", "producer_org"), "regulator": ("regulator", None),
          "brand_manager": ("brand_manager", "brand_owner")}
@@ -151,7 +171,33 @@ def context(url: str, registry) -> dict:
         engine.dispose()
     return {"producer_org": org, "product": product, "from": start.isoformat(), "to": end.isoformat(),
             "producer_batches_count": produced, "brand": brand, "county": county, "regulator_search_count": found,
-            "brand_owner": owner, "brand_licences": licences}
+            "brand_owner": owner, "brand_licences": licences, **_dashboard_context(url, org, brand, county, owner)}
+
+
+def _dashboard_context(url: str, org: int, brand: str, county: str, owner: int) -> dict:
+    """The batches each dashboard counts over its default range: from the first day of the month eleven
+    months back to today in the deployment's zone."""
+    from traceapp.clock import DEFAULT_TIMEZONE
+    from traceapp.dashboards.figures import DEFAULT_MONTHS
+
+    today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
+    first = today.year * 12 + today.month - DEFAULT_MONTHS
+    span = {"a": date(first // 12, first % 12 + 1, 1), "b": today}
+    count = "SELECT count(*) FROM batches WHERE harvest_date BETWEEN :a AND :b"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "all_batches_12m": conn.execute(text(count), span).scalar_one(),
+                "brand_county_batches_12m": conn.execute(text(count + " AND brand = :s AND origin_region = :r"),
+                                                         {**span, "s": brand, "r": county}).scalar_one(),
+                "owner_batches_12m": conn.execute(text(
+                    count + " AND brand IN (SELECT slug FROM brands WHERE owner_id = :o)"),
+                    {**span, "o": owner}).scalar_one(),
+                "producer_batches_12m": conn.execute(text(count + " AND organization_id = :o"),
+                                                     {**span, "o": org}).scalar_one()}
+    finally:
+        engine.dispose()
 
 
 def create_users(url: str, instance: Path, ctx: dict) -> None:
