@@ -46,7 +46,7 @@ def licensee_rows(html: str) -> dict[str, str]:
     table = html[html.index('id="licensees"'):]
     table = table[:table.index("</table>")]
     return {re.sub(r"<[^>]+>|\s", "", name).split("演示数据")[0]: cls
-            for cls, name in re.findall(r'<tr class="(\w+)">\s*<td>(.*?)<br>', table, re.S)}
+            for cls, name in re.findall(r'<tr class="(\w+)">\s*<td[^>]*>(.*?)<br>', table, re.S)}
 
 
 def names_found(client, query: str) -> list[str]:
