@@ -26,6 +26,14 @@ def test_every_message_has_an_english_translation():
     assert missing == []
 
 
+def test_each_message_is_translated_once():
+    """The catalog merges by union, so two branches adding the same message leave it twice, and then
+    which English a page shows depends on the order of the file."""
+    text = (ROOT / "traceapp/translations/en/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid "(.+)"$', text, re.M)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
 def test_the_language_link_keeps_the_pages_other_parameters(client):
     def link(path: str) -> str:
         page = client.get(path).get_data(as_text=True)
