@@ -543,6 +543,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                  "same size (see the module docstring).")
     parser.add_argument("--postgres", metavar="URL",
                         help="also run on PostgreSQL: a fresh database is created on this URL's server")
+    parser.add_argument("--no-sqlite", action="store_true", help="run on PostgreSQL only")
     parser.add_argument("--batches", type=int, default=1_000_000, help="batches in the registry (default 1,000,000)")
     parser.add_argument("--licences", type=int, default=20_000, help="licences (default 20,000)")
     parser.add_argument("--brands", type=int, default=1000, help="brands, and brand owners (default 1,000)")
@@ -577,6 +578,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
            args.connections, args.threads, args.profile_repeat, args.profile_codes, args.codes, args.qr_renders,
            args.pdf_runs) < 1 or args.duration <= 0 or args.warmup <= 0:
         parser.error("counts, --duration and --warmup must be positive")
+    if args.no_sqlite and not args.postgres:
+        parser.error("--no-sqlite needs --postgres")
     if args.licences < args.brands:
         parser.error("--licences must be at least --brands")
     if not all(0 <= x <= 1 for x in (args.inspected, args.compliance, args.pooled, args.certified)):
@@ -590,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     nginx = ensure_nginx()
     start = time.perf_counter()
     results: dict = {}
-    engines: list[tuple[str, Callable]] = [("sqlite", lambda: sqlite_database(NAME))]
+    engines: list[tuple[str, Callable]] = [] if args.no_sqlite else [("sqlite", lambda: sqlite_database(NAME))]
     if args.postgres:
         engines.append(("postgresql", lambda: postgres_database(args.postgres, args.db_prefix)))
     for name, database in engines:
