@@ -48,7 +48,7 @@ def _size(app) -> int:
 
 def test_a_regulator_runs_a_full_verification_and_sees_the_result(app, desk, tablet):
     _log_in(tablet, desk)
-    tablet.get_by_role("link", name="审计台").click()
+    tablet.get_by_role("link", name="审计台", exact=True).click()
     tablet.wait_for_url(desk + "/audit/")
     assert tablet.locator("h1").inner_text() == "审计台"
     assert tablet.evaluate("document.documentElement.scrollWidth") <= 768
