@@ -76,7 +76,7 @@ def test_login_needs_the_csrf_token_and_the_right_password(app, coop):
     ok = client.post("/login?next=//evil.example/", data={"username": "li", "password": "s3cret-pass",
                                                             "csrf_token": token})
     assert ok.status_code == 302 and ok.headers["Location"] == "/home"
-    assert 'class="who">li<' in client.get("/").get_data(as_text=True)
+    assert 'class="who" translate="no">li<' in client.get("/").get_data(as_text=True)
     cookie = ok.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

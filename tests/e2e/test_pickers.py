@@ -67,7 +67,7 @@ def test_a_cooperative_picks_the_origin_and_the_brand_by_typing_names(live_serve
     assert origin.input_value() == "湖南省株洲市炎陵县"
     assert tablet.locator("input[type=hidden][name=origin_region]").input_value() == "430225"
     # the cascade follows: 湖南省 → 株洲市 → 炎陵县
-    tablet.wait_for_function("document.querySelector('select[data-level=county]').value === '430225'")
+    expect(tablet.locator('select[data-level=county]')).to_have_value('430225')
     assert tablet.locator("select[data-level=province]").input_value() == "430000"
     assert tablet.locator("select[data-level=city]").input_value() == "430200"
 
