@@ -24,7 +24,7 @@ from traceapp.records.values import quantity_text
 
 LIMIT = 20
 MAX_QUERY = 100
-# Who sees an individual producer's name (issue 23): admins, regulators and the organization's own staff.
+# Who sees an individual producer's name (personal data: only those with a need to know): admins, regulators and the organization's own staff.
 SEES_PERSONAL = ("admin", "regulator")
 
 
@@ -81,7 +81,7 @@ def region_path(code: str | None) -> list[dict]:
 # -- organizations --------------------------------------------------------------------------------------
 
 def sees_personal(viewer, organization_id: int) -> bool:
-    """Return whether ``viewer`` may see the personal fields of that organization (issue 23)."""
+    """Return whether ``viewer`` may see the personal fields of that organization."""
     return viewer is not None and (viewer.role in SEES_PERSONAL or viewer.organization_id == organization_id)
 
 
