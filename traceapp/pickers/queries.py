@@ -24,7 +24,8 @@ from traceapp.records.values import quantity_text
 
 LIMIT = 20
 MAX_QUERY = 100
-# Who sees an individual producer's name (personal data: only those with a need to know): admins, regulators and the organization's own staff.
+# Who sees an individual producer's name, which is personal data: admins, regulators
+# and the organization's own staff.
 SEES_PERSONAL = ("admin", "regulator")
 
 
