@@ -56,7 +56,7 @@ def _in_licence_unit(amounts: list[tuple[str, Decimal]], unit: str) -> Decimal:
 
 
 def licensee_name(org: Organization, viewer) -> str:
-    """An individual licensee is named in full only to those who may see personal data (issue 23)."""
+    """An individual licensee is named in full only to those who may see personal data."""
     return org.name if sees_personal(viewer, org.id) else masked_name(org.name, org.kind)
 
 
