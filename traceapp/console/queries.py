@@ -18,8 +18,8 @@ from traceapp.records.models import Batch, Inspection, Organization
 
 STATUSES = ("active", "pending", "expired", "revoked")
 OUTCOMES = ("pass", "fail", "none")
-LICENCES_PAGE = 50
-BATCHES_PAGE = 50
+LICENCES_PAGE = 20
+BATCHES_PAGE = 20
 COUNT_CAP = 10_000  # a filter's count stops here: counting every row of a big brand costs a scan
 ENDING_DAYS = 30
 NEAR_CAP = Decimal("0.8")  # a licensee this far into its yearly cap is shown on the home page

@@ -62,9 +62,11 @@ def inspector_home():
     served = (select(Batch.organization_id).join(Inspection, Inspection.batch_id == Batch.id)
               .where(Inspection.body_id == body).distinct())
     since = clock.today() - timedelta(days=AWAITING_DAYS)
-    awaiting = select(Batch).where(Batch.organization_id.in_(served), Batch.harvest_date >= since,
-                                   ~exists().where(Inspection.batch_id == Batch.id))
-    rows, count, capped = _listed(session, awaiting)
+    awaiting = [Batch.organization_id.in_(served), Batch.harvest_date >= since,
+                ~exists().where(Inspection.batch_id == Batch.id)]
+    rows = session.execute(search.listing(*awaiting).order_by(Batch.harvest_date.desc(), Batch.id.desc())
+                           .limit(SHOWN)).all()
+    count, capped = search.capped_count(session, select(Batch.id).where(*awaiting))
     recent = search.search_inspections(session, search.InspectionSearch(body_id=body), limit=SHOWN)
     return _page(awaiting=(search.batch_rows(session, rows), count, capped), awaiting_days=AWAITING_DAYS,
                  recent_inspections=recent.rows)

@@ -13,13 +13,14 @@ batches), while a person narrowing a search only needs to know that there are "m
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, exists, func, not_, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, func, not_, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from traceapp.audit.filters import Filters, read_filters, value_of
 from traceapp.auth.models import User
@@ -44,7 +45,7 @@ from traceapp.records.models import (
 )
 from traceapp.records.recalls import LIFTED, RECALLED
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 COUNT_CAP = 10_000
 CSV_CHUNK = 1000
 STATES = ("active", "recalled", "frozen", "void")
@@ -222,7 +223,8 @@ def _after_id(args: Mapping[str, str]) -> int | None:
 # --- batches -------------------------------------------------------------------------------
 
 
-def _recalled_codes():
+@functools.cache
+def _recalled_codes() -> Select:
     """A subquery of the codes of batches that stand recalled (their latest recall entry is a recall):
     recalls are ledger facts without a projection row, and few."""
     latest = (select(LedgerEntry.subject, func.max(LedgerEntry.seq).label("seq"))
@@ -232,7 +234,9 @@ def _recalled_codes():
 
 
 def _code_state(state: str):
-    return select(CodeState.batch_id).where(CodeState.state == state)
+    # an alias: the list's own statement joins code_states, and would correlate the table away
+    states = aliased(CodeState)
+    return select(states.batch_id).where(states.state == state)
 
 
 def _state_clause(state: str):
@@ -244,7 +248,8 @@ def _state_clause(state: str):
         return and_(recalled, Batch.id.not_in(_code_state("void")))
     if state == "frozen":
         return and_(Batch.id.in_(_code_state("frozen")), not_(recalled))
-    return and_(~exists().where(CodeState.batch_id == Batch.id), not_(recalled))
+    states = aliased(CodeState)
+    return and_(~exists().where(states.batch_id == Batch.id), not_(recalled))
 
 
 def batch_clauses(search: BatchSearch) -> list:
@@ -272,49 +277,57 @@ def capped_count(session: Session, query) -> tuple[int, bool]:
     return min(counted, COUNT_CAP), counted > COUNT_CAP
 
 
+def listing(*clauses) -> Select:
+    """The batches a list shows, as rows of what it shows of each: its fields with its producer's and
+    brand's names and its code state, in one statement (each join is a lookup by key)."""
+    return (select(Batch.id, Batch.code, Batch.product, Batch.category, Batch.brand, Batch.quantity, Batch.unit,
+                   Batch.harvest_date, Batch.origin_region, Batch.base, Batch.organization_id,
+                   Organization.name.label("producer"), Brand.name.label("brand_name"),
+                   CodeState.state.label("code_state"))
+            .join(Organization, Organization.id == Batch.organization_id)
+            .outerjoin(Brand, Brand.slug == Batch.brand)
+            .outerjoin(CodeState, CodeState.batch_id == Batch.id)
+            .where(*clauses))
+
+
 def search_batches(session: Session, search: BatchSearch, args: Mapping[str, str] | None = None,
                    limit: int = PAGE_SIZE) -> Page:
     """Return one page of the batches ``search`` finds, newest harvest first (``args``: the query string,
     for ``after``), each row a dict with the batch's state, producer and brand names."""
     clauses = batch_clauses(search)
     after = _after(args or {})
-    order = (Batch.harvest_date.desc(), Batch.id.desc())
-    query = select(Batch).where(*clauses)
+    query = listing(*clauses)
     if after is not None:
         query = query.where(tuple_(Batch.harvest_date, Batch.id) < tuple_(*after))
-    batches = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    more = len(batches) > limit
-    batches = batches[:limit]
-    count, capped = capped_count(session, select(Batch.id).where(*clauses))
-    last = batches[-1] if more else None
-    return Page(batch_rows(session, batches), f"{last.harvest_date.isoformat()}.{last.id}" if last else None,
+    rows = session.execute(query.order_by(Batch.harvest_date.desc(), Batch.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more or after is not None:
+        count, capped = capped_count(session, select(Batch.id).where(*clauses))
+    else:  # the first page holds every match: no need to count them again
+        count, capped = len(rows), False
+    last = rows[-1] if more else None
+    return Page(batch_rows(session, rows), f"{last.harvest_date.isoformat()}.{last.id}" if last else None,
                 count, capped)
 
 
-def batch_rows(session: Session, batches: list[Batch]) -> list[dict]:
-    """Return what a list shows of each batch: its fields, state, producer name, brand name and place."""
-    if not batches:
+def batch_rows(session: Session, rows: list) -> list[dict]:
+    """Return what a list shows of each batch (rows of ``listing``): its fields, state shown, producer
+    name, brand name and place. Recalls are ledger facts: one more statement finds the recalled."""
+    if not rows:
         return []
-    ids = [b.id for b in batches]
-    codes = [b.code for b in batches]
-    states = dict(session.execute(select(CodeState.batch_id, CodeState.state).where(CodeState.batch_id.in_(ids))).all())
     recalled = set(session.scalars(_recalled_codes().where(
-        LedgerEntry.subject.in_([f"batch:{c}" for c in codes]))))
-    producers = dict(session.execute(select(Organization.id, Organization.name).where(
-        Organization.id.in_({b.organization_id for b in batches}))).all())
-    slugs = {b.brand for b in batches if b.brand}
-    brands = dict(session.execute(select(Brand.slug, Brand.name).where(Brand.slug.in_(slugs))).all()) if slugs else {}
-    rows = []
-    for b in batches:
-        state = states.get(b.id)
-        shown = "void" if state == "void" else "recalled" if b.code in recalled else state or "active"
-        rows.append({"id": b.id, "code": b.code, "product": b.product, "category": b.category, "brand": b.brand,
-                     "brand_name": brands.get(b.brand, b.brand) if b.brand else None, "quantity": b.quantity,
-                     "unit": b.unit, "harvest_date": b.harvest_date, "origin_region": b.origin_region,
-                     "origin_name": regions.full_name(b.origin_region), "base": b.base,
-                     "producer_id": b.organization_id, "producer": producers.get(b.organization_id, ""),
-                     "state": shown})
-    return rows
+        LedgerEntry.subject.in_([f"batch:{r.code}" for r in rows]))))
+    found = []
+    for r in rows:
+        state = r.code_state
+        shown = "void" if state == "void" else "recalled" if r.code in recalled else state or "active"
+        found.append({"id": r.id, "code": r.code, "product": r.product, "category": r.category, "brand": r.brand,
+                      "brand_name": (r.brand_name or r.brand) if r.brand else None, "quantity": r.quantity,
+                      "unit": r.unit, "harvest_date": r.harvest_date, "origin_region": r.origin_region,
+                      "origin_name": regions.full_name(r.origin_region), "base": r.base,
+                      "producer_id": r.organization_id, "producer": r.producer or "", "state": shown})
+    return found
 
 
 def all_batches(session: Session, search: BatchSearch) -> Iterator[dict]:
@@ -322,15 +335,14 @@ def all_batches(session: Session, search: BatchSearch) -> Iterator[dict]:
     clauses = batch_clauses(search)
     after = None
     while True:
-        query = select(Batch).where(*clauses)
+        query = listing(*clauses)
         if after is not None:
             query = query.where(tuple_(Batch.harvest_date, Batch.id) < tuple_(*after))
-        chunk = list(session.scalars(query.order_by(Batch.harvest_date.desc(), Batch.id.desc()).limit(CSV_CHUNK)))
+        chunk = session.execute(query.order_by(Batch.harvest_date.desc(), Batch.id.desc()).limit(CSV_CHUNK)).all()
         yield from batch_rows(session, chunk)
         if len(chunk) < CSV_CHUNK:
             return
         after = (chunk[-1].harvest_date, chunk[-1].id)
-        session.expunge_all()
 
 
 # --- inspections ---------------------------------------------------------------------------
