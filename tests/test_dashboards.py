@@ -240,6 +240,22 @@ def test_each_csv_is_its_table_and_each_chart_an_svg_with_its_title(demo, who, n
         assert list(csv.reader(io.StringIO(download.text.lstrip("\ufeff")))) == table(text, key)
 
 
+def test_a_long_use_table_shows_the_charts_rows_and_the_csv_holds_them_all(demo, monkeypatch):
+    """A brand with more licences than the chart draws: the page's table shows the same fullest rows as
+    the chart, and says so; the CSV lists every licence."""
+    from traceapp.dashboards import figures
+
+    monkeypatch.setitem(demo.config, "DASHBOARD_CACHE", False)  # each view makes its figures afresh
+    client = log_in(demo, "brand")
+    everything = list(csv.reader(io.StringIO(client.get("/dashboards/brand/use.csv").text.lstrip("\ufeff"))))
+    assert len(everything) >= 3, "the demo brand owner needs two licences for this test"
+    monkeypatch.setattr(figures, "METER_ROWS", 1)
+    text = client.get("/dashboards/brand").text
+    assert table(text, "use") == everything[:2]
+    assert "下载的 CSV 列出全部" in text
+    assert list(csv.reader(io.StringIO(client.get("/dashboards/brand/use.csv").text.lstrip("\ufeff")))) == everything
+
+
 def test_the_dashboard_speaks_english(demo):
     text = log_in(demo, "regulator").get("/dashboards/regulator", query_string={**RANGE, "lang": "en"}).text
     assert "Regulator overview" in text and "监管总览" not in text

@@ -33,8 +33,9 @@ class Figure:
     title: str
     desc: str
     headers: list[str]
-    rows: list[list[str]]
+    rows: list[list[str]]  # every row: the CSV download writes them all
     chart: Markup
+    shown: int | None = None  # rows the page's table shows, when fewer than all (the chart's)
 
 
 def date_range(filters: Filters, today: date) -> tuple[date, date]:
@@ -149,13 +150,14 @@ def use_figure(session: Session, brands: list[Brand], today: date, chart_id: str
     over = sum(1 for row in found if row["share"] > 1)
     desc = _("今天有效的 %(n)d 份许可中，%(over)d 份已超出年度许可数量。", n=len(found), over=over)
     if len(found) > METER_ROWS:
-        desc += " " + _("图中画出用量比例最高的 %(n)d 份，表格列出全部。", n=METER_ROWS)
+        desc += " " + _("图和表列出用量比例最高的 %(n)d 份，下载的 CSV 列出全部。", n=METER_ROWS)
     rows = [[row["brand"], row["licensee"], format_quantity(row["used"]), format_quantity(row["cap"]), row["unit"],
              _percent(row["share"] * 100)] for row in found]
     headers = [_("品牌"), _("被许可人"), _("今年已用"), _("年度许可数量"), _("单位"), _("比例")]
     return Figure("use", title, desc, headers, rows, charts.meters(chart_id, title, desc,
                                       [(f"{row['licensee']} · {row['brand']}", row["share"])
-                                       for row in found[:METER_ROWS]]))
+                                       for row in found[:METER_ROWS]]),
+                  shown=METER_ROWS if len(rows) > METER_ROWS else None)
 
 
 # -- who sees what ---------------------------------------------------------------------------------
