@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, get_locale, get_translations, lazy_gettext, ngettext
-from markupsafe import Markup
+import flask_babel
+from flask import Flask, has_app_context, has_request_context, request
+from flask_babel import Babel, get_locale, lazy_gettext, ngettext
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
 
@@ -90,72 +89,11 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.update(current_language=current_language, language_query=language_query)
-    # What Jinja's new-style gettext does (the translation is safe markup, its variables are escaped
-    # into it), without its two context calls, and with each translation kept as markup: Flask-Babel
-    # looks the catalog up on every {{ _() }}, and a page has dozens. Each rendering gets its
-    # language's own ``_`` in its context; the global serves macros imported without one.
-    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
-    app.context_processor(lambda: {"_": language_gettext()})
 
 
 def gettext(string: str, **variables) -> str:
-    """Flask-Babel's ``gettext`` (the request's translation of ``string``, its ``%(name)s`` filled
-    from ``variables``), with each translation looked up once per language and app (see
-    ``_translation``)."""
-    translated = _translation(string) if has_app_context() else string
-    return translated % variables if variables else translated
-
-
-def _translation(string: str) -> str:
-    """Return ``string`` in the request's language, kept per language and app: Flask-Babel finds the
-    request's catalog again on every call."""
-    language = current_language()
-    made = current_app.extensions.setdefault(_PLAIN, {}).get(language)
-    if made is None:
-        made = current_app.extensions[_PLAIN][language] = {}
-    translated = made.get(string)
-    if translated is None:
-        translated = made[string] = get_translations().ugettext(string)
-    return translated
-
-
-_PLAIN = "traceapp.i18n.plain"
-
-
-def template_gettext(string: str, **variables) -> Markup:
-    return language_gettext()(string, **variables)
-
-
-_GETTEXTS = "traceapp.i18n.gettexts"
-
-
-def language_gettext() -> Callable[..., Markup]:
-    """Return ``template_gettext`` for the request's language, with each translation made once as
-    markup (one per language and app)."""
-    language = current_language()
-    gettexts = current_app.extensions.setdefault(_GETTEXTS, {})
-    gettext_markup = gettexts.get(language)
-    if gettext_markup is None:
-        made: dict[str, Markup] = {}
-
-        def gettext_markup(string: str, **variables) -> Markup:
-            translated = made.get(string)
-            if translated is None:
-                translated = made[string] = Markup(_translation(string))
-            return translated % variables if variables else translated
-
-        gettexts[language] = gettext_markup
-    return gettext_markup
-
-
-def template_ngettext(singular: str, plural: str, n: int, **variables) -> Markup:
-    translated = Markup(_request_translations().ungettext(singular, plural, n))
-    return translated % {"num": n, **variables}
-
-
-def _request_translations():
-    try:
-        return g.translations
-    except AttributeError:
-        g.translations = get_translations()
-        return g.translations
+    """Flask-Babel's ``gettext`` (the request's translation of ``string``, its ``%(name)s`` filled from
+    ``variables``); outside an app, as CLI helpers and module constants are, the string itself."""
+    if not has_app_context():
+        return string % variables if variables else string
+    return flask_babel.gettext(string, **variables)
