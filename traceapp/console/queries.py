@@ -80,6 +80,11 @@ class LicenceRow:
     revoke_reason: str | None
     ledger_seq: int
 
+    @property
+    def percent(self) -> str:
+        """This year's use as a whole percentage of the cap, as the page prints it."""
+        return f"{self.share * 100:.0f}"
+
 
 def licence_rows(session: Session, brand: Brand, viewer, today: date, *, page: int = 1,
                  per_page: int = LICENCES_PAGE) -> tuple[list[LicenceRow], int]:
