@@ -259,12 +259,12 @@ def export_child(url: str, instance: str, fmt: str) -> None:
                 rows += 1
     else:
         from traceapp import create_app, db
-        from traceapp.audit import exports
+        from traceapp.audit import export_formats
 
         app = create_app({"DATABASE_URL": url, "TRACEAPP_INSTANCE_PATH": instance, "TRACEAPP_PUBLIC_URL": PUBLIC_URL,
                           "TRACEAPP_LEDGER_ORIGIN": ORIGIN})
         with app.test_request_context(), db.database().sessions() as s, open("/dev/null", "wb") as out:
-            rows = exports.bench_export(s, fmt, out)
+            rows = export_formats.bench_export(s, fmt, out)
     seconds = time.perf_counter() - t0
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": rss_mb("VmHWM"), "start_mb": start_mb}))
 

@@ -121,7 +121,7 @@ def count(model) -> int:
 def projection_differences() -> list[str]:
     """Return ``differences`` read in a new session (inside an app context)."""
     from traceapp import db
-    from traceapp.records.projections import differences
+    from traceapp.records.consistency import differences
 
     with db.database().sessions() as s:
         return differences(s)

@@ -33,7 +33,8 @@ from tests.factories import (
 )
 from traceapp import db
 from traceapp.audit.export_filters import ExportFilters
-from traceapp.audit.exports import COLUMNS, EVENT_NAMES, bench_export, iter_events
+from traceapp.audit.export_formats import bench_export
+from traceapp.audit.exports import COLUMNS, EVENT_NAMES, iter_events
 from traceapp.audit.models import ExportLog
 from traceapp.auth.services import issue_token
 from traceapp.ledger import verify

@@ -15,8 +15,8 @@ from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
 from traceapp.records import services
 from traceapp.records.codes import ALPHABET, CODE_LENGTH, normalize_code
+from traceapp.records.consistency import differences
 from traceapp.records.models import Batch
-from traceapp.records.projections import differences
 from traceapp.validation import InvalidInput
 
 

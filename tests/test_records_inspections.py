@@ -24,9 +24,9 @@ from tests.factories import (
 from traceapp import clock, db
 from traceapp.errors import Conflict, Forbidden
 from traceapp.ledger.store import LedgerEntry
+from traceapp.records.consistency import differences
 from traceapp.records.inspections import record_inspection
 from traceapp.records.models import Inspection
-from traceapp.records.projections import differences
 from traceapp.validation import InvalidInput
 
 

@@ -39,6 +39,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from traceapp import clock
+from traceapp.audit.export_filters import ExportFilters
 from traceapp.audit.export_labels import SheetLabels, sheet_labels
 from traceapp.audit.exports import COLUMNS, Event, iter_events
 from traceapp.audit.xlsx import ZipSink, xlsx_chunks
@@ -400,3 +401,20 @@ def export_chunks(session: Session, ledger: Ledger, fmt: str, filters, base_url:
     if fmt == "epcis":
         return epcis_chunks(rows, base_url, ledger.verifier.name, counter, zone=zone)
     return xlsx_export_chunks(rows, lang, counter, labels=labels, zone=zone)
+
+
+def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *, lang: str = "zh") -> int:
+    """Write the events the filters select (all by default) as ``fmt`` to the binary file ``out``, exactly as
+    the download streams them, and return the rows written: the entry point of ``bench/audit.py``. Call it
+    in an app context with a fresh session (it begins the snapshot)."""
+    from flask import current_app
+
+    from traceapp import db
+    from traceapp.ledger.store import begin_snapshot
+
+    begin_snapshot(session)
+    counter = [0]
+    base_url = current_app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
+    for chunk in export_chunks(session, db.ledger(), fmt, filters, base_url, lang, counter):
+        out.write(chunk)
+    return counter[0]

@@ -16,8 +16,8 @@ from traceapp.audit.export_filters import ExportFilters
         for chunk in csv_chunks(rows):                # bytes, as the download streams them
             out.write(chunk)
 
-or in one call, in an app context, ``bench_export(session, "csv" | "xlsx" | "epcis" | "bundle", out, filters)``
-(what bench/audit.py uses).
+or in one call, in an app context, ``export_formats.bench_export(session, "csv" | "xlsx" | "epcis" |
+"bundle", out, filters)`` (what bench/audit.py uses).
 
 ``traceapp.audit.export_filters.parse_filters(session, args)`` checks query parameters and raises
 ``InvalidField`` naming the field and the rule.
@@ -539,21 +539,3 @@ def _ledger_detail(kind: str, data: dict) -> tuple:
                 f"{data.get('labels')} × {format_quantity(package) if package else ''} {data.get('unit', '')}".strip(),
                 None)
     return "code_state", None, kind.removeprefix("code."), data.get("reason"), None
-
-
-def bench_export(session: Session, fmt: str, out, filters: ExportFilters | None = None, *, lang: str = "zh") -> int:
-    """Write the events the filters select (all by default) as ``fmt`` to the binary file ``out``, exactly as
-    the download streams them, and return the rows written: the entry point of ``bench/audit.py``. Call it
-    in an app context with a fresh session (it begins the snapshot)."""
-    from flask import current_app
-
-    from traceapp import db
-    from traceapp.audit.export_formats import export_chunks
-    from traceapp.ledger.store import begin_snapshot
-
-    begin_snapshot(session)
-    counter = [0]
-    base_url = current_app.config["TRACEAPP_PUBLIC_URL"].rstrip("/")
-    for chunk in export_chunks(session, db.ledger(), fmt, filters, base_url, lang, counter):
-        out.write(chunk)
-    return counter[0]

@@ -87,7 +87,7 @@ def verify_everything(session: Session, ledger: Ledger, progress: Callable[[int]
 def projection_problems(session: Session, between: Callable[[], object] | None = None) -> list[str]:
     """Return every projection row (records and brands) that differs from its ledger entries."""
     from traceapp.brands.projections import CHECKS as BRAND_CHECKS
-    from traceapp.records.projections import differences
+    from traceapp.records.consistency import differences
 
     problems = differences(session)
     for check in BRAND_CHECKS:

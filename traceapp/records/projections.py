@@ -214,14 +214,3 @@ def compare(table: str, expected: dict, rows: dict, record, seq_of) -> Iterator[
 
 CHECKS = (organization_differences, batch_differences, correction_differences, inspection_differences,
           certification_differences, compliance_differences)
-
-
-def differences(session: Session) -> list[str]:
-    """Return every difference between the records' projection tables and the ledger."""
-    # Modules that build on this one (they import compare/entries) add their own checks here.
-    from traceapp.records.code_states import code_state_differences
-    from traceapp.records.label_sheets import label_print_differences
-    from traceapp.records.transfers import transfer_differences
-
-    checks = (*CHECKS, label_print_differences, code_state_differences, transfer_differences)
-    return [line for check in checks for line in check(session)]
