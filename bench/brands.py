@@ -32,11 +32,13 @@ database created on that URL's server and dropped at the end) it:
 3. starts ``gunicorn --workers 2`` serving ``bench/brands_app.py`` (the app plus ``GET
    /bench/bare``, a template extending ``base.html`` rendered to the brand page's byte size,
    passed as ``BENCH_BARE_BYTES``), warms each URL up with ``--warmup`` s of wrk, then runs
-   ``wrk -t2 -c32 -d10s --latency`` interleaved, ``--rounds`` times: bare, search, page:
+   ``wrk -t2 -c32 -d10s --latency`` interleaved, ``--rounds`` times: bare, search, page, uncached:
 
    - bare:   ``/bench/bare``;
    - search: ``/brands/?q=<pinyin initials matching a few brands>`` (chosen after the build);
-   - page:   ``/brands/<slug>`` of the brand with the most licences and batches.
+   - page:   ``/brands/<slug>`` of the brand with the most licences and batches;
+   - uncached: the same page with a query parameter of its own on every request
+     (``bench/uncached.lua``), which no worker's page cache holds: the page's cost without it.
 
    The served pages come from each worker's page cache (``traceapp/page_cache.py``) after
    their first render, as they would between two writes on a live registry.
