@@ -132,7 +132,12 @@ def claim_status(session: Session, batch: Batch, today: date | None = None) -> d
     harvest, and whether it has ended since (revoked or expired) and when."""
     if not batch.brand:
         return None
-    brand = session.scalar(select(Brand).where(Brand.slug == batch.brand))
+    return claim_under(session, batch, session.scalar(select(Brand).where(Brand.slug == batch.brand)), today)
+
+
+def claim_under(session: Session, batch: Batch, brand: Brand | None, today: date | None = None) -> dict:
+    """Return ``claim_status`` of a branded batch whose brand the caller has read (None: no brand of
+    that slug is in the registry)."""
     if brand is None:
         return claim_of(batch, None, None, [], today)
     licences = session.scalars(select(License).where(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from traceapp import db
 from traceapp.brands.models import Brand
-from traceapp.brands.queries import claim_status
+from traceapp.brands.queries import claim_under
 from traceapp.ledger.store import LedgerEntry
 from traceapp.personal.fields import public_name
 from traceapp.public import story
@@ -54,14 +54,15 @@ def read_consumer_page(session: Session, code: str) -> ConsumerPage | None:
         return None
     conn = session.connection()
     state = code_state(session, batch)
+    brand = session.scalar(select(Brand).where(Brand.slug == batch.brand)) if batch.brand else None
     recalled = recalled_sources(conn, batch.id) if batch.inputs else []
     view = {**queries.batch_detail(session, batch),
-            "claim": claim_status(session, batch),
+            "claim": claim_under(session, batch, brand) if batch.brand else None,
             "sources": sources(conn, batch.id, {r["code"] for r in recalled}) if batch.inputs else [],
             "recall": recall_status(session, batch),
             "recalled_sources": recalled,
             "code_state": {**state, "changed_at": state["changed_at"].isoformat() if state["changed_at"] else None},
-            "brand_card": brand_card(session, batch.brand) if batch.brand else None}
+            "brand_card": brand_card(brand) if brand else None}
     view = public_view(view)
     view["story"] = story.timeline(session, batch, view)
     printed = bool(session.scalar(select(exists().where(LabelPrint.batch_id == batch.id))))
@@ -81,12 +82,9 @@ def public_view(view: dict) -> dict:
     return view
 
 
-def brand_card(session: Session, slug: str) -> dict | None:
+def brand_card(brand: Brand) -> dict:
     """Return the brand card of a batch's brand: its name, GI registration number and standard, and its
-    area by region names (the brand page has the rest); None for a brand not in the registry."""
-    brand = session.scalar(select(Brand).where(Brand.slug == slug))
-    if brand is None:
-        return None
+    area by region names (the brand page has the rest)."""
     return {"slug": brand.slug, "name": brand.name, "gi_number": brand.gi_number, "standard": brand.standard,
             "area": [regions.full_name(code) for code in brand.area or ()]}
 
