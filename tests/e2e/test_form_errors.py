@@ -52,8 +52,7 @@ def test_a_bad_batch_form_shows_each_message_beside_its_field(demo, live_server,
     page.fill("#f-base", "鹿原镇九龙村基地")
     page.fill("#f-inputs-1-code", source)  # the second row: the first stays empty
     page.fill("#f-inputs-1-quantity", "许多")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#e-harvest_date")
+    _submit(page)
 
     assert page.locator("html").get_attribute("lang").startswith(language)
     for field, start in EXPECTED[language].items():
@@ -65,11 +64,17 @@ def test_a_bad_batch_form_shows_each_message_beside_its_field(demo, live_server,
     page.fill("#f-origin_region", "430225")
     page.fill("#f-inputs-1-code", "")
     page.fill("#f-inputs-1-quantity", "")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#e-quantity")
+    _submit(page)
     _assert_beside(page, "quantity", EXPECTED[language]["quantity"], language)
     assert ledger_size(demo) == before
     context.close()
+
+
+def _submit(page) -> None:
+    # Wait for the answer's load event, not only for its message to be in the DOM: until its stylesheet
+    # applies, the page is laid out unstyled and a message spans the whole width.
+    with page.expect_navigation(wait_until="load"):
+        page.click("main form button[type=submit]")
 
 
 def _assert_beside(page, field: str, start: str, language: str) -> None:
