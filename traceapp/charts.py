@@ -7,6 +7,7 @@ it never pushes a page sideways and prints as sharp as the screen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -78,6 +79,7 @@ def columns(chart_id: str, title: str, desc: str, labels: Sequence[str],
     slot = plot_w / count
     bar_w = max(slot * 0.8 / max(len(series), 1), 1.0)
     every = -(-count // MAX_X_LABELS)
+    written = _axis_labels(labels, every)
     for i, label in enumerate(labels):
         x0 = LEFT + slot * i + slot * 0.1
         for n, (name, vs) in enumerate(series):
@@ -91,7 +93,7 @@ def columns(chart_id: str, title: str, desc: str, labels: Sequence[str],
                          f'{escape(shown)}</title></rect>')
         if i % every == 0:
             parts.append(f'<text class="label" x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                         f'text-anchor="middle" aria-hidden="true">{escape(_short(label))}</text>')
+                         f'text-anchor="middle" aria-hidden="true">{escape(written[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -124,6 +126,25 @@ def meters(chart_id: str, title: str, desc: str, rows: Sequence[tuple[str, float
                  f'<text class="tick" x="{full:.1f}" y="{bottom + 16}" text-anchor="middle" aria-hidden="true">'
                  f'100%</text></svg>')
     return Markup("".join(parts))
+
+
+def _axis_labels(labels: Sequence[str], every: int) -> list[str]:
+    """Return what is written under each slot (only every ``every``-th is written). Twelve months written
+    in full ("2026-01") run into each other, so a month is written as its number alone, with the year on
+    the first written label of each year."""
+    if not labels or not all(_MONTH.fullmatch(label) for label in labels):
+        return [_short(label) for label in labels]
+    written, year = [], None
+    for i, label in enumerate(labels):
+        if i % every == 0 and label[:4] != year:
+            year = label[:4]
+            written.append(label)
+        else:
+            written.append(label[5:])
+    return written
+
+
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def _short(label: str, limit: int = 10) -> str:
