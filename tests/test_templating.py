@@ -28,9 +28,19 @@ def test_a_kept_url_is_the_one_flask_builds_under_each_root(app):
 
 
 def test_python_side_gettext_follows_the_request_language(app):
-    message = "查询过于频繁，请 %(n)d 秒后再试。"
+    message = "第 %(page)d / %(pages)d 页"
     for language in ("en", "zh", "en"):
         with app.test_request_context(f"/?lang={language}"):
-            assert i18n.gettext(message, n=3) == babel_gettext(message, n=3)
-            assert (i18n.gettext(message, n=3) == message % {"n": 3}) == (language == "zh")
-    assert i18n.gettext(message, n=3) == message % {"n": 3}  # no app: the source text
+            assert i18n.gettext(message, page=1, pages=3) == babel_gettext(message, page=1, pages=3)
+            assert (i18n.gettext(message, page=1, pages=3) == message % {"page": 1, "pages": 3}) == (language == "zh")
+    assert i18n.gettext(message, page=1, pages=3) == message % {"page": 1, "pages": 3}  # no app: the source text
+
+
+def test_python_side_ngettext_picks_the_form_for_the_count(app):
+    message = "查询过于频繁，请 %(num)d 秒后再试。"
+    with app.test_request_context("/?lang=en"):
+        assert i18n.ngettext(message, message, 1) == "Too many lookups: please try again in 1 second."
+        assert i18n.ngettext(message, message, 3) == "Too many lookups: please try again in 3 seconds."
+    with app.test_request_context("/?lang=zh"):
+        assert i18n.ngettext(message, message, 1) == "查询过于频繁，请 1 秒后再试。"
+    assert i18n.ngettext(message, message, 2) == "查询过于频繁，请 2 秒后再试。"  # no app: the source text

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import flask_babel
 from flask import Flask, has_app_context, has_request_context, request
-from flask_babel import Babel, get_locale, lazy_gettext, ngettext
+from flask_babel import Babel, get_locale, lazy_gettext
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "get_locale", "init_app", "current_language"]
 
@@ -97,3 +97,11 @@ def gettext(string: str, **variables) -> str:
     if not has_app_context():
         return string % variables if variables else string
     return flask_babel.gettext(string, **variables)
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """Flask-Babel's ``ngettext``: the form of the request's translation that fits ``num`` (English says
+    "1 batch", "2 batches"; Chinese has one form), with ``%(num)d`` and ``variables`` filled in."""
+    if not has_app_context():
+        return (singular if num == 1 else plural) % {"num": num, **variables}
+    return flask_babel.ngettext(singular, plural, num, **variables)

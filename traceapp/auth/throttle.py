@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from traceapp import clock
 from traceapp.auth.models import LoginEvent
 from traceapp.errors import TooManyRequests
-from traceapp.i18n import gettext as _
+from traceapp.i18n import ngettext
 
 # Outcomes the limits count: a pending try may yet fail (or was cut off before it was checked).
 # Refused (``throttled``) tries are not counted, so hammering a locked account does not extend its lock.
@@ -58,9 +58,11 @@ class LoginThrottled(TooManyRequests):
 
     def __init__(self, until: datetime, now: datetime):
         retry_after = max(1, math.ceil((until - now).total_seconds()))
-        super().__init__(_("登录失败次数过多，请在 %(minutes)d 分钟后（%(time)s 之后）再试；"
-                           "如果忘记了密码，请联系管理员重设。",
-                           minutes=math.ceil(retry_after / 60), time=local_time(until)),
+        super().__init__(ngettext("登录失败次数过多，请在 %(num)d 分钟后（%(time)s 之后）再试；"
+                                  "如果忘记了密码，请联系管理员重设。",
+                                  "登录失败次数过多，请在 %(num)d 分钟后（%(time)s 之后）再试；"
+                                  "如果忘记了密码，请联系管理员重设。",
+                                  math.ceil(retry_after / 60), time=local_time(until)),
                          retry_after=retry_after)
         self.until = until
 

@@ -18,6 +18,7 @@ from traceapp.brands.models import Brand
 from traceapp.dashboards import queries
 from traceapp.errors import Forbidden, InvalidField
 from traceapp.i18n import gettext as _
+from traceapp.i18n import ngettext
 from traceapp.numbers import format_quantity
 from traceapp.records.access import require_role
 from traceapp.records.models import PRODUCER_KINDS, Organization
@@ -70,9 +71,10 @@ def batches_figure(session: Session, clauses: list, start: date, end: date, char
     labels = queries.months(start, end)
     counts = [by_month.get(m, 0) for m in labels]
     title = _("每月登记的批次（按采收日期）")
-    desc = _("%(span)s，共 %(total)d 个批次；最多的月份是 %(month)s，%(n)d 个。", span=_span(start, end),
-             total=sum(counts), month=labels[counts.index(max(counts))] if counts else "—",
-             n=max(counts, default=0))
+    desc = ngettext("%(span)s，共 %(num)d 个批次；最多的月份是 %(month)s，%(n)d 个。",
+                    "%(span)s，共 %(num)d 个批次；最多的月份是 %(month)s，%(n)d 个。", sum(counts),
+                    span=_span(start, end), month=labels[counts.index(max(counts))] if counts else "—",
+                    n=max(counts, default=0))
     rows = [[m, str(n)] for m, n in zip(labels, counts, strict=True)]
     return Figure("batches", title, desc, [_("月份"), _("批次数")], rows,
                   charts.columns(chart_id, title, desc, labels, [(_("批次数"), counts)]))
@@ -85,8 +87,9 @@ def pass_rate_figure(session: Session, clauses: list, start: date, end: date, ch
     rates = [_rate(passed, total) for total, passed in figures]
     total, passed = sum(t for t, _p in figures), sum(p for _t, p in figures)
     title = _("每月检测合格率")
-    desc = _("%(span)s，共检测 %(total)d 次，合格 %(passed)d 次，合格率 %(rate)s。", span=_span(start, end),
-             total=total, passed=passed, rate=_percent(_rate(passed, total)))
+    desc = ngettext("%(span)s，共检测 %(num)d 次，合格 %(passed)d 次，合格率 %(rate)s。",
+                    "%(span)s，共检测 %(num)d 次，合格 %(passed)d 次，合格率 %(rate)s。", total, span=_span(start, end),
+                    passed=passed, rate=_percent(_rate(passed, total)))
     rows = [[m, str(t), str(p), _percent(r)] for m, (t, p), r in zip(labels, figures, rates, strict=True)]
     return Figure("pass_rate", title, desc, [_("月份"), _("检测次数"), _("合格次数"), _("合格率")], rows,
                   charts.columns(chart_id, title, desc, labels, [(_("合格率"), rates)], percent=True))
@@ -122,8 +125,9 @@ def coverage_figure(session: Session, clauses: list, start: date, end: date, cha
     figures = [by_month.get(m, (0, 0)) for m in labels]
     total, covered = sum(t for t, _c in figures), sum(c for _t, c in figures)
     title = _("合格证覆盖率（按采收月份）")
-    desc = _("%(span)s，%(total)d 个批次中，%(covered)d 个开具了未作废的合格证，覆盖率 %(rate)s。",
-             span=_span(start, end), total=total, covered=covered, rate=_percent(_rate(covered, total)))
+    desc = ngettext("%(span)s，%(num)d 个批次中，%(covered)d 个开具了未作废的合格证，覆盖率 %(rate)s。",
+                    "%(span)s，%(num)d 个批次中，%(covered)d 个开具了未作废的合格证，覆盖率 %(rate)s。", total,
+                    span=_span(start, end), covered=covered, rate=_percent(_rate(covered, total)))
     rows = [[m, str(t), str(c), _percent(_rate(c, t))] for m, (t, c) in zip(labels, figures, strict=True)]
     return Figure("coverage", title, desc, [_("月份"), _("批次数"), _("有合格证的批次"), _("覆盖率")], rows,
                   charts.columns(chart_id, title, desc, labels,
@@ -135,9 +139,10 @@ def inspections_figure(session: Session, clauses: list, start: date, end: date, 
     labels = queries.months(start, end)
     figures = [by_month.get(m, (0, 0)) for m in labels]
     title = _("每月检测次数")
-    desc = _("%(span)s，共检测 %(total)d 次：合格 %(passed)d 次，不合格 %(failed)d 次。", span=_span(start, end),
-             total=sum(t for t, _p in figures), passed=sum(p for _t, p in figures),
-             failed=sum(t - p for t, p in figures))
+    desc = ngettext("%(span)s，共检测 %(num)d 次：合格 %(passed)d 次，不合格 %(failed)d 次。",
+                    "%(span)s，共检测 %(num)d 次：合格 %(passed)d 次，不合格 %(failed)d 次。",
+                    sum(t for t, _p in figures), span=_span(start, end), passed=sum(p for _t, p in figures),
+                    failed=sum(t - p for t, p in figures))
     rows = [[m, str(t), str(p), str(t - p)] for m, (t, p) in zip(labels, figures, strict=True)]
     return Figure("inspections", title, desc, [_("月份"), _("检测次数"), _("合格"), _("不合格")], rows,
                   charts.columns(chart_id, title, desc, labels, [(_("合格"), [p for _t, p in figures]),

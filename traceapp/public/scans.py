@@ -46,6 +46,7 @@ from werkzeug.http import parse_accept_header
 
 from traceapp.errors import TooManyRequests
 from traceapp.i18n import gettext as _
+from traceapp.i18n import ngettext
 from traceapp.instance_files import read_or_create
 from traceapp.ledger.store import WRITE_OPTION
 from traceapp.public import scan_rules
@@ -210,7 +211,8 @@ def check_rate(client: str, now: float | None = None) -> None:
             int(app.config["SCAN_RATE_LIMIT"]), float(app.config["SCAN_RATE_WINDOW"])))
     wait = limiter.take(client, time.monotonic() if now is None else now)
     if wait:
-        raise TooManyRequests(_("查询过于频繁，请 %(n)d 秒后再试。", n=wait), retry_after=wait)
+        raise TooManyRequests(ngettext("查询过于频繁，请 %(num)d 秒后再试。",
+                                       "查询过于频繁，请 %(num)d 秒后再试。", wait), retry_after=wait)
 
 
 class RateLimiter:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from traceapp import clock
 from traceapp.i18n import gettext as _
+from traceapp.i18n import ngettext
 from traceapp.ledger.store import LedgerEntry
 from traceapp.numbers import format_quantity
 from traceapp.personal.fields import public_name
@@ -95,8 +96,8 @@ def _words(kind: str, data: dict, names: dict[str, str]) -> tuple[str, list[str]
                    for field, value in sorted((data.get("fields") or {}).items())]
         return _("更正记录，原因：%(reason)s", reason=data.get("reason", "")), changes
     if kind == "batch.labels_printed":
-        return _("打印标签 %(n)s 张，每件 %(amount)s", n=data.get("labels", ""),
-                 amount=_amount(data, "package_quantity")), []
+        return ngettext("打印标签 %(num)d 张，每件 %(amount)s", "打印标签 %(num)d 张，每件 %(amount)s",
+                        int(data.get("labels") or 0), amount=_amount(data, "package_quantity")), []
     if kind == "batch.transferred":
         return _("转交 %(amount)s 给 %(to)s", amount=_amount(data),
                  to=names.get(data.get("to"), _("另一家单位"))), []

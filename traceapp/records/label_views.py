@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from traceapp import db
 from traceapp.errors import NotFound, Rejected
 from traceapp.i18n import gettext as _
+from traceapp.i18n import ngettext
 from traceapp.public.qr import target_url
 from traceapp.records.access import require_batch_owner
 from traceapp.records.forms import done
@@ -85,10 +86,11 @@ def form(code: str):
 
 
 def form_page(session: Session, batch: Batch, values: dict, errors: dict, message: str | None, preview: dict | None):
+    printed = labels_printed(session, batch)
     return render_template("records/labels.html", batch=batch, values=values, errors=errors, message=message,
                            preview=preview, layouts=LAYOUTS, prints=prints_of(session, batch),
                            layout_titles={name: layout.title for name, layout in LAYOUTS.items()}, number=number_text,
-                           printed=number_text(labels_printed(session, batch)),
+                           printed=number_text(printed), printed_count=printed,
                            covered=number_text(quantity_covered(session, batch)),
                            quantity=number_text(batch.quantity))
 
@@ -110,7 +112,7 @@ def record(code: str):
         session.rollback()
         return form_page(session, batch, values, form_errors(exc.fields), exc.message, None), exc.status
     if fmt == "html":  # a PDF download shows no page to carry the notice
-        done(_("已记录本次打印（%(n)s 张标签）。", n=row.labels))
+        done(ngettext("已记录本次打印（%(num)d 张标签）。", "已记录本次打印（%(num)d 张标签）。", row.labels))
     # Post/redirect/get: reloading the sheet fetches the recorded print again, it does not record another.
     return redirect(url_for("label_sheets.reprint", code=batch.code, print_id=row.id, fmt=fmt), 303)
 
