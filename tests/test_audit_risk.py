@@ -425,7 +425,7 @@ def test_the_list_page_links_each_finding_and_names_its_rule(app, world, failure
     assert page.status_code == 200 and "检测不合格及受影响批次" in page.text
     assert re.search(r"共 1 条", page.text)
     assert f'href="/batches/{failures["branded"]}"' in page.text and failures["plain"] not in page.text
-    assert f'href="/brands/{SLUG}"' in page.text
+    assert f'href="/brands/{SLUG}">炎陵黄桃</a>' in page.text  # the brand by its name, not its slug
     assert f'href="/audit/risks/?producer={world["producer_org"].id}"' in page.text
     assert page.text.count('data-rule="failed_inspection" data-version="1"') == 1
     english = client.get("/audit/risks/failed_inspection?lang=en")

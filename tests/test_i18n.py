@@ -70,3 +70,12 @@ def test_an_english_count_of_one_is_singular(demo, client):
     assert re.fullmatch(r"\d+ brands", more) and more != "1 brands", found
     page = client.get("/brands/?q=炎陵黄桃&lang=zh").get_data(as_text=True)
     assert "共 1 个品牌" in page
+
+
+def test_english_batch_states_are_written_alike(app):
+    """The batch list's status column shows each state as a capitalised word, as "Recalled" is."""
+    from traceapp.lists.search import STATE
+
+    with app.test_request_context("/?lang=en"):
+        shown = [str(label) for label in STATE.values()]
+    assert all(word[:1].isupper() for word in shown), shown

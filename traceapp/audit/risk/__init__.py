@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from traceapp import clock
 from traceapp.audit.filters import Filters, read_filters
 from traceapp.audit.risk.rules import REASONS, RULES, Context, Rule, Settings
+from traceapp.brands.models import Brand
 from traceapp.errors import NotFound
 from traceapp.i18n import gettext as _
 from traceapp.records.values import quantity_text
@@ -83,7 +84,20 @@ def list_findings(session: Session, rule: Rule | str, filters: Filters | None = 
         if rule.shape is not None:
             values = rule.shape(values)
         found.append({"rule": rule.name, "version": rule.version, **values})
+    _name_brands(session, found)
     return found
+
+
+def _name_brands(session: Session, found: list[dict]) -> None:
+    """Give each finding that carries a batch's brand (its slug) the brand's name too, read for the
+    whole page at once: people know 炎陵黄桃, not yanling-huangtao."""
+    slugs = {f["brand"] for f in found if f.get("brand") and "brand_name" not in f}
+    if not slugs:
+        return
+    names = {slug: name for slug, name in session.execute(select(Brand.slug, Brand.name).where(Brand.slug.in_(slugs)))}
+    for finding in found:
+        if "brand" in finding and "brand_name" not in finding:
+            finding["brand_name"] = names.get(finding["brand"], finding["brand"])
 
 
 def plain(finding: dict) -> dict:

@@ -148,7 +148,7 @@ def _producer_columns(batch=Batch) -> tuple:
 
 
 BATCH = (Column("batch_code", _l("批次"), "batch"), Column("product", _l("产品")),
-         Column("organization_name", _l("生产主体"), "organization"), Column("brand", _l("品牌"), "brand"),
+         Column("organization_name", _l("生产主体"), "organization"), Column("brand_name", _l("品牌"), "brand"),
          Column("region", _l("产地"), "region"))
 
 
