@@ -315,3 +315,12 @@ def test_a_new_batch_shows_on_the_next_view_of_the_dashboard(demo):
     after = dict(body_rows(client.get("/dashboards/producer", query_string=RANGE).text, "batches"))
     assert int(after["2026-02"]) == int(before["2026-02"]) + 1
     assert {m: n for m, n in after.items() if m != "2026-02"} == {m: n for m, n in before.items() if m != "2026-02"}
+
+
+@pytest.mark.parametrize("who", ["regulator", "brand", "luyuan"])
+def test_a_range_ending_in_the_first_months_of_the_calendar_starts_at_its_first_day(demo, who):
+    """The default start, eleven months before the end, would fall before year 1."""
+    name = {"regulator": "regulator", "brand": "brand", "luyuan": "producer"}[who]
+    page = log_in(demo, who).get(f"/dashboards/{name}", query_string={"to": "0001-03-01"})
+    assert page.status_code == 200
+    assert "0001-01-01 至 0001-03-01" in page.text

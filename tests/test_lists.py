@@ -226,7 +226,8 @@ def test_a_certifier_lists_only_its_bodys_certificates_and_revokes_one_after_con
     ("/batches/", {"from": "2026-13-01"}, "采收日期从"), ("/batches/", {"state": "gone"}, "状态"),
     ("/batches/", {"from": "2026-08-01", "to": "2026-07-01"}, "采收日期从"), ("/batches/", {"after": "x"}, "翻页位置"),
     ("/batches/", {"code": "AB-12"}, "批次码"), ("/inspections/", {"to": "yesterday"}, "检测日期到"),
-    ("/certifications", {"status": "lost"}, "证书状态")])
+    ("/certifications", {"status": "lost"}, "证书状态"),
+    ("/batches/", {"producer": "9" * 23}, "生产主体"), ("/batches/", {"producer": "１２"}, "生产主体")])
 def test_a_bad_search_field_is_named_by_its_label(demo, path, args, label):
     client = demo.test_client()
     log_in(client, "regulator")

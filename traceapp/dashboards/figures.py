@@ -47,7 +47,7 @@ def date_range(filters: Filters, today: date) -> tuple[date, date]:
         start = filters.date_from
     else:
         first = end.year * 12 + end.month - DEFAULT_MONTHS  # months since year 0 of the first month shown
-        start = date(first // 12, first % 12 + 1, 1)
+        start = date(first // 12, first % 12 + 1, 1) if first >= 12 else date.min
     if len(queries.months(start, end)) > MAX_MONTHS:
         raise InvalidField("from", _("从%(from)s到%(to)s不能超过 %(n)d 个月，请缩短日期范围。", n=MAX_MONTHS,
                                      **{"from": named("from"), "to": named("to")}))

@@ -134,10 +134,9 @@ def organization_label(session: Session, organization_id, viewer) -> str:
     """Return the text a picker shows for a chosen organization id ('' for none or an unknown id)."""
     if organization_id in (None, ""):
         return ""
-    try:
-        org = session.get(Organization, int(organization_id))
-    except (TypeError, ValueError):
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", str(organization_id)):  # a refused value, shown back as typed
         return str(organization_id)
+    org = session.get(Organization, int(organization_id))
     return organization_item(org, viewer)["text"] if org is not None else str(organization_id)
 
 
