@@ -36,14 +36,18 @@ def licence_status(license_: License, today: date) -> str:
     return "active"
 
 
-def use_this_year(session: Session, brand: Brand, year: int) -> dict[int, tuple[list[tuple[str, Decimal]], int]]:
-    """Return, per licensee, its quantities under the brand harvested in ``year`` by unit and its batch
-    count, in one grouped query (the figures the claim check compares against the cap)."""
-    rows = session.execute(
-        select(Batch.organization_id, Batch.unit, func.sum(Batch.quantity), func.count())
-        .where(Batch.brand == brand.slug, Batch.harvest_date >= date(year, 1, 1),
-               Batch.harvest_date <= date(year, 12, 31))
-        .group_by(Batch.organization_id, Batch.unit))
+def use_this_year(session: Session, brand: Brand, year: int, licensees: list[int] | None = None
+                  ) -> dict[int, tuple[list[tuple[str, Decimal]], int]]:
+    """Return, per licensee (those in ``licensees``, or all), its quantities under the brand harvested in
+    ``year`` by unit and its batch count, in one grouped query (the figures the claim check compares
+    against the cap)."""
+    query = (select(Batch.organization_id, Batch.unit, func.sum(Batch.quantity), func.count())
+             .where(Batch.brand == brand.slug, Batch.harvest_date >= date(year, 1, 1),
+                    Batch.harvest_date <= date(year, 12, 31))
+             .group_by(Batch.organization_id, Batch.unit))
+    if licensees is not None:  # a page of a big brand's licences: group only the rows it shows
+        query = query.where(Batch.organization_id.in_(licensees))
+    rows = session.execute(query)
     used: dict[int, tuple[list[tuple[str, Decimal]], int]] = {}
     for org_id, unit, total, count in rows:
         amounts, batches = used.get(org_id, ([], 0))
@@ -94,7 +98,7 @@ def licence_rows(session: Session, brand: Brand, viewer, today: date, *, page: i
     rows = session.execute(select(License, Organization).join(Organization, Organization.id == License.licensee_id)
                            .where(License.brand_id == brand.id).order_by(Organization.name, License.id)
                            .limit(per_page).offset((page - 1) * per_page)).all()
-    used = use_this_year(session, brand, today.year) if rows else {}
+    used = use_this_year(session, brand, today.year, sorted({org.id for _l, org in rows})) if rows else {}
     return [_row(license_, org, used.get(org.id, ([], 0)), viewer, today) for license_, org in rows], total
 
 
