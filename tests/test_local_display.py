@@ -249,7 +249,7 @@ def spreadsheet(client, farm, fmt: str, lang: str) -> list[list]:
             "fail": "不合格", "report": "检测报告", "frozen": "已冻结", "event": "证书颁发"}),
     ("en", {"header": "Reference document type", "certificate": "Green food certificate",
             "issued": "Issued", "category": "Fruit", "fail": "Fail", "report": "Inspection report",
-            "frozen": "frozen", "event": "Certificate issued"}),
+            "frozen": "Frozen", "event": "Certificate issued"}),
 ])
 def test_exports_name_every_code_in_the_readers_language_and_keep_the_codes(app, certified, client, fmt, lang,
                                                                              words):
