@@ -50,3 +50,27 @@ def test_the_batch_page_prints_its_qr_code_only(demo, live_server, paper):
     paper.goto(f"{live_server}/batches/{_first_code(demo)}")
     assert paper.locator("#batch-qr").is_visible()
     assert paper.locator("main h1").is_hidden() and paper.locator("#inspections").is_hidden()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("size", "paper_mm"), [("a5", 140), ("100x70", 92), ("80x60", None)])
+def test_a_certificate_of_each_paper_size_fits_a_phone_and_prints_at_its_size(size, paper_mm, demo, live_server,
+                                                                               browser):
+    from traceapp.auth.models import User
+    from traceapp.records.models import ComplianceCertificate
+
+    with demo.app_context():
+        session = db.session()
+        org = session.scalar(select(User.organization_id).where(User.username == "luyuan"))
+        code = session.scalar(select(ComplianceCertificate.code).join(Batch, Batch.id == ComplianceCertificate.batch_id)
+                              .where(Batch.organization_id == org).order_by(ComplianceCertificate.id))
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    phone = context.new_page()
+    log_in(phone, live_server, "luyuan")
+    phone.goto(f"{live_server}/compliance-certificates/{code}?size={size}")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    if paper_mm:  # on paper the certificate keeps its size: 96 px per inch
+        phone.emulate_media(media="print")
+        width = phone.evaluate("document.getElementById('hgz').getBoundingClientRect().width")
+        assert abs(width - paper_mm * 96 / 25.4) < 2, width
+    context.close()
