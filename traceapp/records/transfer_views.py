@@ -14,7 +14,7 @@ from traceapp.records.holds import hold_of
 from traceapp.records.models import Batch, BatchTransfer, Organization
 from traceapp.records.quantities import commitments
 from traceapp.records.services import get_batch
-from traceapp.records.transfers import receivers, transfer_batch, transfers_of
+from traceapp.records.transfers import transfer_batch, transfers_of
 from traceapp.records.values import quantity_text
 
 bp = Blueprint("transfers", __name__)
@@ -46,7 +46,7 @@ def transfer(code: str):
 
     transferred: list = []
     return form_page("records/transfer.html", save, saved=lambda: _transferred(session, batch, transferred[-1]),
-                     batch=batch, receivers=receivers(session, batch),
+                     batch=batch,
                      free=quantity_text(commitments(session, batch).free))
 
 

@@ -94,13 +94,6 @@ def transfer_view(row: BatchTransfer, receiver_name: str, unit: str) -> dict:
             "transferred_at": format_ts(row.transferred_at.replace(tzinfo=UTC))}
 
 
-def receivers(session: Session, batch: Batch) -> list[Organization]:
-    """Return the organizations the batch may be handed over to: other producers, by name."""
-    return list(session.scalars(select(Organization).where(Organization.kind.in_(PRODUCER_KINDS),
-                                                           Organization.id != batch.organization_id)
-                                .order_by(Organization.name)))
-
-
 def transfer_differences(session: Session) -> Iterator[str]:
     """Yield a sentence for each ``batch_transfers`` row that differs from its ``batch.transferred`` entry,
     each entry without its row and each row without its entry (for ``ledger verify``)."""
