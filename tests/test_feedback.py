@@ -139,7 +139,7 @@ def test_a_correction_and_a_transfer_each_get_their_notice(ui_app, world):
     page = follow(client, client.post(f"/batches/{code}/correct", data=form))
     assert notices(page.text) == ["更正已保存并写入账本；批次页面显示更正后的内容和更正记录。"]
 
-    moved = {"csrf_token": token, "to": str(world["rival_org"].id), "quantity": "20"}
+    moved = {"csrf_token": token, "to": str(world["rival_org"].id), "quantity": "20", "confirm": "1"}
     page = follow(client, client.post(f"/batches/{code}/transfer", data=moved))
     assert notices(page.text) == ["已将 20 kg 转交给 rival组织，并写入账本。"]
 

@@ -249,8 +249,13 @@ def test_the_batch_page_hands_a_batch_over(app, world):
                                                                 "family_farm,individual"}).get_json()["items"]
     assert world["rival_org"].id in [item["id"] for item in found]
     token = csrf_token(form.text)
-    done = client.post(f"/batches/{world['farm']}/transfer",
-                       data={"csrf_token": token, "to": str(world["rival_org"].id), "quantity": "5"})
+    wanted = {"csrf_token": token, "to": str(world["rival_org"].id), "quantity": "5"}
+    asked = client.post(f"/batches/{world['farm']}/transfer", data=wanted)  # it cannot be undone: asked first
+    assert asked.status_code == 200 and 'id="confirm-form"' in asked.text
+    assert "将 5 kg 转交给 rival组织。" in asked.text
+    with app.app_context():
+        assert count(BatchTransfer) == 0
+    done = client.post(f"/batches/{world['farm']}/transfer", data={**wanted, "confirm": "1"})
     assert done.status_code == 303
     assert "rival组织" in client.get(f"/batches/{world['farm']}").text
     with app.app_context():

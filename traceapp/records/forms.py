@@ -58,13 +58,15 @@ def done(message: str) -> None:
 
 
 def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | None = None,
-              saved: str | Callable[[], str] | None = None, confirm: Confirmation | None = None, **context):
+              saved: str | Callable[[], str] | None = None,
+              confirm: Confirmation | Callable[[dict], Confirmation] | None = None, **context):
     """Show ``template``; on POST call ``save(form values)`` which writes through a service and
     returns where to go next. Invalid input re-renders the form (400) with inline errors.
 
     ``saved`` is the notice the next page shows (a callable is called after the save). With
     ``confirm``, a POST without the confirmation field runs ``save`` and rolls it back, so the
-    same checks answer, and shows a page that says what will happen; only its form writes."""
+    same checks answer, and shows a page that says what will happen; only its form writes. A callable
+    ``confirm`` is given the form's values once they passed those checks, to name what they will do."""
     values = dict(defaults or {})
     errors: dict[str, str] = {}
     message = None
@@ -77,7 +79,7 @@ def form_page(template: str, save: Callable[[dict], str], *, defaults: dict | No
             target = save(values)
             if not confirmed:
                 db.session().rollback()
-                return _confirmation_page(confirm, values)
+                return _confirmation_page(confirm(values) if callable(confirm) else confirm, values)
             db.session().commit()
             if saved is not None:
                 done(saved() if callable(saved) else saved)

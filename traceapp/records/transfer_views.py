@@ -8,8 +8,9 @@ from flask_login import current_user, login_required
 
 from traceapp import db
 from traceapp.i18n import gettext as _
+from traceapp.pickers.queries import organization_item
 from traceapp.records.access import require_batch_owner
-from traceapp.records.forms import form_page
+from traceapp.records.forms import Confirmation, form_page
 from traceapp.records.holds import hold_of
 from traceapp.records.models import Batch, BatchTransfer, Organization
 from traceapp.records.quantities import commitments
@@ -44,9 +45,17 @@ def transfer(code: str):
         transferred.append(moved)
         return url_for("records.batch", code=batch.code)
 
+    def confirm(form: dict) -> Confirmation:  # called once the service accepted the form
+        receiver = organization_item(session.get(Organization, int(form["to"])), current_user)
+        return Confirmation(
+            _("转交批次 %(code)s", code=batch.code),
+            _("将 %(quantity)s %(unit)s 转交给 %(to)s。转交写入账本，不能撤回；接收方之后最多可以把这些数量用作原料。",
+              quantity=form["quantity"].strip(), unit=batch.unit, to=receiver["name"]),
+            _("确认转交"), url_for("transfers.transfer", code=batch.code))
+
     transferred: list = []
     return form_page("records/transfer.html", save, saved=lambda: _transferred(session, batch, transferred[-1]),
-                     batch=batch,
+                     confirm=confirm, batch=batch,
                      free=quantity_text(commitments(session, batch).free))
 
 
