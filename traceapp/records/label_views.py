@@ -86,11 +86,10 @@ def form(code: str):
 
 
 def form_page(session: Session, batch: Batch, values: dict, errors: dict, message: str | None, preview: dict | None):
-    printed = labels_printed(session, batch)
     return render_template("records/labels.html", batch=batch, values=values, errors=errors, message=message,
                            preview=preview, layouts=LAYOUTS, prints=prints_of(session, batch),
                            layout_titles={name: layout.title for name, layout in LAYOUTS.items()}, number=number_text,
-                           printed=number_text(printed), printed_count=printed,
+                           printed=labels_printed(session, batch),
                            covered=number_text(quantity_covered(session, batch)),
                            quantity=number_text(batch.quantity))
 

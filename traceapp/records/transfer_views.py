@@ -46,11 +46,10 @@ def transfer(code: str):
         return url_for("records.batch", code=batch.code)
 
     def confirm(form: dict) -> Confirmation:  # called once the service accepted the form
-        receiver = organization_item(session.get(Organization, int(form["to"])), current_user)
         return Confirmation(
             _("转交批次 %(code)s", code=batch.code),
             _("将 %(quantity)s %(unit)s 转交给 %(to)s。转交写入账本，不能撤回；接收方之后最多可以把这些数量用作原料。",
-              quantity=form["quantity"].strip(), unit=batch.unit, to=receiver["name"]),
+              quantity=form["quantity"].strip(), unit=batch.unit, to=_receiver(session, int(form["to"]))),
             _("确认转交"), url_for("transfers.transfer", code=batch.code))
 
     transferred: list = []
@@ -61,4 +60,10 @@ def transfer(code: str):
 
 def _transferred(session, batch: Batch, moved: BatchTransfer) -> str:
     return _("已将 %(quantity)s %(unit)s 转交给 %(to)s，并写入账本。", quantity=quantity_text(moved.quantity),
-             unit=batch.unit, to=session.get(Organization, moved.to_id).name)
+             unit=batch.unit, to=_receiver(session, moved.to_id))
+
+
+def _receiver(session, organization_id: int) -> str:
+    """The receiver as the picker named it to this user (an individual by surname and 某 to those who
+    may not see personal data), on the confirmation and in the notice alike."""
+    return organization_item(session.get(Organization, organization_id), current_user)["name"]
